@@ -9,11 +9,20 @@ Every row a backend writes carries the tenant id, and every query is scoped to o
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from storage.errors import DocumentMergeError, PreconditionFailedError
+
 DEFAULT_TENANT = "default"
+
+# The three document resources (Communication 2.3, 2.6, 2.7).
+STATE = "state"
+ACTIVITY_PROFILE = "activity_profile"
+AGENT_PROFILE = "agent_profile"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +99,87 @@ class Credential:
     revoked: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentScope:
+    """Where documents live: their resource and the parameters naming their context.
+
+    State documents are scoped by activity, agent and registration, Activity Profile documents
+    by activity, Agent Profile documents by agent (Communication 2.3, 2.6, 2.7); unused parts
+    are empty strings. `agent` is an agent key (`statements.agent_key`), never agent JSON.
+    For a single document, `registration=None` names the one stored without a registration;
+    for `list_documents` and `delete_documents` it means any registration (Communication 2.3,
+    "Activity + Agent [+ registration if specified]").
+    """
+
+    resource: str
+    activity: str = ""
+    agent: str = ""
+    registration: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A stored document: the bytes exactly as sent with their Content-Type, the ETag (SHA-1
+    hex of the bytes, unquoted) and when it last changed (in the `stored` timestamp format)."""
+
+    id: str
+    content: bytes
+    content_type: str
+    etag: str
+    updated: str
+
+
+def document_etag(content: bytes) -> str:
+    """The ETag xAPI 1.0.3 prescribes: lowercase hex SHA-1 of the content (Communication 3.1)."""
+    return hashlib.sha1(content, usedforsecurity=False).hexdigest()
+
+
+def check_preconditions(
+    current: Document | None,
+    *,
+    if_match: Sequence[str] | None = None,
+    if_none_match: Sequence[str] | None = None,
+) -> None:
+    """Apply If-Match / If-None-Match (RFC 7232 section 3; ETags unquoted, "*" = any existing
+    document) to the current document. Raises PreconditionFailedError (Communication 3.1)."""
+    if if_match is not None:
+        if current is None:
+            raise PreconditionFailedError("If-Match given but there is no such document")
+        if "*" not in if_match and current.etag not in if_match:
+            raise PreconditionFailedError("the document changed: If-Match does not match its ETag")
+    if (
+        if_none_match is not None
+        and current is not None
+        and ("*" in if_none_match or current.etag in if_none_match)
+    ):
+        raise PreconditionFailedError("the document exists and If-None-Match rules that out")
+
+
+def is_json_content_type(content_type: str) -> bool:
+    """Whether a Content-Type header names application/json (parameters ignored)."""
+    return content_type.partition(";")[0].strip().lower() == "application/json"
+
+
+def merge_json_documents(current: Document, content: bytes, content_type: str) -> bytes:
+    """Communication 2.2, JSON Procedure: set each top-level property of the posted object on
+    the stored object. Raises DocumentMergeError unless both are application/json objects."""
+    merged = _json_object(current.content, current.content_type, "the stored document")
+    merged.update(_json_object(content, content_type, "the posted document"))
+    return json.dumps(merged, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _json_object(content: bytes, content_type: str, what: str) -> dict:
+    if not is_json_content_type(content_type):
+        raise DocumentMergeError(f"{what} is not application/json, so it cannot be merged")
+    try:
+        value = json.loads(content)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise DocumentMergeError(f"{what} is not a JSON object, so it cannot be merged")
+    return value
+
+
 @runtime_checkable
 class StatementStore(Protocol):
     def insert_statements(self, tenant: str, records: Sequence[StatementRecord]) -> None:
@@ -122,7 +212,54 @@ class CredentialStore(Protocol):
 
 
 @runtime_checkable
-class Storage(StatementStore, CredentialStore, Protocol):
+class DocumentStore(Protocol):
+    """State, Activity Profile and Agent Profile documents (Communication 2.2 to 2.7)."""
+
+    def put_document(
+        self,
+        tenant: str,
+        scope: DocumentScope,
+        doc_id: str,
+        content: bytes,
+        content_type: str,
+        *,
+        updated: str,
+        if_match: Sequence[str] | None = None,
+        if_none_match: Sequence[str] | None = None,
+        merge: bool = False,
+    ) -> Document:
+        """Create or replace one document, or with `merge` merge a JSON object into it
+        (`merge_json_documents`; a missing document is created). Preconditions are checked
+        against the current document in the same atomic step as the write
+        (`check_preconditions`). Raises PreconditionFailedError or DocumentMergeError and
+        then changes nothing. Returns the document as stored."""
+
+    def get_document(self, tenant: str, scope: DocumentScope, doc_id: str) -> Document | None:
+        """The document, or None."""
+
+    def list_documents(
+        self, tenant: str, scope: DocumentScope, since: str | None = None
+    ) -> dict[str, str]:
+        """Ids of the documents in `scope` updated after `since` (exclusive), each mapped to
+        its latest `updated`, in id order."""
+
+    def delete_document(
+        self,
+        tenant: str,
+        scope: DocumentScope,
+        doc_id: str,
+        *,
+        if_match: Sequence[str] | None = None,
+        if_none_match: Sequence[str] | None = None,
+    ) -> bool:
+        """Delete one document after checking preconditions atomically; whether it existed."""
+
+    def delete_documents(self, tenant: str, scope: DocumentScope) -> int:
+        """Delete every document in `scope` (State multiple-document DELETE); how many."""
+
+
+@runtime_checkable
+class Storage(StatementStore, DocumentStore, CredentialStore, Protocol):
     """Everything the service needs from a backend. Backends are context managers."""
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
     StorageError
      +-- ConflictError            a write contradicts what is stored (xAPI 409)
      |    +-- DuplicateIdError    a statement id is already stored (insert race)
+     +-- DocumentMergeError       a POSTed document cannot be merged: not JSON objects (400)
      +-- NotFoundError            the thing named does not exist
      +-- PreconditionFailedError  an If-Match / If-None-Match check failed (xAPI 412)
      +-- UnavailableError         the backend cannot be reached or opened
@@ -25,6 +26,10 @@ class DuplicateIdError(ConflictError):
     def __init__(self, ids: list[str]) -> None:
         super().__init__(f"statement ids already stored: {', '.join(ids)}")
         self.ids = ids
+
+
+class DocumentMergeError(StorageError):
+    """A document POST onto a stored document where either is not a JSON object."""
 
 
 class NotFoundError(StorageError):
