@@ -10,11 +10,12 @@ __all__ = ["parse_timestamp", "stored_timestamp"]
 
 # Complete calendar date and time, extended (2013-05-18T05:32:34.804+00:00) or basic
 # (20130518T053234.804Z) format, seconds and fraction optional (reduced precision is ISO 8601),
-# optional offset. The two halves must use the same format, as ISO 8601 requires.
+# optional offset. Date and time must use the same format, as ISO 8601 requires; an extended
+# time may carry a basic offset (-0500), which common client libraries write.
 _EXTENDED = (
     r"(?P<Y>\d{4})-(?P<M>\d{2})-(?P<D>\d{2})[Tt](?P<h>\d{2}):(?P<m>\d{2})"
     r"(?::(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?"
-    r"(?:(?P<z>[Zz])|(?P<sign>[+-])(?P<oh>\d{2})(?::(?P<om>\d{2}))?)?"
+    r"(?:(?P<z>[Zz])|(?P<sign>[+-])(?P<oh>\d{2})(?::?(?P<om>\d{2}))?)?"
 )
 _BASIC = (
     r"(?P<bY>\d{4})(?P<bM>\d{2})(?P<bD>\d{2})[Tt](?P<bh>\d{2})(?P<bm>\d{2})"
