@@ -1,0 +1,139 @@
+"""Service configuration, read once by the app factory and the CLI.
+
+Sources, later ones winning: built-in defaults, the file named by `LRS_CONFIG_FILE` (JSON, or
+TOML when the name ends in `.toml`), `LRS_`-prefixed environment variables (the upper-cased
+field name, e.g. `LRS_STORAGE_URI`), then an explicit mapping. Unknown keys in a file or
+mapping are errors; unknown `LRS_` variables are ignored because other tools (tests, the
+deployment) use the same prefix for their own settings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "LRS_"
+CONFIG_FILE_VARIABLE = "LRS_CONFIG_FILE"
+_VERSION_RE = re.compile(r"^(1\.0|2\.0)\.\d+$")
+_ORIGIN_RE = re.compile(r"^(\*|https?://[^/\s]+)$")
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key and the rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Every setting of the service. See README "Configuration" for each key."""
+
+    storage_uri: str = "sqlite:///lrs-data/lrs.db"
+    max_body_bytes: int = 10 * 1024 * 1024
+    statements_limit_max: int = 500
+    cors_origins: tuple[str, ...] = ("*",)
+    authority_home_page: str = "https://lrs.invalid"
+    version_fallback: str = "1.0.3"
+
+
+def _as_int(key: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{key}: must be a positive integer")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}: must be a positive integer, got {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{key}: must be a positive integer, got {number}")
+    return number
+
+
+def _as_str(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key}: must be a non-empty string")
+    return value.strip()
+
+
+def _as_origins(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [part for part in re.split(r"[,\s]+", value) if part]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: must be a list of origins or a comma-separated string")
+    origins = tuple(v.rstrip("/") for v in value)
+    for origin in origins:
+        if not _ORIGIN_RE.match(origin):
+            raise ConfigError(f"{key}: {origin!r} is not an origin (scheme://host[:port] or *)")
+    return origins
+
+
+def _check_home_page(key: str, value: Any) -> str:
+    text = _as_str(key, value).rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", text):
+        raise ConfigError(f"{key}: must be an absolute http(s) URL")
+    return text
+
+
+def _check_version(key: str, value: Any) -> str:
+    text = _as_str(key, value)
+    if not _VERSION_RE.match(text):
+        raise ConfigError(f"{key}: must be a full xAPI version such as 1.0.3")
+    return text
+
+
+_CONVERTERS = {
+    "storage_uri": _as_str,
+    "max_body_bytes": _as_int,
+    "statements_limit_max": _as_int,
+    "cors_origins": _as_origins,
+    "authority_home_page": _check_home_page,
+    "version_fallback": _check_version,
+}
+KEYS = tuple(f.name for f in fields(Config))
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{CONFIG_FILE_VARIABLE}: cannot read {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode()) if path.suffix == ".toml" else json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{CONFIG_FILE_VARIABLE}: {path} is not valid: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{CONFIG_FILE_VARIABLE}: {path} must hold an object of settings")
+    return data
+
+
+def _merge(target: dict[str, Any], source: Mapping[str, Any], origin: str) -> None:
+    for key, value in source.items():
+        if key not in _CONVERTERS:
+            raise ConfigError(f"{origin}: unknown setting {key!r} (known: {', '.join(KEYS)})")
+        try:
+            target[key] = _CONVERTERS[key](key, value)
+        except ConfigError as exc:
+            raise ConfigError(f"{origin}: {exc}") from None
+
+
+def load_config(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Build the configuration from defaults, file, environment and `overrides`.
+
+    `environ` is passed in (the factory gives `os.environ`) so loading stays testable.
+    """
+    environ = environ or {}
+    values: dict[str, Any] = {}
+    config_file = environ.get(CONFIG_FILE_VARIABLE)
+    if config_file:
+        _merge(values, _read_file(Path(config_file)), str(config_file))
+    for key in KEYS:
+        name = ENV_PREFIX + key.upper()
+        if name in environ:
+            _merge(values, {key: environ[name]}, f"environment variable {name}")
+    if overrides:
+        _merge(values, overrides, "configuration")
+    return Config(**values)
