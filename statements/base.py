@@ -1,0 +1,203 @@
+"""The marshmallow groundwork every model module builds on.
+
+Every schema is strict (Data 2.2: unknown keys, wrong types and nulls are rejected) and
+returns values exactly as sent, so a validated statement is stored as it arrived. Error
+messages are short rule texts keyed by wire name; `flatten_errors` turns marshmallow's
+nested error dict into `{json_path: [rule, ...]}`.
+
+Sub-objects that repeat across a batch (the same verb, course activity, context) are
+validated once: `CachedObject` remembers the serialization of every sub-object that
+passed, in a bounded per-field cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from typing import Any
+
+import orjson
+from marshmallow import RAISE, Schema, ValidationError, fields
+
+UNKNOWN = "unknown property"
+NOT_OBJECT = "must be an object"
+NOT_ARRAY = "must be an array"
+NOT_STRING = "must be a string"
+
+# Sub-objects larger than this are validated every time rather than remembered, which
+# bounds the cache's memory to CACHE_SIZE * _MAX_CACHED_BYTES per field.
+_MAX_CACHED_BYTES = 4096
+CACHE_SIZE = 2048
+
+
+class StrictSchema(Schema):
+    """A schema that rejects unknown keys and non-object input (Data 2.2)."""
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {"unknown": UNKNOWN, "type": NOT_OBJECT}
+
+
+class Strict(fields.Field):
+    """A field whose value is checked by `check` and returned unchanged.
+
+    `check(value)` returns None when the value is valid, else the rule message. Nulls are
+    rejected (Data 2.2) because `allow_none` stays False.
+    """
+
+    default_error_messages = {"required": "is required", "null": "must not be null"}
+
+    def __init__(self, check: Callable[[Any], str | None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._check = check
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        message = self._check(value)
+        if message is not None:
+            raise ValidationError(message)
+        return value
+
+
+class BoundedCache:
+    """Remembers keys of sub-objects already found valid; forgets the oldest when full.
+
+    A plain dict keeps insertion order, so evicting the first key is FIFO: cheaper than an
+    LRU and good enough when a batch repeats the same few sub-objects.
+    """
+
+    __slots__ = ("_data", "_size")
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self._data: dict[bytes, None] = {}
+        self._size = size
+
+    def __contains__(self, key: bytes) -> bool:
+        return key in self._data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def add(self, key: bytes) -> None:
+        data = self._data
+        if len(data) >= self._size:
+            # Another thread may evict concurrently; the cache is only an accelerator.
+            with suppress(KeyError, RuntimeError, StopIteration):
+                del data[next(iter(data))]
+        data[key] = None
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+def cache_key(value: Any) -> bytes | None:
+    """The serialization identifying `value` in a cache, or None when it must not be cached.
+
+    orjson writes NaN and infinities as `null`, so a serialization containing `null` could
+    stand for a non-JSON value: such objects are always validated in full.
+    """
+    try:
+        key = orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    if len(key) > _MAX_CACHED_BYTES or b"null" in key:
+        return None
+    return key
+
+
+class Object(fields.Field):
+    """A nested object validated by `schema` (inside an object that is itself cached)."""
+
+    default_error_messages = {"required": "is required", "null": "must not be null"}
+
+    def __init__(self, schema: Schema, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.schema = schema
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if type(value) is not dict:
+            raise ValidationError(NOT_OBJECT)
+        errors = self.schema.validate(value)
+        if errors:
+            raise ValidationError(errors)
+        return value
+
+
+class CachedObject(fields.Field):
+    """A nested object validated by `schema`, remembered once it passed."""
+
+    default_error_messages = {"required": "is required", "null": "must not be null"}
+
+    def __init__(self, schema: Schema, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.schema = schema
+        self.cache = BoundedCache()
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        return check_cached(self.schema, self.cache, value)
+
+
+def check_cached(schema: Schema, cache: BoundedCache, value: Any) -> Any:
+    """Validate `value` with `schema` unless its serialization already passed."""
+    if not isinstance(value, dict):
+        raise ValidationError(NOT_OBJECT)
+    key = cache_key(value)
+    if key is not None and key in cache:
+        return value
+    errors = schema.validate(value)
+    if errors:
+        raise ValidationError(errors)
+    if key is not None:
+        cache.add(key)
+    return value
+
+
+class ArrayOf(fields.Field):
+    """A JSON array whose items are each checked by `item` (errors keyed by index)."""
+
+    default_error_messages = {"required": "is required", "null": "must not be null"}
+
+    def __init__(self, item: fields.Field, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.item = item
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, list):
+            raise ValidationError(NOT_ARRAY)
+        errors: dict[int, Any] = {}
+        deserialize = self.item.deserialize
+        for index, item in enumerate(value):
+            try:
+                deserialize(item)
+            except ValidationError as error:
+                errors[index] = error.messages
+        if errors:
+            raise ValidationError(errors)
+        return value
+
+
+def join_path(prefix: str, key: str | int) -> str:
+    """`prefix` extended by an object key (`a.b`) or an array index (`a[0]`)."""
+    if isinstance(key, int):
+        return f"{prefix}[{key}]"
+    if key == "_schema":
+        return prefix
+    return f"{prefix}.{key}" if prefix else key
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested messages into `{json_path: [rule, ...]}`."""
+    flat: dict[str, list[str]] = {}
+    _flatten(messages, prefix, flat)
+    return flat
+
+
+def _flatten(messages: Any, path: str, flat: dict[str, list[str]]) -> None:
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            _flatten(value, join_path(path, key), flat)
+    elif isinstance(messages, list):
+        for message in messages:
+            _flatten(message, path, flat)
+    else:
+        flat.setdefault(path, []).append(str(messages))

@@ -1,0 +1,187 @@
+"""Checks for the xAPI value formats (Data 2.2, 4.1 to 4.6).
+
+Each `check_*` takes a parsed JSON value and returns None when it is valid, else a short
+rule message. Types are strict (Data 2.2): `true` is not a number, `"1"` is not a number,
+`1` is not a string. Regular expressions are compiled once here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from statements.timestamps import parse_timestamp
+
+# RFC 3987 best effort (Data 2.2 allows it): a scheme, then no whitespace, no characters
+# IRIs exclude, and `%` only as a percent-encoding.
+_IRI_BODY = r"(?:[^\s<>\"{}|\\^`%\x00-\x1f\x7f]|%[0-9A-Fa-f]{2})+"
+_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:" + _IRI_BODY)
+# A URI is an IRI restricted to ASCII (RFC 3986).
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:(?:[!#$&-;=?-\[\]_a-z~]|%[0-9A-Fa-f]{2})+")
+_MAILTO = re.compile(r"(?i:mailto):[^\s@<>\"]+@[^\s@<>\"]+")
+_SHA1 = re.compile(r"[0-9A-Fa-f]{40}")
+_SHA2 = re.compile(r"[0-9A-Fa-f]{56}|[0-9A-Fa-f]{64}|[0-9A-Fa-f]{96}|[0-9A-Fa-f]{128}")
+_UUID = re.compile(
+    r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+)
+# Data 4.6: ISO 8601:2004 4.4.3.2 durations; weeks stand alone; the 4.4.3.3 alternative
+# format (P0003-02-01...) is excluded.
+_NUM = r"\d+(?:[.,]\d+)?"
+_DURATION = re.compile(
+    rf"P(?:{_NUM}W|(?=[\dT])(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}D)?"
+    rf"(?:T(?=\d)(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?)"
+)
+# Data 2.4.10: a statement version starts with "1.0." (Semantic Versioning 1.0.0 patch).
+_VERSION = re.compile(r"1\.0\.(?:0|[1-9][0-9]*)")
+# RFC 2046 media type: type "/" subtype, then optional parameters.
+_MIME_CHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MEDIA_TYPE = re.compile(
+    rf"{_MIME_CHARS}/{_MIME_CHARS}(?:\s*;\s*{_MIME_CHARS}=(?:{_MIME_CHARS}|\"(?:[^\"\\]|\\.)*\"))*"
+)
+
+# RFC 5646 section 2.1, case-insensitive.
+_ALNUM = "[A-Za-z0-9]"
+_LANGTAG = (
+    r"(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})"  # language (+ extlang)
+    r"(?:-[A-Za-z]{4})?"  # script
+    r"(?:-(?:[A-Za-z]{2}|[0-9]{3}))?"  # region
+    rf"(?:-(?:{_ALNUM}{{5,8}}|[0-9]{_ALNUM}{{3}}))*"  # variants
+    rf"(?:-[0-9A-WYZa-wyz](?:-{_ALNUM}{{2,8}})+)*"  # extensions
+    rf"(?:-[Xx](?:-{_ALNUM}{{1,8}})+)?"  # private use
+)
+_PRIVATEUSE = rf"[Xx](?:-{_ALNUM}{{1,8}})+"
+_GRANDFATHERED = (
+    "en-GB-oed|i-ami|i-bnn|i-default|i-enochian|i-hak|i-klingon|i-lux|i-mingo|i-navajo|"
+    "i-pwn|i-tao|i-tay|i-tsu|sgn-BE-FR|sgn-BE-NL|sgn-CH-DE|art-lojban|cel-gaulish|no-bok|"
+    "no-nyn|zh-guoyu|zh-hakka|zh-min|zh-min-nan|zh-xiang"
+)
+_LANGUAGE_TAG = re.compile(rf"{_LANGTAG}|{_PRIVATEUSE}|(?i:{_GRANDFATHERED})")
+
+IRI_ERROR = "must be an absolute IRI"
+IRL_ERROR = "must be an absolute IRL"
+URI_ERROR = "must be an absolute URI"
+MAILTO_ERROR = "must be a mailto IRI (mailto:address)"
+SHA1_ERROR = "must be 40 hexadecimal digits (SHA-1)"
+SHA2_ERROR = "must be a hexadecimal SHA-2 hash"
+UUID_ERROR = "must be a UUID in canonical form"
+DURATION_ERROR = "must be an ISO 8601 duration"
+VERSION_ERROR = "must be a 1.0.x version"
+LANGUAGE_TAG_ERROR = "must be an RFC 5646 language tag"
+MEDIA_TYPE_ERROR = "must be an Internet media type"
+STRING_ERROR = "must be a string"
+BOOLEAN_ERROR = "must be a boolean"
+NUMBER_ERROR = "must be a number"
+INTEGER_ERROR = "must be a non-negative integer"
+OBJECT_ERROR = "must be an object"
+TIMESTAMP_ERROR = "must be an ISO 8601 timestamp"
+
+def _matcher(pattern: re.Pattern[str], message: str) -> Any:
+    fullmatch = pattern.fullmatch
+
+    def check(value: Any) -> str | None:
+        if type(value) is str and fullmatch(value):
+            return None
+        return message
+
+    return check
+
+
+check_iri = _matcher(_IRI, IRI_ERROR)
+check_irl = _matcher(_IRI, IRL_ERROR)
+check_uri = _matcher(_URI, URI_ERROR)
+check_mailto = _matcher(_MAILTO, MAILTO_ERROR)
+check_sha1 = _matcher(_SHA1, SHA1_ERROR)
+check_sha2 = _matcher(_SHA2, SHA2_ERROR)
+check_uuid = _matcher(_UUID, UUID_ERROR)
+check_duration = _matcher(_DURATION, DURATION_ERROR)
+check_version = _matcher(_VERSION, VERSION_ERROR)
+check_language_tag = _matcher(_LANGUAGE_TAG, LANGUAGE_TAG_ERROR)
+check_media_type = _matcher(_MEDIA_TYPE, MEDIA_TYPE_ERROR)
+
+
+def is_iri(value: Any) -> bool:
+    return type(value) is str and _IRI.fullmatch(value) is not None
+
+
+def is_uuid(value: Any) -> bool:
+    return type(value) is str and _UUID.fullmatch(value) is not None
+
+
+def is_language_tag(value: Any) -> bool:
+    return type(value) is str and _LANGUAGE_TAG.fullmatch(value) is not None
+
+
+def check_timestamp(value: Any) -> str | None:
+    """Data 4.5, through the one parser the query parameters use too."""
+    if type(value) is not str:
+        return TIMESTAMP_ERROR
+    try:
+        parse_timestamp(value)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def check_string(value: Any) -> str | None:
+    return None if type(value) is str else STRING_ERROR
+
+
+def check_boolean(value: Any) -> str | None:
+    return None if type(value) is bool else BOOLEAN_ERROR
+
+
+def check_number(value: Any) -> str | None:
+    """JSON numbers only: bool is an int subclass in Python but not a JSON number."""
+    kind = type(value)
+    if kind is int or (kind is float and math.isfinite(value)):
+        return None
+    return NUMBER_ERROR
+
+
+def check_length(value: Any) -> str | None:
+    return None if type(value) is int and value >= 0 else INTEGER_ERROR
+
+
+def check_language_map(value: Any) -> str | Any | None:
+    """Data 4.2: keys are RFC 5646 tags, values strings. Errors are keyed by the tag."""
+    if type(value) is not dict:
+        return OBJECT_ERROR
+    errors: dict[str, list[str]] = {}
+    for tag, text in value.items():
+        if not is_language_tag(tag):
+            errors[tag] = [LANGUAGE_TAG_ERROR]
+        elif type(text) is not str:
+            errors[tag] = [STRING_ERROR]
+    return errors or None
+
+
+def check_extensions(value: Any) -> str | Any | None:
+    """Data 4.1: keys are IRIs; values are any JSON, never rejected for what they say.
+
+    Non-finite floats (NaN, Infinity) are not JSON at all, so they are still refused.
+    """
+    if type(value) is not dict:
+        return OBJECT_ERROR
+    errors: dict[str, list[str]] = {}
+    for key, item in value.items():
+        if not is_iri(key):
+            errors[key] = ["key " + IRI_ERROR]
+        elif not _is_json(item):
+            errors[key] = ["must be a JSON value"]
+    return errors or None
+
+
+_SCALARS = (str, bool, int, type(None))
+
+
+def _is_json(value: Any) -> bool:
+    if isinstance(value, _SCALARS):
+        return True
+    if type(value) is float:
+        return math.isfinite(value)
+    if type(value) is list:
+        return all(_is_json(item) for item in value)
+    if type(value) is dict:
+        return all(type(k) is str and _is_json(v) for k, v in value.items())
+    return False

@@ -1,0 +1,209 @@
+"""Statements and SubStatements (Data 2.4), and the validation entry points."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+from marshmallow import Schema, ValidationError, fields, validates_schema
+
+from statements.activity import check_activity
+from statements.agent import (
+    IFIS,
+    AgentOrGroup,
+    check_agent,
+    check_agent_or_group,
+    check_group,
+    equals,
+)
+from statements.attachment import AttachmentSchema
+from statements.base import (
+    NOT_OBJECT,
+    ArrayOf,
+    BoundedCache,
+    CachedObject,
+    Strict,
+    StrictSchema,
+    check_cached,
+    flatten_errors,
+)
+from statements.context import ContextSchema, normalize_context
+from statements.errors import StatementError
+from statements.formats import check_timestamp, check_uuid, check_version
+from statements.reference import StatementRefSchema
+from statements.result import ResultSchema
+from statements.verb import VerbSchema
+
+OBJECT_TYPES = "must be Activity, Agent, Group, StatementRef or SubStatement"
+NESTED_SUBSTATEMENT = "must not be SubStatement: a SubStatement cannot contain another"
+AGENT_OBJECT_TYPE = "is required when the object is an Agent or a Group"
+ACTIVITY_ONLY = "must only be used when the object is an Activity"
+NOT_IN_SUBSTATEMENT = "must not be used in a SubStatement"
+AUTHORITY_GROUP = "must list exactly two Agents in an authority Group (3-legged OAuth)"
+ROOT_ERROR = "must be a statement object or an array of statements"
+
+_REF_SCHEMA = StatementRefSchema()
+_REF_CACHE = BoundedCache()
+
+
+class StatementObject(fields.Field):
+    """The object position: Activity by default, else the kind objectType names."""
+
+    default_error_messages = {"required": "is required", "null": "must not be null"}
+
+    def __init__(self, *, substatement: Schema | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.substatement = substatement
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if type(value) is not dict:
+            raise ValidationError(NOT_OBJECT)
+        kind = value.get("objectType", "Activity")
+        if kind == "Activity":
+            if "objectType" not in value and "id" not in value and any(k in value for k in IFIS):
+                # Data 2.4.4.2: without objectType this reads as an Activity; say why.
+                raise ValidationError({"objectType": [AGENT_OBJECT_TYPE]})
+            return check_activity(value)
+        if kind == "Agent":
+            return check_agent(value)
+        if kind == "Group":
+            return check_group(value)
+        if kind == "StatementRef":
+            return check_cached(_REF_SCHEMA, _REF_CACHE, value)
+        if kind == "SubStatement":
+            if self.substatement is None:
+                raise ValidationError({"objectType": [NESTED_SUBSTATEMENT]})
+            errors = self.substatement.validate(value)
+            if errors:
+                raise ValidationError(errors)
+            return value
+        if kind is None:
+            raise ValidationError({"objectType": ["must not be null"]})
+        raise ValidationError({"objectType": [OBJECT_TYPES]})
+
+
+class Authority(fields.Field):
+    """Data 2.4.9: an Agent, or a Group of exactly two Agents (3-legged OAuth)."""
+
+    default_error_messages = {"required": "is required", "null": "must not be null"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        check_agent_or_group(value)
+        if value.get("objectType") == "Group":
+            members = value.get("member")
+            if type(members) is not list or len(members) != 2:
+                raise ValidationError({"member": [AUTHORITY_GROUP]})
+        return value
+
+
+def _forbidden(value: Any) -> str:
+    return NOT_IN_SUBSTATEMENT
+
+
+class _StatementBase(StrictSchema):
+    """What Statements and SubStatements share (Data 2.4, 2.4.4.3 SubStatements)."""
+
+    actor = AgentOrGroup(required=True)
+    verb = CachedObject(VerbSchema(), required=True)
+    result = CachedObject(ResultSchema())
+    context = CachedObject(ContextSchema())
+    timestamp = Strict(check_timestamp)
+    attachments = ArrayOf(CachedObject(AttachmentSchema()))
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _activity_context(self, data: Any, original: Any, **kwargs: Any) -> None:
+        """Data 2.4.6: revision and platform only when the object is an Activity."""
+        context, target = original.get("context"), original.get("object")
+        if type(context) is not dict or type(target) is not dict:
+            return
+        if target.get("objectType", "Activity") == "Activity":
+            return
+        errors = {key: [ACTIVITY_ONLY] for key in ("revision", "platform") if key in context}
+        if errors:
+            raise ValidationError(errors, "context")
+
+
+class SubStatementSchema(_StatementBase):
+    """A SubStatement: a statement without id, stored, version, authority or nesting."""
+
+    object_type = Strict(equals("SubStatement"), required=True, data_key="objectType")
+    object = StatementObject(required=True)
+    id = Strict(_forbidden)
+    stored = Strict(_forbidden)
+    version = Strict(_forbidden)
+    authority = Strict(_forbidden)
+
+
+class StatementSchema(_StatementBase):
+    """A Statement as a Learning Record Provider sends it (Data 2.4)."""
+
+    id = Strict(check_uuid)
+    object = StatementObject(required=True, substatement=SubStatementSchema())
+    stored = Strict(check_timestamp)
+    authority = Authority()
+    version = Strict(check_version)
+
+
+# One schema per rule set; a later xAPI version adds its own entry (see
+# xapi-2.0-notes.md) and `_schema` picks it from the request's version.
+_SCHEMAS: dict[str, Schema] = {"1.0": StatementSchema()}
+_VERSION_FAMILY = re.compile(r"(1\.0)(?:\.\d+)?")
+
+
+def _schema(version: str) -> Schema:
+    match = _VERSION_FAMILY.fullmatch(version) if isinstance(version, str) else None
+    if match is None:
+        raise ValueError(f"unsupported xAPI version: {version!r}")
+    return _SCHEMAS[match.group(1)]
+
+
+def _errors(schema: Schema, data: Any, prefix: str) -> dict[str, list[str]]:
+    if type(data) is not dict:
+        return {prefix: [NOT_OBJECT]}
+    messages = schema.validate(data)
+    return flatten_errors(messages, prefix) if messages else {}
+
+
+def _normalized(data: dict[str, Any]) -> dict[str, Any]:
+    """A fresh copy with every contextActivities value as an array (Data 2.4.6.2)."""
+    statement = orjson.loads(orjson.dumps(data))
+    context = statement.get("context")
+    if context:
+        normalize_context(context)
+    target = statement["object"]
+    if target.get("objectType") == "SubStatement" and target.get("context"):
+        normalize_context(target["context"])
+    return statement
+
+
+def validate(data: Any, *, version: str = "1.0.3") -> dict[str, Any]:
+    """Validate one parsed statement under the rules of xAPI `version`.
+
+    Returns a new, normalized statement (the input is left unchanged); raises
+    StatementError listing every problem by JSON path.
+    """
+    errors = _errors(_schema(version), data, "")
+    if errors:
+        raise StatementError(errors)
+    return _normalized(data)
+
+
+def validate_statements(data: Any, *, version: str = "1.0.3") -> list[dict[str, Any]]:
+    """Validate a statement or a batch (an array): all or nothing.
+
+    Paths inside a batch start with the index (`[2].actor.mbox`).
+    """
+    schema = _schema(version)
+    if type(data) is dict:
+        batch, prefixes = [data], [""]
+    elif type(data) is list:
+        batch, prefixes = data, [f"[{index}]" for index in range(len(data))]
+    else:
+        raise StatementError({"": [ROOT_ERROR]})
+    errors: dict[str, list[str]] = {}
+    for statement, prefix in zip(batch, prefixes, strict=True):
+        errors.update(_errors(schema, statement, prefix))
+    if errors:
+        raise StatementError(errors)
+    return [_normalized(statement) for statement in batch]
