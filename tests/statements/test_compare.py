@@ -207,7 +207,9 @@ def test_allowed_differences_are_equal(change):
 
 REAL = {
     "verb id": _set("verb.id", "http://adlnet.gov/expapi/verbs/passed"),
-    "verb id case (IRI, simple comparison)": _set("verb.id", "http://ADLNET.gov/expapi/verbs/answered"),
+    "verb id case (IRI, simple comparison)": _set(
+        "verb.id", "http://ADLNET.gov/expapi/verbs/answered"
+    ),
     "activity id": _set("object.id", "http://example.com/quiz/q2"),
     "object becomes an agent": _set("object", {"objectType": "Agent", "mbox": "mailto:a@b.c"}),
     "actor name": _set("actor.name", "Anne"),
