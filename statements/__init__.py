@@ -10,16 +10,34 @@
 from __future__ import annotations
 
 from statements.agent import agent_key, validate_agent
+from statements.compare import statements_equal
 from statements.errors import QueryError, StatementError
+from statements.formatting import (
+    best_language,
+    format_canonical,
+    format_ids,
+    parse_accept_language,
+)
 from statements.index import IndexFields, statement_index_fields
+from statements.query import StatementQuery, parse_statement_query
 from statements.statement import validate, validate_statements
+from statements.timestamps import parse_timestamp, stored_timestamp
 
 __all__ = [
     "IndexFields",
     "QueryError",
     "StatementError",
+    "StatementQuery",
     "agent_key",
+    "best_language",
+    "format_canonical",
+    "format_ids",
+    "parse_accept_language",
+    "parse_statement_query",
+    "parse_timestamp",
     "statement_index_fields",
+    "statements_equal",
+    "stored_timestamp",
     "validate",
     "validate_agent",
     "validate_statements",
