@@ -1,0 +1,158 @@
+"""Storing statements: the rules every backend shares (Data 2.3, Communication 2.1.1-2.1.2),
+written once above the `StatementStore` protocol.
+
+A batch is all or nothing: every check runs before the single `insert_statements` call, and
+any failure raises before anything is written.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from statements.compare import statements_equal
+from statements.errors import StatementError
+from statements.timestamps import stored_timestamp
+from storage.base import StatementStore, StoredStatement
+from storage.errors import ConflictError, DuplicateIdError
+from storage.records import build_record
+
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+VERSION = "1.0.0"
+
+_TICK = timedelta(microseconds=1)
+
+
+class _StoredClock:
+    """Hands out `stored` instants strictly increasing within this process, so that the
+    (stored, id) paging key orders even the statements of one batch by arrival."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = datetime.min.replace(tzinfo=UTC)
+
+    def take(self, count: int, now: datetime) -> datetime:
+        """Reserve `count` consecutive microseconds, the first no earlier than `now`."""
+        with self._lock:
+            first = max(now.astimezone(UTC), self._last + _TICK)
+            self._last = first + _TICK * (count - 1)
+        return first
+
+
+_clock = _StoredClock()
+
+
+def voided_target(statement: dict) -> str | None:
+    """The id a voiding statement voids (Data 2.3.2), or None for any other statement."""
+    obj = statement.get("object")
+    if (
+        statement.get("verb", {}).get("id") == VOIDED
+        and isinstance(obj, dict)
+        and obj.get("objectType") == "StatementRef"
+    ):
+        return obj["id"].lower()
+    return None
+
+
+def store_statements(
+    store: StatementStore,
+    tenant: str,
+    statements: list[dict],
+    *,
+    authority: dict,
+    writer: str,
+    now: datetime | None = None,
+) -> list[str]:
+    """Store validated statements as one batch and return their ids in request order.
+
+    Raises StatementError (400) for ids repeated in the batch or a voiding statement whose
+    target is itself a voiding statement, and ConflictError (409) when an id is already
+    stored with different content; a statement equal to the stored one is skipped.
+    """
+    stamped = _stamp(statements, authority, now or datetime.now(UTC))
+    ids = [s["id"].lower() for s in stamped]
+    _check_repeated_ids(ids)
+    targets = {i: t for i, t in enumerate(voided_target(s) for s in stamped) if t is not None}
+    known = store.get_statements(tenant, list(dict.fromkeys([*ids, *targets.values()])))
+    _check_voiding(stamped, targets, known)
+    pending = _new_statements(statements, stamped, known)
+    records = [build_record(s, writer=writer) for s in pending]
+    try:
+        store.insert_statements(tenant, records)
+    except DuplicateIdError as exc:
+        # Another writer stored some of these ids since our check: judge them as re-sends.
+        raced = store.get_statements(tenant, exc.ids)
+        _new_statements(statements, stamped, raced)
+        store.insert_statements(tenant, [r for r in records if r.id not in raced])
+    return ids
+
+
+def _stamp(statements: list[dict], authority: dict, now: datetime) -> list[dict]:
+    """Copies with the properties the LRS assigns (Data 2.4.1, 2.4.7-2.4.10): `id` when
+    missing, `stored`, `authority` (always the credential's, Data 2.4.9), `version` and
+    `timestamp` when missing."""
+    first = _clock.take(len(statements), now)
+    stamped = []
+    for offset, statement in enumerate(statements):
+        stored = stored_timestamp(first + _TICK * offset)
+        copy = statement if "id" in statement else {"id": str(uuid.uuid4()), **statement}
+        copy = {**copy, "stored": stored, "authority": authority}
+        copy.setdefault("version", VERSION)
+        copy.setdefault("timestamp", stored)
+        stamped.append(copy)
+    return stamped
+
+
+def _check_repeated_ids(ids: list[str]) -> None:
+    """Communication 2.1.2: a batch holding one id twice is rejected (400)."""
+    first: dict[str, int] = {}
+    errors: dict[str, list[str]] = {}
+    for index, statement_id in enumerate(ids):
+        if statement_id in first:
+            errors[f"[{index}].id"] = [
+                f"repeats the id of statement [{first[statement_id]}] in this batch"
+            ]
+        else:
+            first[statement_id] = index
+    if errors:
+        raise StatementError(errors)
+
+
+def _check_voiding(
+    stamped: list[dict], targets: dict[int, str], known: dict[str, StoredStatement]
+) -> None:
+    """Data 2.3.2: a voiding statement cannot itself be voided, whether it is already stored
+    or comes in the same batch. An unknown target is accepted (it may arrive later)."""
+    batch_voiding = {stamped[i]["id"].lower() for i in targets}
+    errors = {
+        f"[{index}].object.id": ["must not target a voiding statement (Data 2.3.2)"]
+        for index, target in targets.items()
+        if target in batch_voiding or (target in known and known[target].voids is not None)
+    }
+    if errors:
+        raise StatementError(errors)
+
+
+def _new_statements(
+    sent: list[dict], stamped: list[dict], known: dict[str, StoredStatement]
+) -> list[dict]:
+    """The stamped statements whose id is not stored yet. A re-sent statement equal to the
+    stored one is a no-op; a different one is a conflict (Communication 2.1.1-2.1.2). The
+    statement as sent is compared, before stamping: what the LRS assigns is no difference
+    (Data 2.3.1)."""
+    pending = []
+    conflicts = []
+    for original, statement in zip(sent, stamped, strict=True):
+        existing = known.get(statement["id"].lower())
+        if existing is None:
+            pending.append(statement)
+        elif not statements_equal(original, orjson.loads(existing.statement)):
+            conflicts.append(existing.id)
+    if conflicts:
+        raise ConflictError(
+            f"statement ids already stored with different content: {', '.join(conflicts)}"
+        )
+    return pending

@@ -1,0 +1,358 @@
+"""Statements in SQLite: the JSON as written, plus one key table serving every filter.
+
+Every filter of Communication 2.1.3 (`agent`, `verb`, `activity`, `registration`, with the
+`related_*` variants) is a typed key in `statement_keys`, whose primary key
+(tenant, key, stored, id, via) is at once the filter index and the keyset paging order.
+
+The StatementRef rule ("Filter Conditions for StatementRefs") says a statement matches when
+it, or a statement its object refers to (recursively), meets all non-time filters. So a
+statement owns its own keys (`via` = '') and a copy of the keys of every statement in its
+reference chain (`via` = that statement's id); all filters of one query must hold for the
+same `via`. `statement_refs` keeps the transitive closure of the chains, so that a target
+arriving after the statements that refer to it can hand its keys to all of them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, ClassVar
+
+import orjson
+
+from storage.base import StatementFilter, StatementRecord, StoredStatement
+from storage.errors import DuplicateIdError, StorageError
+
+# Key prefixes by filter, and the order in which a present filter is preferred to drive the
+# scan: the most selective kinds first.
+_REGISTRATION, _AGENT, _ACTIVITY, _RELATED_AGENT, _RELATED_ACTIVITY, _VERB = (
+    "r|", "a|", "o|", "A|", "O|", "v|",
+)
+
+_GET_SQL = (
+    "SELECT s.id, s.statement, s.stored, s.voided, s.voids, s.writer FROM statements AS s"
+    " WHERE s.tenant = ? AND s.id IN (SELECT value FROM json_each(?))"
+)
+
+
+def record_keys(record: StatementRecord) -> list[str]:
+    """The filter keys a statement matches by its own content."""
+    keys = [_VERB + record.verb]
+    if record.registration is not None:
+        keys.append(_REGISTRATION + record.registration)
+    keys.extend(_AGENT + a for a in record.agents)
+    keys.extend(_RELATED_AGENT + a for a in record.related_agents | record.agents)
+    keys.extend(_ACTIVITY + a for a in record.activities)
+    keys.extend(_RELATED_ACTIVITY + a for a in record.related_activities | record.activities)
+    return keys
+
+
+def filter_keys(query: StatementFilter) -> list[str]:
+    """The keys one statement of the reference chain must all hold, driving key first."""
+    keys = []
+    if query.registration is not None:
+        keys.append(_REGISTRATION + query.registration)
+    if query.agent is not None and not query.related_agents:
+        keys.append(_AGENT + query.agent)
+    if query.activity is not None and not query.related_activities:
+        keys.append(_ACTIVITY + query.activity)
+    if query.agent is not None and query.related_agents:
+        keys.append(_RELATED_AGENT + query.agent)
+    if query.activity is not None and query.related_activities:
+        keys.append(_RELATED_ACTIVITY + query.activity)
+    if query.verb is not None:
+        keys.append(_VERB + query.verb)
+    return keys
+
+
+def _json(values: Iterable[str]) -> bytes:
+    """A list as one JSON parameter, expanded in SQL by `json_each` (no SQL is built)."""
+    return orjson.dumps(list(values))
+
+
+class SQLiteStatements:
+    """Statement resource mixin for `SQLiteBase`."""
+
+    DDL: ClassVar[tuple[str, ...]] = (
+        """CREATE TABLE IF NOT EXISTS statements (
+            seq INTEGER PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            id TEXT NOT NULL,
+            stored TEXT NOT NULL,
+            verb TEXT NOT NULL,
+            registration TEXT,
+            ref TEXT,
+            voids TEXT,
+            voided INTEGER NOT NULL DEFAULT 0,
+            writer TEXT NOT NULL,
+            keys BLOB NOT NULL,
+            statement BLOB NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX IF NOT EXISTS statements_id ON statements (tenant, id)",
+        "CREATE INDEX IF NOT EXISTS statements_stored ON statements (tenant, stored, id)",
+        "CREATE INDEX IF NOT EXISTS statements_writer ON statements (tenant, writer, stored, id)",
+        """CREATE INDEX IF NOT EXISTS statements_voids ON statements (tenant, voids)
+            WHERE voids IS NOT NULL""",
+        """CREATE TABLE IF NOT EXISTS statement_keys (
+            tenant TEXT NOT NULL,
+            key TEXT NOT NULL,
+            stored TEXT NOT NULL,
+            id TEXT NOT NULL,
+            via TEXT NOT NULL,
+            PRIMARY KEY (tenant, key, stored, id, via)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS statement_refs (
+            tenant TEXT NOT NULL,
+            target TEXT NOT NULL,
+            source TEXT NOT NULL,
+            PRIMARY KEY (tenant, target, source)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX IF NOT EXISTS statement_refs_source ON statement_refs (tenant, source)",
+    )
+
+    if TYPE_CHECKING:  # provided by SQLiteBase
+        _conn: sqlite3.Connection
+
+        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+    # -- commands --------------------------------------------------------------------------
+
+    def insert_statements(self, tenant: str, records: Sequence[StatementRecord]) -> None:
+        if not records:
+            return
+        ids = [r.id for r in records]
+        try:
+            with self._transaction() as conn:
+                existing = self._existing_ids(conn, tenant, ids)
+                if existing:
+                    raise DuplicateIdError(existing)
+                own_keys = [record_keys(r) for r in records]
+                try:
+                    conn.executemany(
+                        "INSERT INTO statements (tenant, id, stored, verb, registration, ref,"
+                        " voids, writer, keys, statement) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        [
+                            (tenant, r.id, r.stored, r.verb, r.registration, r.ref, r.voids,
+                             r.writer, orjson.dumps(keys), r.statement)
+                            for r, keys in zip(records, own_keys, strict=True)
+                        ],
+                    )
+                except sqlite3.IntegrityError as exc:
+                    # Only an id repeated inside `records` itself can get here.
+                    raise DuplicateIdError(_repeated(ids)) from exc
+                conn.executemany(
+                    "INSERT OR IGNORE INTO statement_keys (tenant, key, stored, id, via)"
+                    " VALUES (?,?,?,?,'')",
+                    [
+                        (tenant, key, r.stored, r.id)
+                        for r, keys in zip(records, own_keys, strict=True)
+                        for key in keys
+                    ],
+                )
+                self._link_references(conn, tenant, records, own_keys)
+                self._apply_voiding(conn, tenant, records)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot store statements: {exc}") from exc
+
+    @staticmethod
+    def _existing_ids(conn: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> list[str]:
+        return [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM statements WHERE tenant = ?"
+                " AND id IN (SELECT value FROM json_each(?))",
+                (tenant, _json(ids)),
+            )
+        ]
+
+    @staticmethod
+    def _link_references(
+        conn: sqlite3.Connection,
+        tenant: str,
+        records: Sequence[StatementRecord],
+        own_keys: Sequence[list[str]],
+    ) -> None:
+        """Extend the reference closure and copy keys along it (see the module docstring).
+
+        A record needs work if its object is a StatementRef, or if statements stored earlier
+        already refer to it (its keys reach them only now). In-batch referrers are served
+        when the referrer itself is processed, since every record's row and keys exist by then.
+        """
+        referred = {
+            row[0]
+            for row in conn.execute(
+                "SELECT target FROM statement_refs WHERE tenant = ?"
+                " AND target IN (SELECT value FROM json_each(?))",
+                (tenant, _json(r.id for r in records)),
+            )
+        }
+        for record, keys in zip(records, own_keys, strict=True):
+            if record.ref is None and record.id not in referred:
+                continue
+            ancestors = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT source FROM statement_refs WHERE tenant = ? AND target = ?"
+                    " AND source != target",
+                    (tenant, record.id),
+                )
+            ]
+            if ancestors:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO statement_keys (tenant, key, stored, id, via)"
+                    " SELECT ?, ?, stored, id, ? FROM statements WHERE tenant = ? AND id = ?",
+                    [(tenant, key, record.id, tenant, a) for a in ancestors for key in keys],
+                )
+            if record.ref is None:
+                continue
+            chain = [record.ref] + [
+                row[0]
+                for row in conn.execute(
+                    "SELECT target FROM statement_refs WHERE tenant = ? AND source = ?",
+                    (tenant, record.ref),
+                )
+            ]
+            pairs = [(a, x) for a in (record.id, *ancestors) for x in chain if a != x]
+            conn.executemany(
+                "INSERT OR IGNORE INTO statement_refs (tenant, target, source) VALUES (?,?,?)",
+                [(tenant, x, a) for a, x in pairs],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO statement_keys (tenant, key, stored, id, via)"
+                " SELECT a.tenant, k.value, a.stored, a.id, x.id"
+                " FROM statements AS a, statements AS x, json_each(x.keys) AS k"
+                " WHERE a.tenant = ? AND a.id = ? AND x.tenant = ? AND x.id = ?",
+                [(tenant, a, tenant, x) for a, x in pairs],
+            )
+
+    @staticmethod
+    def _apply_voiding(
+        conn: sqlite3.Connection, tenant: str, records: Sequence[StatementRecord]
+    ) -> None:
+        """Data 2.3.2: a statement is voided iff it is not itself a voiding statement and a
+        stored voiding statement refers to it, whichever of the two arrived first."""
+        targets = {r.voids for r in records if r.voids is not None}
+        targets.update(
+            row[0]
+            for row in conn.execute(
+                "SELECT voids FROM statements WHERE tenant = ? AND voids IS NOT NULL"
+                " AND voids IN (SELECT value FROM json_each(?))",
+                (tenant, _json(r.id for r in records if r.voids is None)),
+            )
+        )
+        if targets:
+            conn.execute(
+                "UPDATE statements SET voided = 1 WHERE tenant = ? AND voids IS NULL"
+                " AND id IN (SELECT value FROM json_each(?))",
+                (tenant, _json(targets)),
+            )
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def get_statements(self, tenant: str, ids: Sequence[str]) -> dict[str, StoredStatement]:
+        if not ids:
+            return {}
+        try:
+            rows = self._conn.execute(_GET_SQL, (tenant, _json(ids))).fetchall()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot read statements: {exc}") from exc
+        return {row[0]: _stored(row) for row in rows}
+
+    def query_statements(
+        self, tenant: str, query: StatementFilter, limit: int
+    ) -> list[StoredStatement]:
+        if limit <= 0:
+            return []
+        sql, params = _query_sql(tenant, query)
+        results: list[StoredStatement] = []
+        try:
+            cursor = self._conn.execute(sql, params)
+            try:
+                last = None
+                for row in cursor:
+                    # Rows of one statement found through several chain members are adjacent.
+                    if row[0] == last:
+                        continue
+                    last = row[0]
+                    results.append(_stored(row))
+                    if len(results) == limit:
+                        break
+            finally:
+                cursor.close()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot query statements: {exc}") from exc
+        return results
+
+
+def _query_sql(tenant: str, query: StatementFilter) -> tuple[str, list[object]]:
+    """One SQL statement streaming matches in paging order; each filter is an index seek."""
+    keys = filter_keys(query)
+    order = "ASC" if query.ascending else "DESC"
+    after_op = ">" if query.ascending else "<"
+    params: list[object] = []
+    where: list[str] = []
+    if keys:
+        # CROSS JOIN pins the key table as the outer loop: its primary key gives the order.
+        sql = (
+            "SELECT s.id, s.statement, s.stored, s.voided, s.voids, s.writer"
+            " FROM statement_keys AS k CROSS JOIN statements AS s"
+        )
+        where += ["k.tenant = ?", "k.key = ?", "s.tenant = k.tenant", "s.id = k.id"]
+        params += [tenant, keys[0]]
+        row = "k"
+        for key in keys[1:]:
+            where.append(
+                "EXISTS (SELECT 1 FROM statement_keys AS k2 WHERE k2.tenant = k.tenant"
+                " AND k2.key = ? AND k2.stored = k.stored AND k2.id = k.id AND k2.via = k.via)"
+            )
+            params.append(key)
+    elif query.writer is not None:
+        sql = (
+            "SELECT s.id, s.statement, s.stored, s.voided, s.voids, s.writer"
+            " FROM statements AS s INDEXED BY statements_writer"
+        )
+        where += ["s.tenant = ?", "s.writer = ?"]
+        params += [tenant, query.writer]
+        row = "s"
+    else:
+        sql = (
+            "SELECT s.id, s.statement, s.stored, s.voided, s.voids, s.writer"
+            " FROM statements AS s INDEXED BY statements_stored"
+        )
+        where.append("s.tenant = ?")
+        params.append(tenant)
+        row = "s"
+    # Time, paging and permission conditions apply to the statement itself, never to the
+    # chain member that matched (Communication 2.1.3, Filter Conditions for StatementRefs).
+    if query.since is not None:
+        where.append(f"{row}.stored > ?")
+        params.append(query.since)
+    if query.until is not None:
+        where.append(f"{row}.stored <= ?")
+        params.append(query.until)
+    if query.after is not None:
+        where.append(f"({row}.stored, {row}.id) {after_op} (?, ?)")
+        params += list(query.after)
+    if query.writer is not None and keys:
+        where.append("s.writer = ?")
+        params.append(query.writer)
+    where.append("s.voided = 0")
+    sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {row}.stored {order}, {row}.id {order}"
+    if keys:
+        sql += f", k.via {order}"
+    return sql, params
+
+
+def _stored(row: tuple) -> StoredStatement:
+    return StoredStatement(
+        id=row[0], statement=row[1], stored=row[2], voided=bool(row[3]), voids=row[4],
+        writer=row[5],
+    )
+
+
+def _repeated(ids: Sequence[str]) -> list[str]:
+    counts = Counter(ids)
+    return sorted(i for i, n in counts.items() if n > 1)
