@@ -19,6 +19,8 @@ from typing import Any
 import orjson
 from marshmallow import RAISE, Schema, ValidationError, fields
 
+from statements.compiled import field_errors, schema_errors
+
 UNKNOWN = "unknown property"
 NOT_OBJECT = "must be an object"
 NOT_ARRAY = "must be an array"
@@ -117,7 +119,7 @@ class Object(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if type(value) is not dict:
             raise ValidationError(NOT_OBJECT)
-        errors = self.schema.validate(value)
+        errors = schema_errors(self.schema, value)
         if errors:
             raise ValidationError(errors)
         return value
@@ -144,7 +146,7 @@ def check_cached(schema: Schema, cache: BoundedCache, value: Any) -> Any:
     key = cache_key(value)
     if key is not None and key in cache:
         return value
-    errors = schema.validate(value)
+    errors = schema_errors(schema, value)
     if errors:
         raise ValidationError(errors)
     if key is not None:
@@ -165,12 +167,11 @@ class ArrayOf(fields.Field):
         if not isinstance(value, list):
             raise ValidationError(NOT_ARRAY)
         errors: dict[int, Any] = {}
-        deserialize = self.item.deserialize
+        item_field = self.item
         for index, item in enumerate(value):
-            try:
-                deserialize(item)
-            except ValidationError as error:
-                errors[index] = error.messages
+            messages = field_errors(item_field, item)
+            if messages is not None:
+                errors[index] = messages
         if errors:
             raise ValidationError(errors)
         return value

@@ -28,6 +28,7 @@ from statements.base import (
     check_cached,
     flatten_errors,
 )
+from statements.compiled import schema_errors
 from statements.context import ContextSchema, normalize_context
 from statements.errors import StatementError
 from statements.formats import check_timestamp, check_uuid, check_version
@@ -74,7 +75,7 @@ class StatementObject(fields.Field):
         if kind == "SubStatement":
             if self.substatement is None:
                 raise ValidationError({"objectType": [NESTED_SUBSTATEMENT]})
-            errors = self.substatement.validate(value)
+            errors = schema_errors(self.substatement, value)
             if errors:
                 raise ValidationError(errors)
             return value
@@ -161,7 +162,7 @@ def _schema(version: str) -> Schema:
 def _errors(schema: Schema, data: Any, prefix: str) -> dict[str, list[str]]:
     if type(data) is not dict:
         return {prefix: [NOT_OBJECT]}
-    messages = schema.validate(data)
+    messages = schema_errors(schema, data)
     return flatten_errors(messages, prefix) if messages else {}
 
 
