@@ -1,0 +1,210 @@
+"""HTTP Basic authentication against credentials in the store, and scope checks.
+
+Secrets are stored only as scrypt hashes (`scrypt$n$r$p$salt$hash`, base64url fields).
+scrypt costs tens of milliseconds by design, far too slow to run per request, so each
+process remembers which (key, stored hash) pairs it has verified together with an HMAC of
+the secret under a random per-process key; a later request with the same secret is checked
+against that HMAC in constant time. The credential itself is re-read on every request (one
+indexed read), so revoking it or replacing its secret takes effect immediately.
+
+Scopes are the xAPI list (Communication 4.2) plus ours: `reidentify`, `admin`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import hmac
+import secrets
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from threading import Lock
+from typing import Any
+
+import orjson
+
+from lrs.errors import ApiError
+from storage.base import DEFAULT_TENANT, Credential, CredentialStore
+
+STATEMENTS_WRITE = "statements/write"
+STATEMENTS_READ = "statements/read"
+STATEMENTS_READ_MINE = "statements/read/mine"
+ALL_READ = "all/read"
+ALL = "all"
+STATE = "state"
+PROFILE = "profile"
+DEFINE = "define"
+REIDENTIFY = "reidentify"
+ADMIN = "admin"
+SCOPES = frozenset(
+    {
+        STATEMENTS_WRITE, STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ, ALL, STATE, PROFILE,
+        DEFINE, REIDENTIFY, ADMIN,
+    }
+)
+
+# Which scopes allow each kind of request. `all` allows everything; `all/read` every read.
+STATEMENT_READ_SCOPES = (STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ, ALL)
+STATEMENT_WRITE_SCOPES = (STATEMENTS_WRITE, ALL)
+STATE_READ_SCOPES = (STATE, ALL_READ, ALL)
+STATE_WRITE_SCOPES = (STATE, ALL)
+PROFILE_READ_SCOPES = (PROFILE, ALL_READ, ALL)
+PROFILE_WRITE_SCOPES = (PROFILE, ALL)
+
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+_SCRYPT_MAXMEM = 64 * 1024 * 1024
+_CACHE_SIZE = 1024
+_UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Basic realm="LRS", charset="UTF-8"'}
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_secret(secret: str) -> str:
+    """A self-describing scrypt hash of `secret` with a fresh random salt."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(
+        secret.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P,
+        maxmem=_SCRYPT_MAXMEM, dklen=32,
+    )
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_secret(secret: str, secret_hash: str) -> bool:
+    """Whether `secret` matches `secret_hash`; False (never an error) for a malformed hash."""
+    try:
+        scheme, n, r, p, salt, digest = secret_hash.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = _unb64(digest)
+        actual = hashlib.scrypt(
+            secret.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p),
+            maxmem=_SCRYPT_MAXMEM, dklen=len(expected),
+        )
+    except (ValueError, binascii.Error):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def authority_agent(key: str, home_page: str) -> dict[str, Any]:
+    """The Agent the LRS writes as `authority` for statements sent with this credential."""
+    return {"objectType": "Agent", "account": {"homePage": home_page, "name": key}}
+
+
+def new_credential(
+    scopes: Iterable[str],
+    *,
+    home_page: str,
+    name: str = "",
+    tenant: str = DEFAULT_TENANT,
+) -> tuple[Credential, str]:
+    """A new credential and its secret; the secret exists only in the return value."""
+    scopes = tuple(dict.fromkeys(scopes))
+    unknown = sorted(set(scopes) - SCOPES)
+    if unknown or not scopes:
+        raise ValueError(
+            f"unknown scopes: {', '.join(unknown)}" if unknown else "at least one scope is needed"
+        )
+    key = secrets.token_hex(10)
+    secret = secrets.token_urlsafe(32)
+    credential = Credential(
+        key=key,
+        secret_hash=hash_secret(secret),
+        name=name,
+        scopes=scopes,
+        authority=orjson.dumps(authority_agent(key, home_page)).decode(),
+        tenant=tenant,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    return credential, secret
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking: the verified credential's identity, tenant and scopes."""
+
+    key: str
+    tenant: str
+    scopes: frozenset[str]
+    authority: dict[str, Any]
+
+    def allows(self, allowed: Iterable[str]) -> bool:
+        return not self.scopes.isdisjoint(allowed)
+
+    @property
+    def reads_only_own(self) -> bool:
+        """Statement reads limited to what this credential wrote (`statements/read/mine`)."""
+        return self.scopes.isdisjoint((STATEMENTS_READ, ALL_READ, ALL))
+
+
+class Authenticator:
+    """Verifies Basic credentials against a CredentialStore, caching scrypt results."""
+
+    def __init__(self, store: CredentialStore) -> None:
+        self._store = store
+        self._pepper = secrets.token_bytes(32)
+        self._verified: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._lock = Lock()
+
+    def __repr__(self) -> str:
+        return f"<Authenticator cached={len(self._verified)}>"
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        """The principal for an `Authorization` header value; ApiError 401 otherwise."""
+        key, secret = _parse_basic(authorization)
+        credential = self._store.get_credential(key)
+        if credential is None or credential.revoked:
+            # Same work and answer as a wrong secret, so keys cannot be probed.
+            verify_secret(secret, _dummy_hash())
+            raise _unauthorized("invalid credentials")
+        tag = hmac.new(self._pepper, secret.encode(), hashlib.sha256).digest()
+        cache_key = (credential.key, credential.secret_hash)
+        with self._lock:
+            known = self._verified.get(cache_key)
+        if known is None or not hmac.compare_digest(known, tag):
+            if not verify_secret(secret, credential.secret_hash):
+                raise _unauthorized("invalid credentials")
+            with self._lock:
+                self._verified[cache_key] = tag
+                while len(self._verified) > _CACHE_SIZE:
+                    self._verified.popitem(last=False)
+        return Principal(
+            key=credential.key,
+            tenant=credential.tenant,
+            scopes=frozenset(credential.scopes),
+            authority=orjson.loads(credential.authority),
+        )
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_secret(secrets.token_urlsafe(16))
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, headers=_UNAUTHORIZED_HEADERS)
+
+
+def _parse_basic(authorization: str | None) -> tuple[str, str]:
+    if not authorization:
+        raise _unauthorized("authentication required (HTTP Basic)")
+    scheme, _, encoded = authorization.strip().partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        raise _unauthorized("authentication required (HTTP Basic)")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise _unauthorized("malformed Basic credentials") from None
+    key, colon, secret = decoded.partition(":")
+    if not colon or not key:
+        raise _unauthorized("malformed Basic credentials")
+    return key, secret

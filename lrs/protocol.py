@@ -1,0 +1,248 @@
+"""xAPI rules that hold for every resource: version header, alternate request syntax,
+CORS, authorization, parameters and JSON bodies (Communication 1.2, 1.3, 1.5, 3.3).
+
+Alternate request syntax (Communication 1.3) is undone in a WSGI middleware before routing:
+a `POST ?method=PUT` with a form body becomes the PUT it stands for (form header fields
+become headers, `content` the body, other fields the query string), so every blueprint, HEAD
+handling and the request helpers below see an ordinary request.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode
+
+import orjson
+from flask import Flask, Response, current_app, g, request
+
+from lrs.auth import Principal
+from lrs.errors import ApiError, bad_request
+from lrs.state import lrs_state
+
+LATEST_VERSION = "1.0.3"
+_VERSION_RE = re.compile(r"^1\.0(\.\d+)?$")
+_ALTERNATE_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"})
+# Form fields that stand for headers (Communication 1.3), by lower-case name -> WSGI key.
+_FORM_HEADERS = {
+    "authorization": "HTTP_AUTHORIZATION",
+    "x-experience-api-version": "HTTP_X_EXPERIENCE_API_VERSION",
+    "content-type": "CONTENT_TYPE",
+    "content-length": None,  # recomputed from `content`
+    "if-match": "HTTP_IF_MATCH",
+    "if-none-match": "HTTP_IF_NONE_MATCH",
+}
+_ERROR_KEY = "lrs.request_error"
+ALLOWED_HEADERS = (
+    "Authorization, Content-Type, X-Experience-API-Version, If-Match, If-None-Match, "
+    "Accept-Language"
+)
+EXPOSED_HEADERS = (
+    "X-Experience-API-Version, X-Experience-API-Consistent-Through, ETag, Last-Modified, "
+    "Content-Type, Content-Length"
+)
+ALLOWED_METHODS = "GET, HEAD, PUT, POST, DELETE, OPTIONS"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AlternateSyntaxMiddleware:
+    """Rewrites an alternate-syntax request (Communication 1.3) into the request it encodes."""
+
+    def __init__(self, app: Callable[..., Any], max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        query = environ.get("QUERY_STRING", "")
+        if "method" in query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            if any(name == "method" for name, _ in pairs):
+                try:
+                    self._rewrite(environ, pairs)
+                except ApiError as exc:
+                    environ[_ERROR_KEY] = exc
+        return self.app(environ, start_response)
+
+    def _rewrite(self, environ: dict[str, Any], query: list[tuple[str, str]]) -> None:
+        if environ.get("REQUEST_METHOD") != "POST":
+            raise bad_request("the method parameter is only allowed on POST", field="method")
+        if len(query) != 1:
+            raise bad_request(
+                "alternate request syntax: every parameter but method goes in the form body",
+                field="method",
+            )
+        method = query[0][1].upper()
+        if method not in _ALTERNATE_METHODS:
+            raise bad_request(f"unsupported method {query[0][1]!r}", field="method")
+        mimetype = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if mimetype != "application/x-www-form-urlencoded":
+            raise bad_request(
+                "alternate request syntax needs Content-Type application/x-www-form-urlencoded"
+            )
+        form = self._read_form(environ)
+        params: list[tuple[str, str]] = []
+        content = b""
+        environ.pop("CONTENT_TYPE", None)
+        for name, value in form:
+            lowered = name.lower()
+            if name == "content":
+                content = value.encode("utf-8")
+            elif lowered in _FORM_HEADERS:
+                wsgi_key = _FORM_HEADERS[lowered]
+                if wsgi_key:
+                    environ[wsgi_key] = value
+            else:
+                params.append((name, value))
+        environ["REQUEST_METHOD"] = method
+        environ["QUERY_STRING"] = urlencode(params)
+        environ["CONTENT_LENGTH"] = str(len(content))
+        environ["wsgi.input"] = io.BytesIO(content)
+        environ["lrs.alternate_syntax"] = True
+
+    def _read_form(self, environ: dict[str, Any]) -> list[tuple[str, str]]:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise bad_request("invalid Content-Length") from None
+        if length > self.max_body_bytes:
+            raise ApiError(413, "the request body is larger than this LRS accepts")
+        body = environ["wsgi.input"].read(length) if length else b""
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise bad_request("the form body is not UTF-8 (Communication 1.4)") from None
+        form = parse_qsl(text, keep_blank_values=True)
+        names = [name for name, _ in form]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise bad_request(
+                f"form parameter given more than once: {', '.join(duplicates)}",
+                field=duplicates[0],
+            )
+        return form
+
+
+def version_exempt(view: F) -> F:
+    """Mark a view that answers without an X-Experience-API-Version header (About)."""
+    view._xapi_version_exempt = True  # type: ignore[attr-defined]
+    return view
+
+
+def _is_version_exempt() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "_xapi_version_exempt", False))
+
+
+def _before_request() -> Response | None:
+    error = request.environ.get(_ERROR_KEY)
+    if error is not None:
+        raise error
+    if request.method == "OPTIONS":
+        return _preflight()
+    header = request.headers.get("X-Experience-API-Version")
+    if header is not None and _VERSION_RE.match(header.strip()):
+        # Every 1.0.x request follows the 1.0.3 rules (Communication 3.3).
+        g.xapi_version = LATEST_VERSION
+    elif not _is_version_exempt():
+        message = (
+            "X-Experience-API-Version header is required"
+            if header is None
+            else f"unsupported X-Experience-API-Version {header!r}; this LRS speaks 1.0.x"
+        )
+        raise bad_request(message, field="X-Experience-API-Version", code="bad_version")
+    return None
+
+
+def _preflight() -> Response:
+    response = Response(status=204)
+    response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+    response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+    response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def _after_request(response: Response) -> Response:
+    config = lrs_state().config
+    response.headers["X-Experience-API-Version"] = (
+        g.get("xapi_version") or config.version_fallback
+    )
+    origin = request.headers.get("Origin")
+    if origin:
+        allowed = config.cors_origins
+        if "*" in allowed:
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        elif origin.rstrip("/") in allowed:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.vary.add("Origin")
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    return response
+
+
+def init_app(app: Flask, *, max_body_bytes: int) -> None:
+    app.wsgi_app = AlternateSyntaxMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, max_body_bytes
+    )
+    app.before_request(_before_request)
+    app.after_request(_after_request)
+
+
+# --- helpers for views -----------------------------------------------------------------
+
+
+def xapi_version() -> str:
+    """The xAPI version whose rules apply to this request (passed to validation)."""
+    return g.get("xapi_version") or LATEST_VERSION
+
+
+def authorize(allowed: Iterable[str]) -> Principal:
+    """The authenticated principal if it holds one of `allowed` scopes: else 401 / 403."""
+    principal = lrs_state().authenticator.authenticate(request.headers.get("Authorization"))
+    if not principal.allows(allowed):
+        raise ApiError(403, "this credential's scopes do not allow this request")
+    g.principal = principal
+    return principal
+
+
+def query_params(allowed: Iterable[str] | None = None) -> dict[str, str]:
+    """The query parameters as single strings; 400 for a repeated one, or one not in
+    `allowed` when given (Communication 3.2: unrecognized parameters, including case
+    variants, are rejected)."""
+    params = request.args.to_dict(flat=False)
+    known = None if allowed is None else frozenset(allowed)
+    for name, values in params.items():
+        if len(values) > 1:
+            raise bad_request(f"parameter {name} given more than once", field=name)
+        if known is not None and name not in known:
+            raise bad_request(f"unknown parameter {name}", field=name)
+    return {name: values[0] for name, values in params.items()}
+
+
+def json_body() -> Any:
+    """The request body parsed as JSON; 400 unless it is application/json (Communication 1.5)."""
+    mimetype = request.mimetype
+    if mimetype == "multipart/mixed":
+        raise bad_request(
+            "multipart/mixed statement requests (attachments) are not supported yet; "
+            "send application/json with fileUrl attachments",
+            field="Content-Type",
+            code="unsupported_content_type",
+        )
+    if mimetype != "application/json":
+        raise bad_request(
+            "Content-Type must be application/json", field="Content-Type",
+            code="unsupported_content_type",
+        )
+    data = request.get_data(cache=False)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+
+
+def iso_now() -> str:
+    """Now in ISO 8601 UTC, for X-Experience-API-Consistent-Through."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -1,0 +1,258 @@
+"""The Statement resource (Communication 2.1): PUT, POST, GET single and GET list.
+
+Stored statements are returned as the bytes the store holds: a StatementResult in `exact`
+format is built by concatenating them, never re-encoded. `more` is a relative IRL holding
+the query and a keyset cursor (stored, id), so paging stays correct while clients write.
+
+Two seams are kept on purpose for the pseudonymization step: every statement write goes
+through `_store_statements`, every `agent` query parameter through `_statement_filter`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from flask import Blueprint, Response, request
+from werkzeug.http import http_date
+
+from lrs.auth import STATEMENT_READ_SCOPES, STATEMENT_WRITE_SCOPES, Principal
+from lrs.errors import ApiError, bad_request
+from lrs.protocol import authorize, iso_now, json_body, query_params, xapi_version
+from lrs.state import lrs_state
+from statements import agent_key, validate_statements
+from statements.formatting import format_canonical, format_ids, parse_accept_language
+from statements.query import StatementQuery, parse_statement_query
+from statements.timestamps import parse_timestamp
+from storage.base import StatementFilter, StoredStatement
+from storage.ingest import store_statements
+
+bp = Blueprint("statements", __name__)
+
+MORE_PATH = "/statements/more/"
+_UUID_HEX = frozenset("0123456789abcdef")
+
+
+@bp.after_request
+def _consistent_through(response: Response) -> Response:
+    """Every Statement resource response carries X-Experience-API-Consistent-Through
+    (Communication 2.1.3): writes commit before they are answered, so "now" is safe."""
+    response.headers["X-Experience-API-Consistent-Through"] = iso_now()
+    return response
+
+
+# --- writes ----------------------------------------------------------------------------
+
+
+def _store_statements(principal: Principal, statements: list[dict[str, Any]]) -> list[str]:
+    """The only write path of statements (pseudonymization hooks in here)."""
+    state = lrs_state()
+    return store_statements(
+        state.store,
+        principal.tenant,
+        statements,
+        authority=principal.authority,
+        writer=principal.key,
+    )
+
+
+def _statement_id_param(params: Mapping[str, str], name: str) -> str:
+    value = params.get(name)
+    if value is None:
+        raise bad_request(f"{name} parameter is required", field=name)
+    canonical = value.lower()
+    if (
+        len(canonical) != 36
+        or [i for i, c in enumerate(canonical) if c == "-"] != [8, 13, 18, 23]
+        or not set(canonical.replace("-", "")) <= _UUID_HEX
+    ):
+        raise bad_request(f"{name} must be a UUID", field=name)
+    return canonical
+
+
+@bp.put("/statements")
+def put_statement() -> Response:
+    """Store one statement under the given id: 204 (Communication 2.1.1)."""
+    principal = authorize(STATEMENT_WRITE_SCOPES)
+    statement_id = _statement_id_param(query_params(allowed=("statementId",)), "statementId")
+    body = json_body()
+    if not isinstance(body, dict):
+        raise bad_request("PUT takes a single statement object", code="invalid_statement")
+    [statement] = validate_statements(body, version=xapi_version())
+    sent_id = statement.get("id")
+    if sent_id is None:
+        statement["id"] = statement_id
+    elif not isinstance(sent_id, str) or sent_id.lower() != statement_id:
+        raise ApiError(
+            400,
+            "the statement id does not match the statementId parameter",
+            code="invalid_statement",
+            fields={"id": ["must match the statementId parameter"]},
+        )
+    _store_statements(principal, [statement])
+    return Response(status=204)
+
+
+@bp.post("/statements")
+def post_statements() -> Response:
+    """Store one statement or a batch, all or none: 200 with the ids in order
+    (Communication 2.1.2)."""
+    principal = authorize(STATEMENT_WRITE_SCOPES)
+    query_params(allowed=())
+    statements = validate_statements(json_body(), version=xapi_version())
+    ids = _store_statements(principal, statements)
+    return Response(orjson.dumps(ids), mimetype="application/json")
+
+
+# --- reads -----------------------------------------------------------------------------
+
+
+def _statement_filter(
+    query: StatementQuery, principal: Principal, after: tuple[str, str] | None
+) -> StatementFilter:
+    """The storage filter for a query: the only place an `agent` parameter is read."""
+    return StatementFilter(
+        agent=agent_key(query.agent) if query.agent is not None else None,
+        verb=query.verb,
+        activity=query.activity,
+        registration=query.registration,
+        related_agents=query.related_agents,
+        related_activities=query.related_activities,
+        since=query.since,
+        until=query.until,
+        ascending=query.ascending,
+        writer=principal.key if principal.reads_only_own else None,
+        after=after,
+    )
+
+
+def _render(raw: bytes, query: StatementQuery, languages: list[str] | None) -> bytes:
+    """One stored statement in the asked format; `exact` is the stored bytes untouched."""
+    if query.format == "exact":
+        return raw
+    statement = orjson.loads(raw)
+    if query.format == "ids":
+        return orjson.dumps(format_ids(statement))
+    return orjson.dumps(format_canonical(statement, languages or []))
+
+
+def _last_modified(stored: str) -> str:
+    return http_date(parse_timestamp(stored))
+
+
+def _respond(body: bytes, query: StatementQuery, last_modified: str) -> Response:
+    if query.attachments:
+        # Communication 2.1.3 attachments=true: multipart/mixed, statements first. No
+        # attachment data is stored yet, so the statements part is the only part.
+        boundary = secrets.token_hex(16)
+        body = (
+            f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode()
+            + body
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        response = Response(body, content_type=f'multipart/mixed; boundary="{boundary}"')
+    else:
+        response = Response(body, mimetype="application/json")
+    response.headers["Last-Modified"] = last_modified
+    return response
+
+
+def _get_single(query: StatementQuery, principal: Principal) -> Response:
+    """statementId / voidedStatementId (Communication 2.1.3, 2.1.4): 404 for an unknown id,
+    for a voided statement asked by statementId, and a live one asked by voidedStatementId."""
+    wanted = query.statement_id or query.voided_statement_id
+    assert wanted is not None
+    found = lrs_state().store.get_statements(principal.tenant, [wanted]).get(wanted)
+    if (
+        found is None
+        or found.voided != (query.voided_statement_id is not None)
+        or (principal.reads_only_own and found.writer != principal.key)
+    ):
+        raise ApiError(404, "no such statement", code="not_found")
+    languages = _languages(query)
+    return _respond(_render(found.statement, query, languages), query, _last_modified(found.stored))
+
+
+def _languages(query: StatementQuery) -> list[str] | None:
+    if query.format != "canonical":
+        return None
+    return parse_accept_language(request.headers.get("Accept-Language"))
+
+
+def _encode_more(params: Mapping[str, str], last: StoredStatement) -> str:
+    payload = orjson.dumps({"q": dict(params), "after": [last.stored, last.id]})
+    return base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+
+
+def _decode_more(token: str) -> tuple[dict[str, str], tuple[str, str]]:
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        params, (stored, last_id) = data["q"], data["after"]
+        if not (
+            isinstance(params, dict)
+            and all(isinstance(v, str) for v in params.values())
+            and isinstance(stored, str)
+            and isinstance(last_id, str)
+        ):
+            raise ValueError
+    except (ValueError, TypeError, KeyError, binascii.Error, orjson.JSONDecodeError):
+        raise ApiError(404, "no such page of statements", code="not_found") from None
+    return params, (stored, last_id)
+
+
+def _get_list(
+    params: Mapping[str, str], principal: Principal, after: tuple[str, str] | None
+) -> Response:
+    query = parse_statement_query(params)
+    if query.is_single:
+        return _get_single(query, principal)
+    state = lrs_state()
+    server_max = state.config.statements_limit_max
+    limit = min(query.limit or server_max, server_max)
+    rows = state.store.query_statements(
+        principal.tenant, _statement_filter(query, principal, after), limit + 1
+    )
+    more = b""
+    if len(rows) > limit:
+        rows = rows[:limit]
+        more = (request.script_root + bp_prefix() + MORE_PATH).encode() + _encode_more(
+            params, rows[-1]
+        ).encode()
+    languages = _languages(query)
+    body = (
+        b'{"statements":['
+        + b",".join(_render(row.statement, query, languages) for row in rows)
+        + b'],"more":"'
+        + more
+        + b'"}'
+    )
+    newest = max((row.stored for row in rows), default=None)
+    last_modified = _last_modified(newest) if newest else http_date(None)
+    return _respond(body, query, last_modified)
+
+
+def bp_prefix() -> str:
+    """The URL prefix this blueprint is mounted under (e.g. /xapi)."""
+    rule = request.url_rule
+    path = rule.rule if rule is not None else ""
+    return path[: path.index("/statements")] if "/statements" in path else ""
+
+
+@bp.get("/statements")
+def get_statements() -> Response:
+    """A single statement or a StatementResult (Communication 2.1.3). HEAD too (1.1)."""
+    principal = authorize(STATEMENT_READ_SCOPES)
+    return _get_list(query_params(), principal, None)
+
+
+@bp.get("/statements/more/<token>")
+def get_more_statements(token: str) -> Response:
+    """The next page of a StatementResult, from the `more` IRL."""
+    principal = authorize(STATEMENT_READ_SCOPES)
+    query_params(allowed=())
+    params, after = _decode_more(token)
+    return _get_list(params, principal, after)
