@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 
+from lrs import about, documents, protocol, statements
 from lrs.auth import Authenticator
 from lrs.config import load_config
 from lrs.errors import register_error_handlers
@@ -31,4 +32,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     protocol.init_app(app, max_body_bytes=settings.max_body_bytes)
     app.register_blueprint(about.bp, url_prefix=API_PREFIX)
     app.register_blueprint(statements.bp, url_prefix=API_PREFIX)
+    app.register_blueprint(documents.bp, url_prefix=API_PREFIX)
     return app
