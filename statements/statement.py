@@ -62,7 +62,7 @@ class StatementObject(fields.Field):
             raise ValidationError(NOT_OBJECT)
         kind = value.get("objectType", "Activity")
         if kind == "Activity":
-            if "objectType" not in value and "id" not in value and any(k in value for k in IFIS):
+            if "objectType" not in value and "id" not in value and _looks_like_agent(value):
                 # Data 2.4.4.2: without objectType this reads as an Activity; say why.
                 raise ValidationError({"objectType": [AGENT_OBJECT_TYPE]})
             return check_activity(value)
@@ -82,6 +82,10 @@ class StatementObject(fields.Field):
         if kind is None:
             raise ValidationError({"objectType": ["must not be null"]})
         raise ValidationError({"objectType": [OBJECT_TYPES]})
+
+
+def _looks_like_agent(value: dict[str, Any]) -> bool:
+    return "member" in value or any(key in value for key in IFIS)
 
 
 class Authority(fields.Field):
