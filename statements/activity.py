@@ -94,6 +94,8 @@ class ActivityDefinitionSchema(StrictSchema):
     def _interaction(self, data: Any, original: Any, **kwargs: Any) -> None:
         """Component lists only where the interactionType supports them; interaction
         properties only in an interaction (Data 2.4.4.1 "Interaction Activities")."""
+        if type(original) is not dict:  # already reported as not an object
+            return
         kind = original.get("interactionType")
         errors: dict[str, list[str]] = {}
         if kind is None and "correctResponsesPattern" in original:

@@ -63,6 +63,8 @@ class AgentSchema(_IdentifiedSchema):
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _one_ifi(self, data: Any, original: Any, **kwargs: Any) -> None:
+        if type(original) is not dict:  # already reported as not an object
+            return
         if sum(key in original for key in IFIS) != 1:
             raise ValidationError(EXACTLY_ONE_IFI)
 
@@ -107,6 +109,8 @@ class GroupSchema(_IdentifiedSchema):
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _identity(self, data: Any, original: Any, **kwargs: Any) -> None:
+        if type(original) is not dict:  # already reported as not an object
+            return
         count = sum(key in original for key in IFIS)
         if count > 1:
             raise ValidationError(EXACTLY_ONE_IFI)

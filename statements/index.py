@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from statements.agent import agent_key
@@ -81,7 +82,7 @@ def statement_index_fields(statement: dict[str, Any]) -> IndexFields:
     ref = target["id"].lower() if kind == "StatementRef" else None
     voids = ref if statement["verb"]["id"] == VOIDED else None
 
-    agents = _unique(_chain(_agent_keys(statement["actor"]), _object_agents(target)))
+    agents = _unique(chain(_agent_keys(statement["actor"]), _object_agents(target)))
     activities = _unique(_object_activity(target))
     related_agents = [*agents, *_agent_keys(statement.get("authority")), *_context_agents(context)]
     related_activities = [*activities, *_context_activities(context)]
@@ -103,8 +104,3 @@ def statement_index_fields(statement: dict[str, Any]) -> IndexFields:
         activities=activities,
         related_activities=_unique(iter(related_activities)),
     )
-
-
-def _chain(*iterators: Iterator[str]) -> Iterator[str]:
-    for iterator in iterators:
-        yield from iterator

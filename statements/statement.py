@@ -119,6 +119,8 @@ class _StatementBase(StrictSchema):
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _activity_context(self, data: Any, original: Any, **kwargs: Any) -> None:
         """Data 2.4.6: revision and platform only when the object is an Activity."""
+        if type(original) is not dict:  # already reported as not an object
+            return
         context, target = original.get("context"), original.get("object")
         if type(context) is not dict or type(target) is not dict:
             return

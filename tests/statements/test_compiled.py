@@ -1,0 +1,111 @@
+"""The compiled walker gives exactly marshmallow's `Schema.validate` results, and the
+sub-object cache never lets an invalid object through."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import xapi_examples as ex
+from marshmallow import Schema, ValidationError, fields, validates_schema
+from model_testing import changed, errors
+
+from statements import validate
+from statements.activity import ACTIVITY_CACHE, ActivityDefinitionSchema, ActivitySchema
+from statements.agent import AGENT_SCHEMA, GROUP_SCHEMA
+from statements.attachment import AttachmentSchema
+from statements.base import BoundedCache, StrictSchema, cache_key
+from statements.compiled import schema_errors
+from statements.context import ContextSchema
+from statements.result import ResultSchema, ScoreSchema
+from statements.statement import StatementSchema, SubStatementSchema
+from statements.verb import VerbSchema
+
+CASES = [
+    (StatementSchema(), ex.LONG),
+    (StatementSchema(), changed(ex.LONG, "actor.member[0].objectType", "Group")),
+    (StatementSchema(), changed(ex.SIMPLEST, "verb")),
+    (StatementSchema(), changed(ex.STATEMENT_REF, "context", {"revision": "1", "language": "?"})),
+    (StatementSchema(), {"extra": None, "actor": None, "verb": 1}),
+    (StatementSchema(), "not an object"),
+    (SubStatementSchema(), changed(ex.OBJECT_SUBSTATEMENT, "id", "x")),
+    (AGENT_SCHEMA, {"mbox": "mailto:a@example.com", "openid": "x", "Name": 1}),
+    (AGENT_SCHEMA, {}),
+    (GROUP_SCHEMA, {"objectType": "Group"}),
+    (GROUP_SCHEMA, {"objectType": "Group", "member": []}),
+    (GROUP_SCHEMA, ex.OBJECT_GROUP),
+    (ActivitySchema(), {"id": "x", "definition": {"choices": [{"id": "a"}, {"id": "a"}]}}),
+    (ActivityDefinitionSchema(), {**ex.INTERACTIONS["likert"], "steps": [], "choices": 1}),
+    (VerbSchema(), {"display": {"en US": 1}}),
+    (ResultSchema(), {"score": {"scaled": 2, "raw": "1"}, "duration": "P"}),
+    (ScoreSchema(), {"raw": 11, "min": 10, "max": 5}),
+    (ContextSchema(), {"team": {"mbox": "mailto:a@b.c"}, "contextActivities": {"x": []}}),
+    (AttachmentSchema(), {"length": -1}),
+]
+
+
+@pytest.mark.parametrize(("schema", "data"), CASES)
+def test_compiled_equals_marshmallow(schema, data):
+    assert schema_errors(schema, data) == schema.validate(data)
+
+
+def test_unsupported_schema_options_are_refused():
+    class Loose(StrictSchema):
+        name = fields.String(validate=lambda value: value != "")
+
+    with pytest.raises(TypeError, match="unsupported field option"):
+        schema_errors(Loose(), {"name": "x"})
+
+
+def test_validator_errors_merge_like_marshmallow():
+    class Pair(StrictSchema):
+        low = fields.Integer()
+        high = fields.Integer()
+
+        @validates_schema(skip_on_field_errors=False)
+        def _order(self, data, **kwargs):
+            raise ValidationError({"low": ["must be lower"], "other": ["x"]})
+
+    schema = Pair()
+    data = {"low": "a", "high": 1}
+    assert schema_errors(schema, data) == schema.validate(data)
+
+
+def test_cache_is_bounded_and_first_in_first_out():
+    cache = BoundedCache(size=2)
+    for key in (b"a", b"b", b"c"):
+        cache.add(key)
+    assert len(cache) == 2
+    assert b"a" not in cache and b"c" in cache
+
+
+@pytest.mark.parametrize(
+    ("value", "cached"),
+    [({"id": "http://example.com"}, True), ({"x": None}, False), ({"x": "y" * 5000}, False)],
+)
+def test_cache_key(value, cached):
+    assert (cache_key(value) is not None) is cached
+
+
+def test_cached_valid_object_does_not_hide_an_invalid_variant():
+    statement = copy.deepcopy(ex.SIMPLE)
+    validate(statement)
+    key = cache_key(statement["object"])
+    assert key in ACTIVITY_CACHE
+    bad = changed(statement, "object.definition.name", {"en US": "x"})
+    assert errors(bad) == {"object.definition.name.en US": ["must be an RFC 5646 language tag"]}
+
+
+def test_nan_never_rides_on_a_cached_null():
+    """orjson writes NaN as null: objects containing null are never cached, so a NaN cannot
+    be accepted as a previously validated null extension value."""
+    with_null = changed(ex.SIMPLEST, "object.definition", {"extensions": {"http://e.x/a": None}})
+    assert errors(with_null) == {}
+    with_nan = changed(with_null, "object.definition.extensions", {"http://e.x/a": float("nan")})
+    assert list(errors(with_nan)) == ["object.definition.extensions.http://e.x/a"]
+
+
+def test_schemas_are_marshmallow_schemas():
+    """Developers can use the model schemas with marshmallow directly."""
+    assert isinstance(StatementSchema(), Schema)
+    assert StatementSchema().validate(ex.LONG) == {}

@@ -1,0 +1,153 @@
+"""Value formats: RFC 5646 language tags (Data 2.2, 4.2), IRIs (Data 3.1, 4.3), mailto
+IRIs (Data 2.4.2.3), media types (Data 2.4.11)."""
+
+from __future__ import annotations
+
+import pytest
+
+from statements.formats import (
+    check_iri,
+    check_language_tag,
+    check_mailto,
+    check_media_type,
+    check_number,
+    check_uri,
+)
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "en",
+        "en-US",
+        "es-419",
+        "zh-Hant",
+        "zh-Hant-TW",
+        "sr-Latn-RS",
+        "de-CH-1901",
+        "sl-rozaj-biske",
+        "hy-Latn-IT-arevela",
+        "zh-yue-HK",
+        "tlh",
+        "en-a-myext-b-another",
+        "en-US-x-twain",
+        "x-whatever",
+        "i-klingon",
+        "en-GB-oed",
+        "zh-min-nan",
+        "EN-us",
+        "und",
+    ],
+)
+def test_valid_rfc_5646_tags(tag):
+    assert check_language_tag(tag) is None
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "",
+        "e",
+        "en_US",
+        "en-",
+        "-en",
+        "en--US",
+        "en-US-",
+        "abcdefghi",
+        "en-a",
+        "en-x",
+        "de-419-DE-",
+        "en-US-x-abcdefghi",
+        "a-DE",
+        "en US",
+        "ár",
+    ],
+)
+def test_invalid_rfc_5646_tags(tag):
+    """Data 2.2: the sequence of subtag lengths must match RFC 5646."""
+    assert check_language_tag(tag) == "must be an RFC 5646 language tag"
+
+
+@pytest.mark.parametrize(
+    "iri",
+    [
+        "http://example.com",
+        "https://example.com/a/b?c=d#e",
+        "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66",
+        "tag:example.com,2024:x",
+        "http://例え.jp/パス",
+        "http://example.com/%20encoded",
+        "mailto:a@example.com",
+    ],
+)
+def test_valid_iris(iri):
+    assert check_iri(iri) is None
+
+
+@pytest.mark.parametrize(
+    "iri",
+    [
+        "",
+        "example.com",
+        "/relative/path",
+        "#fragment",
+        "http:",
+        "1http://example.com",
+        "http://exa mple.com",
+        "http://example.com/<tag>",
+        "http://example.com/%g0",
+        "http://example.com/\n",
+    ],
+)
+def test_invalid_iris_need_a_scheme_and_no_forbidden_characters(iri):
+    """Data 2.2: IRL or IRI values without a scheme are rejected."""
+    assert check_iri(iri) == "must be an absolute IRI"
+
+
+def test_uri_is_ascii_only():
+    assert check_uri("http://example.com/a") is None
+    assert check_uri("http://example.com/ä") == "must be an absolute URI"
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("mailto:user@example.com", True),
+        ("mailto:first.last+tag@sub.example.co.uk", True),
+        ("Mailto:user@example.com", True),
+        ("user@example.com", False),
+        ("mailto:user", False),
+        ("mailto:@example.com", False),
+        ("mailto:user@", False),
+        ("mailto:us er@example.com", False),
+        ("mailto:a@b@c", False),
+    ],
+)
+def test_mailto_iri(value, valid):
+    assert (check_mailto(value) is None) is valid
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("application/octet-stream", True),
+        ("image/svg+xml", True),
+        ("text/plain; charset=utf-8", True),
+        ('text/plain; charset="utf-8"', True),
+        ("text", False),
+        ("text/", False),
+        ("text/plain;", False),
+        ("", False),
+    ],
+)
+def test_media_type(value, valid):
+    assert (check_media_type(value) is None) is valid
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [(1, True), (-2.5, True), (0, True), (True, False), ("1", False), (float("inf"), False)],
+)
+def test_numbers_are_strict_data_2_2(value, valid):
+    """Data 2.2: strings (or booleans) where numbers are required are rejected."""
+    assert (check_number(value) is None) is valid
