@@ -1,0 +1,294 @@
+"""End-to-end ingest and query figures for the real service.
+
+Starts `lrs serve` (gunicorn, 2 workers) on a free loopback port with a temporary SQLite
+store, creates a credential with the `lrs` command, then measures:
+  * statements/s for POSTs of 1, 10 and 100 statements from concurrent keep-alive clients;
+  * GET latency (median, p95) per filter once the store holds >= --store-size statements;
+  * peak RSS of each worker.
+Prints figures; asserts nothing. The clients run on the same machine as the server, so
+they take CPU from it: the figures are a floor.
+
+    python bench/ingest.py [--clients 4] [--seconds 5] [--store-size 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode
+
+HOST = "127.0.0.1"
+LRS = [str(Path(sys.executable).with_name("lrs"))]
+
+
+def lrs_cmd(*args, env):
+    return subprocess.run([*LRS, *args], env=env, capture_output=True, text=True, check=True)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+COURSES = [f"http://example.com/courses/{i}" for i in range(50)]
+VERBS = ["http://adlnet.gov/expapi/verbs/" + v for v in
+         ("completed", "attempted", "passed", "failed", "experienced")]
+REGISTRATIONS = [str(uuid.uuid4()) for _ in range(200)]
+
+
+def make_statement(rng: random.Random) -> dict:
+    """A realistic ~1 KB statement: course module activity with definition, result,
+    context with registration and context activities, extensions."""
+    course = rng.choice(COURSES)
+    learner = rng.randrange(5000)
+    module = rng.randrange(20)
+    verb = rng.choice(VERBS)
+    return {
+        "id": str(uuid.uuid4()),
+        "actor": {"objectType": "Agent", "name": f"Learner {learner}",
+                  "mbox": f"mailto:learner{learner}@school.example"},
+        "verb": {"id": verb, "display": {"en-US": verb.rsplit("/", 1)[1]}},
+        "object": {
+            "objectType": "Activity",
+            "id": f"{course}/modules/{module}",
+            "definition": {
+                "name": {"en-US": f"Module {module}", "fr-FR": f"Module {module}"},
+                "description": {"en-US": "A module of the course with exercises."},
+                "type": "http://adlnet.gov/expapi/activities/module",
+                "extensions": {"http://example.com/ext/difficulty": rng.randrange(5)},
+            },
+        },
+        "result": {
+            "score": {"scaled": round(rng.random(), 2), "raw": rng.randrange(100),
+                      "min": 0, "max": 100},
+            "success": rng.random() > 0.3, "completion": True,
+            "duration": f"PT{rng.randrange(1, 3600)}S",
+        },
+        "context": {
+            "registration": rng.choice(REGISTRATIONS),
+            "contextActivities": {
+                "parent": [{"id": course, "objectType": "Activity"}],
+                "grouping": [{"id": "http://example.com/programs/primary"}],
+                "category": [{"id": "http://example.com/profiles/school"}],
+            },
+            "platform": "tablet",
+            "language": "en-US",
+            "extensions": {"http://example.com/ext/session": str(uuid.uuid4())},
+        },
+        "timestamp": "2024-05-01T10:00:00.000Z",
+    }
+
+
+class Client:
+    def __init__(self, port, auth):
+        self.conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        self.headers = {"Authorization": auth, "X-Experience-API-Version": "1.0.3"}
+
+    def request(self, method, path, body=None):
+        headers = dict(self.headers)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        for attempt in range(2):
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                data = response.read()
+                return response.status, data
+            except (http.client.HTTPException, ConnectionError):
+                # The server closed an idle keep-alive connection: reconnect once.
+                self.conn.close()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def post_throughput(port, auth, batch, clients, seconds, budget):
+    """Statements/s for POSTs of `batch` statements from `clients` keep-alive threads.
+
+    Bodies (at most `budget` statements in all, fresh ids) are built before the clock
+    starts, so the clients spend their CPU on HTTP only."""
+    per_client = max(budget // clients // batch, 1)
+    bodies = [
+        [json.dumps([make_statement(rng) for _ in range(batch)]).encode()
+         for _ in range(per_client)]
+        for rng in (random.Random(i * 7919 + batch) for i in range(clients))
+    ]
+    counts = [0] * clients
+    errors = []
+    stop = time.monotonic() + seconds
+
+    def work(index):
+        client = Client(port, auth)
+        for body in bodies[index]:
+            if time.monotonic() >= stop:
+                return
+            status, data = client.request("POST", "/xapi/statements", body)
+            if status != 200:
+                errors.append((status, data[:200]))
+                return
+            counts[index] += batch
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    if errors:
+        print(f"  errors: {errors[:3]}")
+    return sum(counts) / elapsed, sum(counts)
+
+
+def fill(port, auth, target, clients):
+    """POST batches of 100 until the store holds about `target` statements."""
+    per_client = max(target // clients // 100, 0)
+
+    def work(index):
+        rng = random.Random(index)
+        client = Client(port, auth)
+        for _ in range(per_client):
+            body = json.dumps([make_statement(rng) for _ in range(100)]).encode()
+            status, data = client.request("POST", "/xapi/statements", body)
+            assert status == 200, data[:200]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return per_client * clients * 100
+
+
+def latency(client, path, repeat):
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        status, data = client.request("GET", path)
+        times.append((time.perf_counter() - started) * 1000)
+        assert status == 200, (path, status, data[:200])
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1], data
+
+
+def worker_rss(master_pid):
+    """Peak RSS (VmHWM, MiB) of each gunicorn worker (children of the master)."""
+    result = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(master_pid):
+            result[int(entry.name)] = int(fields["VmHWM"].split()[0]) / 1024
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--store-size", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=100, help="GETs per filter")
+    parser.add_argument("--budget", type=int, default=40_000,
+                        help="statements prepared per POST measurement")
+    args = parser.parse_args()
+
+    directory = Path(tempfile.mkdtemp(prefix="lrs-bench-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}
+    env["LRS_STORAGE_URI"] = f"sqlite:///{directory / 'lrs.db'}"
+    env["LRS_MAX_BODY_BYTES"] = str(50 * 1024 * 1024)
+    key_secret = json.loads(lrs_cmd("credentials", "create", "--scopes", "all", "--json",
+                                    env=env).stdout)
+    auth = "Basic " + base64.b64encode(
+        f"{key_secret['key']}:{key_secret['secret']}".encode()).decode()
+    port = free_port()
+    log = (directory / "serve.log").open("wb")
+    server = subprocess.Popen([*LRS, "serve", "--host", HOST, "--port", str(port),
+                               "--workers", "2"], env=env, cwd=directory, stdout=log,
+                              stderr=subprocess.STDOUT)
+    try:
+        for _ in range(300):
+            try:
+                Client(port, auth).request("GET", "/xapi/about")
+                break
+            except OSError:
+                time.sleep(0.1)
+        print(f"lrs serve: 2 workers, {os.cpu_count()} CPUs, SQLite at {directory}")
+        print(f"POST throughput ({args.clients} keep-alive clients, {args.seconds:.0f} s each)")
+        stored = 0
+        for batch in (1, 10, 100):
+            rate, count = post_throughput(port, auth, batch, args.clients, args.seconds,
+                                          budget=args.budget)
+            stored += count
+            print(f"  batch {batch:>3}: {rate:>8,.0f} statements/s")
+        if stored < args.store_size:
+            started = time.monotonic()
+            added = fill(port, auth, args.store_size - stored, args.clients)
+            stored += added
+            elapsed = time.monotonic() - started
+            print(f"  fill: {added:,} more in {elapsed:.1f} s "
+                  f"({added / elapsed:,.0f} statements/s at batch 100)")
+        client = Client(port, auth)
+        _, _, page = latency(client, "/xapi/statements?limit=1", 1)
+        sample = json.loads(page)["statements"][0]
+        mid = json.loads(client.request("GET", "/xapi/statements?limit=1&ascending=true")[1])
+        since = mid["statements"][0]["stored"]
+        queries = {
+            "none (newest page)": {},
+            "statementId": {"statementId": sample["id"]},
+            "agent": {"agent": json.dumps({"mbox": sample["actor"]["mbox"]})},
+            "verb": {"verb": sample["verb"]["id"]},
+            "activity": {"activity": sample["object"]["id"]},
+            "registration": {"registration": sample["context"]["registration"]},
+            "agent+related_agents": {"agent": json.dumps({"mbox": sample["actor"]["mbox"]}),
+                                     "related_agents": "true"},
+            "activity+related_activities": {
+                "activity": sample["context"]["contextActivities"]["parent"][0]["id"],
+                "related_activities": "true"},
+            "since": {"since": since},
+            "until": {"until": sample["stored"]},
+            "ascending": {"ascending": "true"},
+            "agent+verb+activity": {
+                "agent": json.dumps({"mbox": sample["actor"]["mbox"]}),
+                "verb": sample["verb"]["id"], "activity": sample["object"]["id"]},
+            "format=ids limit=100": {"format": "ids", "limit": "100"},
+        }
+        print(f"GET latency on {stored:,} statements (default page size, "
+              f"{args.repeat} requests each, one client)")
+        for name, params in queries.items():
+            path = "/xapi/statements" + ("?" + urlencode(params) if params else "")
+            median, p95, data = latency(client, path, args.repeat)
+            body = json.loads(data)
+            count = len(body["statements"]) if "statements" in body else 1
+            print(f"  {name:<28} median {median:6.1f} ms  p95 {p95:6.1f} ms  "
+                  f"({count} returned)")
+        print("Peak RSS per worker")
+        for pid, rss in sorted(worker_rss(server.pid).items()):
+            print(f"  worker {pid}: {rss:.0f} MiB")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
+
+
+if __name__ == "__main__":
+    main()
