@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from statements import StatementError
 from storage.errors import (
     ConflictError,
+    DocumentMergeError,
     NotFoundError,
     PreconditionFailedError,
     StorageError,
@@ -87,7 +88,9 @@ def _from_statement_error(exc: StatementError) -> Response:
 
 
 def _from_storage_error(exc: StorageError) -> Response:
-    if isinstance(exc, ConflictError):
+    if isinstance(exc, DocumentMergeError):
+        error = ApiError(400, str(exc), code="invalid_document")
+    elif isinstance(exc, ConflictError):
         error = ApiError(409, str(exc), code="conflict")
     elif isinstance(exc, PreconditionFailedError):
         error = ApiError(412, str(exc), code="precondition_failed")
