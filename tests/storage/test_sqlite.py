@@ -1,0 +1,186 @@
+"""What is specific to the SQLite backend: the file format (WAL), concurrent writer
+processes, threads, and that every query the API offers is an index seek in paging order."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from storage import StatementFilter, open_storage
+from storage.sqlite import SQLiteStorage
+from storage.sqlite.statements import _GET_SQL, _query_sql
+
+ROOT = Path(__file__).resolve().parents[2]
+T = "tenant-a"
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
+    store = open_storage(f"sqlite:///{tmp_path / 'lrs.db'}")
+    assert isinstance(store, SQLiteStorage)
+    yield store
+    store.close()
+
+
+def test_database_file_is_in_wal_mode(sqlite_store):
+    with sqlite3.connect(sqlite_store.path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_data_survives_reopening(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'lrs.db'}"
+    with open_storage(uri) as store:
+        ids = _ingest(store, 3)
+    with open_storage(uri) as store:
+        assert set(store.get_statements(T, ids)) == set(ids)
+
+
+def test_threads_each_use_their_own_connection(sqlite_store):
+    ids = _ingest(sqlite_store, 2)
+    seen: list[set[str]] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            seen.append(set(sqlite_store.get_statements(T, ids)))
+            _ingest(sqlite_store, 1)
+        except BaseException as exc:  # reported below, not swallowed
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert seen == [set(ids)] * 4
+    assert len(sqlite_store.query_statements(T, StatementFilter(), 100)) == 6
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, uuid
+    from storage import open_storage, store_statements
+    from statements import validate_statements
+
+    uri, name, shared = sys.argv[1], sys.argv[2], sys.argv[3]
+    with open_storage(uri) as store:
+        for batch in range(20):
+            raw = [
+                {"id": str(uuid.uuid4()), "actor": {"mbox": f"mailto:{name}@example.com"},
+                 "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                 "object": {"id": f"http://example.com/{batch}/{n}"}}
+                for n in range(10)
+            ]
+            # Both processes also send the same statement each batch: one stores it,
+            # the other finds it already stored (or loses the race) and succeeds too.
+            raw.append({"id": str(uuid.UUID(shared[:-2] + f"{batch:02d}")),
+                        "actor": {"mbox": "mailto:both@example.com"},
+                        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                        "object": {"id": "http://example.com/shared"}})
+            store_statements(store, "tenant-a", validate_statements(raw),
+                             authority={"mbox": "mailto:client@example.com"}, writer=name)
+    """
+)
+
+
+@pytest.mark.slow
+def test_concurrent_writer_processes_both_succeed(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'lrs.db'}"
+    open_storage(uri).close()
+    shared = "7d7a5c3e-1f2b-4c5d-8e9f-0a1b2c3d4e00"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, uri, name, shared],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for name in ("alice", "bob")
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    with open_storage(uri) as store:
+        for name in ("alice", "bob"):
+            mine = store.query_statements(T, StatementFilter(writer=name), 1000)
+            own = [s for s in mine if b"both@" not in s.statement]
+            assert len(own) == 200
+        both = store.query_statements(T, StatementFilter(agent="mbox:mailto:both@example.com"), 100)
+        assert len(both) == 20
+        assert len(store.query_statements(T, StatementFilter(), 1000)) == 420
+
+
+# -- query plans ------------------------------------------------------------------------------
+
+FILTERS = {
+    "none": {},
+    "agent": {"agent": "mbox:mailto:a@example.com"},
+    "related_agents": {"agent": "mbox:mailto:a@example.com", "related_agents": True},
+    "verb": {"verb": "http://adlnet.gov/expapi/verbs/completed"},
+    "activity": {"activity": "http://example.com/a"},
+    "related_activities": {"activity": "http://example.com/a", "related_activities": True},
+    "registration": {"registration": "ab2fea8e-cb2c-4a1b-a0c7-2c7fc5b0e16d"},
+    "writer": {"writer": "client-1"},
+    "agent+verb+activity+registration": {
+        "agent": "mbox:mailto:a@example.com",
+        "verb": "http://adlnet.gov/expapi/verbs/completed",
+        "activity": "http://example.com/a",
+        "registration": "ab2fea8e-cb2c-4a1b-a0c7-2c7fc5b0e16d",
+    },
+    "agent+writer": {"agent": "mbox:mailto:a@example.com", "writer": "client-1"},
+}
+BOUNDS = {
+    "unbounded": {},
+    "since+until": {"since": "2024-01-01T00:00:00.000000Z", "until": "2024-02-01T00:00:00.000000Z"},
+    "page 2": {"after": ("2024-01-01T00:00:00.000000Z", "ab2fea8e-cb2c-4a1b-a0c7-2c7fc5b0e16d")},
+}
+
+
+def _plan(store: SQLiteStorage, sql: str, params: list | tuple) -> list[str]:
+    return [row[3] for row in store._conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+
+
+@pytest.mark.parametrize("ascending", [False, True])
+@pytest.mark.parametrize("bounds", sorted(BOUNDS))
+@pytest.mark.parametrize("name", sorted(FILTERS))
+def test_every_filter_is_an_index_seek_in_paging_order(sqlite_store, name, bounds, ascending):
+    """Every Communication 2.1.3 filter starts with a seek on an index leading with tenant
+    and the filter value, and needs no sort: a page costs its own size, not the store's."""
+    query = StatementFilter(ascending=ascending, **FILTERS[name], **BOUNDS[bounds])
+    plan = _plan(sqlite_store, *_query_sql(T, query))
+    assert plan[0].startswith("SEARCH "), plan
+    if query.agent or query.verb or query.activity or query.registration:
+        assert "USING PRIMARY KEY (tenant=? AND key=?" in plan[0], plan
+    elif query.writer:
+        assert "USING INDEX statements_writer (tenant=? AND writer=?" in plan[0], plan
+    else:
+        assert "USING INDEX statements_stored (tenant=?" in plan[0], plan
+    if bounds == "page 2":
+        assert "(stored,id)" in plan[0], plan
+    assert not [step for step in plan if step.startswith("SCAN") or "TEMP B-TREE" in step], plan
+
+
+def test_lookups_by_id_are_index_seeks(sqlite_store):
+    plan = _plan(sqlite_store, _GET_SQL, (T, "[]"))
+    assert plan[0] == "SEARCH s USING INDEX statements_id (tenant=? AND id=?)"
+
+
+def _ingest(store: SQLiteStorage, count: int) -> list[str]:
+    from statements import validate_statements
+    from storage import store_statements
+
+    raw = [
+        {"actor": {"mbox": "mailto:a@example.com"},
+         "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+         "object": {"id": f"http://example.com/{n}"}}
+        for n in range(count)
+    ]
+    return store_statements(
+        store, T, validate_statements(raw), authority={"mbox": "mailto:c@example.com"},
+        writer="client-1",
+    )
