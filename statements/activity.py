@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, validates_schema
+from marshmallow import ValidationError, validates_schema
 
 from statements.agent import equals
 from statements.base import ArrayOf, BoundedCache, Object, Strict, StrictSchema, check_cached
@@ -81,9 +81,7 @@ class ActivityDefinitionSchema(StrictSchema):
     more_info = Strict(check_irl, data_key="moreInfo")
     extensions = Strict(check_extensions)
     interaction_type = Strict(_check_interaction_type, data_key="interactionType")
-    correct_responses_pattern = ArrayOf(
-        Strict(check_string), data_key="correctResponsesPattern"
-    )
+    correct_responses_pattern = ArrayOf(Strict(check_string), data_key="correctResponsesPattern")
     choices = ComponentList()
     scale = ComponentList()
     source = ComponentList()
@@ -126,12 +124,3 @@ ACTIVITY_CACHE = BoundedCache()
 def check_activity(value: Any) -> Any:
     """Validate an Activity (raises marshmallow's ValidationError)."""
     return check_cached(ACTIVITY_SCHEMA, ACTIVITY_CACHE, value)
-
-
-class Activity(fields.Field):
-    """An Activity wherever one is expected (context activities)."""
-
-    default_error_messages = {"required": "is required", "null": "must not be null"}
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        return check_activity(value)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from marshmallow import ValidationError, fields, validates_schema
+from marshmallow import ValidationError, validates_schema
 
 from statements.base import (
     NOT_OBJECT,
+    NULL,
     ArrayOf,
     BoundedCache,
+    ModelField,
     Object,
     Strict,
     StrictSchema,
@@ -26,7 +28,6 @@ MEMBER_REQUIRED = "is required in an anonymous Group (no mbox, mbox_sha1sum, ope
 MEMBER_EMPTY = "must list at least one Agent in an anonymous Group"
 GROUP_MEMBER = "must be Agent: a Group cannot be a member of a Group"
 AGENT_OR_GROUP = "must be Agent or Group"
-NULL = "must not be null"
 
 
 def _ifi_count(data: dict[str, Any]) -> int:
@@ -89,10 +90,8 @@ def check_agent(value: Any) -> Any:
     return check_cached(AGENT_SCHEMA, AGENT_CACHE, value)
 
 
-class Member(fields.Field):
+class Member(ModelField):
     """A Group member: Agents only (Data 2.4.2.2)."""
-
-    default_error_messages = {"required": "is required", "null": NULL}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if type(value) is not dict:
@@ -146,19 +145,15 @@ def check_agent_or_group(value: Any) -> Any:
     raise ValidationError({"objectType": [AGENT_OR_GROUP]})
 
 
-class AgentOrGroup(fields.Field):
+class AgentOrGroup(ModelField):
     """An actor, authority or instructor position: an Agent or a Group (Data 2.4.2)."""
-
-    default_error_messages = {"required": "is required", "null": NULL}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         return check_agent_or_group(value)
 
 
-class GroupOnly(fields.Field):
+class GroupOnly(ModelField):
     """A position only a Group may fill: context team (Data 2.4.6)."""
-
-    default_error_messages = {"required": "is required", "null": NULL}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if type(value) is not dict:

@@ -23,7 +23,8 @@ from statements.compiled import field_errors, schema_errors
 UNKNOWN = "unknown property"
 NOT_OBJECT = "must be an object"
 NOT_ARRAY = "must be an array"
-NOT_STRING = "must be a string"
+REQUIRED = "is required"
+NULL = "must not be null"
 
 # Sub-objects larger than this are validated every time rather than remembered, which
 # bounds the cache's memory to CACHE_SIZE * _MAX_CACHED_BYTES per field.
@@ -40,14 +41,19 @@ class StrictSchema(Schema):
     error_messages = {"unknown": UNKNOWN, "type": NOT_OBJECT}
 
 
-class Strict(fields.Field):
+class ModelField(fields.Field):
+    """A field of the model: its value is checked, never converted, and the rule texts
+    for a missing or null value are the package's."""
+
+    default_error_messages = {"required": REQUIRED, "null": NULL}
+
+
+class Strict(ModelField):
     """A field whose value is checked by `check` and returned unchanged.
 
     `check(value)` returns None when the value is valid, else the rule message. Nulls are
     rejected (Data 2.2) because `allow_none` stays False.
     """
-
-    default_error_messages = {"required": "is required", "null": "must not be null"}
 
     def __init__(self, check: Callable[[Any], str | None], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -88,17 +94,15 @@ def cache_key(value: Any) -> bytes | None:
     """
     try:
         key = orjson.dumps(value)
-    except (TypeError, orjson.JSONEncodeError):
+    except TypeError:  # orjson.JSONEncodeError included: not plain JSON
         return None
     if len(key) > _MAX_CACHED_BYTES or b"null" in key:
         return None
     return key
 
 
-class Object(fields.Field):
+class Object(ModelField):
     """A nested object validated by `schema` (inside an object that is itself cached)."""
-
-    default_error_messages = {"required": "is required", "null": "must not be null"}
 
     def __init__(self, schema: Schema, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -113,10 +117,8 @@ class Object(fields.Field):
         return value
 
 
-class CachedObject(fields.Field):
+class CachedObject(ModelField):
     """A nested object validated by `schema`, remembered once it passed."""
-
-    default_error_messages = {"required": "is required", "null": "must not be null"}
 
     def __init__(self, schema: Schema, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -142,10 +144,8 @@ def check_cached(schema: Schema, cache: BoundedCache, value: Any) -> Any:
     return value
 
 
-class ArrayOf(fields.Field):
+class ArrayOf(ModelField):
     """A JSON array whose items are each checked by `item` (errors keyed by index)."""
-
-    default_error_messages = {"required": "is required", "null": "must not be null"}
 
     def __init__(self, item: fields.Field, **kwargs: Any) -> None:
         super().__init__(**kwargs)

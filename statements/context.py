@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError
 
 from statements.activity import check_activity
 from statements.agent import AgentOrGroup, GroupOnly
-from statements.base import Object, Strict, StrictSchema
+from statements.base import ModelField, Object, Strict, StrictSchema
 from statements.formats import (
     check_extensions,
     check_language_tag,
@@ -21,14 +21,12 @@ CONTEXT_ACTIVITY_KEYS = ("parent", "grouping", "category", "other")
 ACTIVITIES_ERROR = "must be an Activity object or an array of Activity objects"
 
 
-class ActivityOrArray(fields.Field):
+class ActivityOrArray(ModelField):
     """A contextActivities value: one Activity or an array of them (Data 2.4.6.2).
 
     The value is returned as sent; `normalize_context` turns a single Activity into a
     one-element array afterwards.
     """
-
-    default_error_messages = {"required": "is required", "null": "must not be null"}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if type(value) is dict:

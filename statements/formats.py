@@ -22,9 +22,7 @@ _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:(?:[!#$&-;=?-\[\]_a-z~]|%[0-9A-Fa-f
 _MAILTO = re.compile(r"(?i:mailto):[^\s@<>\"]+@[^\s@<>\"]+")
 _SHA1 = re.compile(r"[0-9A-Fa-f]{40}")
 _SHA2 = re.compile(r"[0-9A-Fa-f]{56}|[0-9A-Fa-f]{64}|[0-9A-Fa-f]{96}|[0-9A-Fa-f]{128}")
-_UUID = re.compile(
-    r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
-)
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 # Data 4.6: ISO 8601:2004 4.4.3.2 durations; weeks stand alone; the 4.4.3.3 alternative
 # format (P0003-02-01...) is excluded.
 _NUM = r"\d+(?:[.,]\d+)?"
@@ -80,6 +78,7 @@ NUMBER_ERROR = "must be a number"
 INTEGER_ERROR = "must be a non-negative integer"
 OBJECT_ERROR = "must be an object"
 TIMESTAMP_ERROR = "must be an ISO 8601 timestamp"
+
 
 def _matcher(pattern: re.Pattern[str], message: str) -> Any:
     fullmatch = pattern.fullmatch

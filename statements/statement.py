@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import orjson
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, validates_schema
 
 from statements.activity import check_activity
 from statements.agent import (
@@ -20,9 +20,11 @@ from statements.agent import (
 from statements.attachment import AttachmentSchema
 from statements.base import (
     NOT_OBJECT,
+    NULL,
     ArrayOf,
     BoundedCache,
     CachedObject,
+    ModelField,
     Strict,
     StrictSchema,
     check_cached,
@@ -48,10 +50,8 @@ _REF_SCHEMA = StatementRefSchema()
 _REF_CACHE = BoundedCache()
 
 
-class StatementObject(fields.Field):
+class StatementObject(ModelField):
     """The object position: Activity by default, else the kind objectType names."""
-
-    default_error_messages = {"required": "is required", "null": "must not be null"}
 
     def __init__(self, *, substatement: Schema | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -80,7 +80,7 @@ class StatementObject(fields.Field):
                 raise ValidationError(errors)
             return value
         if kind is None:
-            raise ValidationError({"objectType": ["must not be null"]})
+            raise ValidationError({"objectType": [NULL]})
         raise ValidationError({"objectType": [OBJECT_TYPES]})
 
 
@@ -88,10 +88,8 @@ def _looks_like_agent(value: dict[str, Any]) -> bool:
     return "member" in value or any(key in value for key in IFIS)
 
 
-class Authority(fields.Field):
+class Authority(ModelField):
     """Data 2.4.9: an Agent, or a Group of exactly two Agents (3-legged OAuth)."""
-
-    default_error_messages = {"required": "is required", "null": "must not be null"}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         check_agent_or_group(value)
