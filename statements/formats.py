@@ -61,6 +61,11 @@ _GRANDFATHERED = (
 )
 _LANGUAGE_TAG = re.compile(rf"{_LANGTAG}|{_PRIVATEUSE}|(?i:{_GRANDFATHERED})")
 
+# Integers beyond 64 bits cannot be stored (the storage codec, orjson, refuses them); JSON
+# itself sets no limit, but Data 2.2 only asks for IEEE 754 single precision.
+_INT_MIN = -(2**63)
+_INT_MAX = 2**64 - 1
+
 IRI_ERROR = "must be an absolute IRI"
 IRL_ERROR = "must be an absolute IRL"
 URI_ERROR = "must be an absolute URI"
@@ -144,13 +149,13 @@ def check_boolean(value: Any) -> str | None:
 def check_number(value: Any) -> str | None:
     """JSON numbers only: bool is an int subclass in Python but not a JSON number."""
     kind = type(value)
-    if kind is int or (kind is float and math.isfinite(value)):
+    if (kind is int and _INT_MIN <= value <= _INT_MAX) or (kind is float and math.isfinite(value)):
         return None
     return NUMBER_ERROR
 
 
 def check_length(value: Any) -> str | None:
-    return None if type(value) is int and value >= 0 else INTEGER_ERROR
+    return None if type(value) is int and 0 <= value <= _INT_MAX else INTEGER_ERROR
 
 
 def check_language_map(value: Any) -> str | Any | None:
@@ -182,10 +187,12 @@ def check_extensions(value: Any) -> str | Any | None:
     return errors or None
 
 
-_SCALARS = (str, bool, int, type(None))
+_SCALARS = (str, bool, type(None))
 
 
 def _is_json(value: Any) -> bool:
+    if type(value) is int:
+        return _INT_MIN <= value <= _INT_MAX
     if isinstance(value, _SCALARS):
         return True
     if type(value) is float:

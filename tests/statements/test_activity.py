@@ -92,8 +92,10 @@ def test_extension_keys_must_be_iris_data_4_1():
     assert found == {"object.definition.extensions.room": ["key must be an absolute IRI"]}
 
 
-def test_extension_values_must_be_json():
-    found = errors(with_definition({"extensions": {"http://example.com/x": float("nan")}}))
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), [2**70], {"a": {1: "b"}}, (1, 2)])
+def test_extension_values_must_be_storable_json(value):
+    """Not JSON at all (NaN, tuples, non-string keys) or beyond 64-bit integers."""
+    found = errors(with_definition({"extensions": {"http://example.com/x": value}}))
     assert found == {"object.definition.extensions.http://example.com/x": ["must be a JSON value"]}
 
 

@@ -148,7 +148,17 @@ def test_media_type(value, valid):
 
 @pytest.mark.parametrize(
     ("value", "valid"),
-    [(1, True), (-2.5, True), (0, True), (True, False), ("1", False), (float("inf"), False)],
+    [
+        (1, True),
+        (-2.5, True),
+        (0, True),
+        (2**63, True),
+        (True, False),
+        ("1", False),
+        (float("inf"), False),
+        (2**64, False),
+        (-(2**63) - 1, False),
+    ],
 )
 def test_numbers_are_strict_data_2_2(value, valid):
     """Data 2.2: strings (or booleans) where numbers are required are rejected."""
