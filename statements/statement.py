@@ -186,7 +186,9 @@ def validate(data: Any, *, version: str = "1.0.3") -> dict[str, Any]:
     """Validate one parsed statement under the rules of xAPI `version`.
 
     Returns a new, normalized statement (the input is left unchanged); raises
-    StatementError listing every problem by JSON path.
+    StatementError listing every problem by JSON path. `version` is the request's xAPI
+    version (`1.0` or `1.0.x`); any other raises ValueError, since the service negotiates
+    the version before validating (Communication 3.3).
     """
     errors = _errors(_schema(version), data, "")
     if errors:
