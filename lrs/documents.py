@@ -30,7 +30,6 @@ from statements import StatementError, agent_key, validate_agent
 from statements.formats import IRI_ERROR, TIMESTAMP_ERROR, UUID_ERROR, is_iri, is_uuid
 from statements.timestamps import parse_timestamp, stored_timestamp
 from storage.base import ACTIVITY_PROFILE, AGENT_PROFILE, STATE, Document, DocumentScope
-from storage.errors import DocumentMergeError
 
 bp = Blueprint("documents", __name__)
 
@@ -215,14 +214,12 @@ def _write(resource: _Resource, principal: Principal, *, merge: bool) -> Respons
         _refuse_unconditional_put(store.get_document(principal.tenant, scope, doc_id))
     content = request.get_data()
     content_type = request.headers.get("Content-Type") or DEFAULT_CONTENT_TYPE
-    try:
-        store.put_document(
-            principal.tenant, scope, doc_id, content, content_type,
-            updated=stored_timestamp(datetime.now(UTC)),
-            if_match=if_match, if_none_match=if_none_match, merge=merge,
-        )
-    except DocumentMergeError as exc:
-        raise ApiError(400, str(exc), code="invalid_document") from None
+    # A POST that cannot merge raises DocumentMergeError: 400 (lrs.errors).
+    store.put_document(
+        principal.tenant, scope, doc_id, content, content_type,
+        updated=stored_timestamp(datetime.now(UTC)),
+        if_match=if_match, if_none_match=if_none_match, merge=merge,
+    )
     return Response(status=204)
 
 
