@@ -19,20 +19,34 @@ from statements.formatting import (
     parse_accept_language,
 )
 from statements.index import IndexFields, statement_index_fields
+from statements.multipart import (
+    AttachmentData,
+    AttachmentPart,
+    build_multipart,
+    match_attachments,
+    parse_statement_parts,
+)
 from statements.query import StatementQuery, parse_statement_query
+from statements.signature import is_signature_attachment, verify_signature
 from statements.statement import validate, validate_statements
 from statements.timestamps import parse_timestamp, stored_timestamp
 
 __all__ = [
+    "AttachmentData",
+    "AttachmentPart",
     "IndexFields",
     "QueryError",
     "StatementError",
     "StatementQuery",
     "agent_key",
     "best_language",
+    "build_multipart",
     "format_canonical",
     "format_ids",
+    "is_signature_attachment",
+    "match_attachments",
     "parse_accept_language",
+    "parse_statement_parts",
     "parse_statement_query",
     "parse_timestamp",
     "statement_index_fields",
@@ -41,4 +55,5 @@ __all__ = [
     "validate",
     "validate_agent",
     "validate_statements",
+    "verify_signature",
 ]
