@@ -25,8 +25,8 @@ import orjson
 from storage.base import StatementFilter, StatementRecord, StoredStatement
 from storage.errors import DuplicateIdError, StorageError
 
-# Key prefixes by filter, and the order in which a present filter is preferred to drive the
-# scan: the most selective kinds first.
+# Key prefixes. An agent or activity the filter matches without `related_*` ("a|", "o|") is
+# stored once; the `related_*` filters read those plus the related-only positions ("A|", "O|").
 _REGISTRATION, _AGENT, _ACTIVITY, _RELATED_AGENT, _RELATED_ACTIVITY, _VERB = (
     "r|", "a|", "o|", "A|", "O|", "v|",
 )
@@ -37,33 +37,48 @@ _GET_SQL = (
 )
 
 
+# Another filter holding for the same chain member (`via`) of the same statement: a point
+# lookup in the key table's primary key. By number of alternative keys.
+_SAME_MEMBER_HOLDS = {
+    1: (
+        " AND EXISTS (SELECT 1 FROM statement_keys AS k2 WHERE k2.tenant = k.tenant"
+        " AND k2.key = ? AND k2.stored = k.stored AND k2.id = k.id AND k2.via = k.via)"
+    ),
+    2: (
+        " AND EXISTS (SELECT 1 FROM statement_keys AS k2 WHERE k2.tenant = k.tenant"
+        " AND k2.key IN (?, ?) AND k2.stored = k.stored AND k2.id = k.id AND k2.via = k.via)"
+    ),
+}
+
+
 def record_keys(record: StatementRecord) -> list[str]:
     """The filter keys a statement matches by its own content."""
     keys = [_VERB + record.verb]
     if record.registration is not None:
         keys.append(_REGISTRATION + record.registration)
     keys.extend(_AGENT + a for a in record.agents)
-    keys.extend(_RELATED_AGENT + a for a in record.related_agents | record.agents)
+    keys.extend(_RELATED_AGENT + a for a in record.related_agents - record.agents)
     keys.extend(_ACTIVITY + a for a in record.activities)
-    keys.extend(_RELATED_ACTIVITY + a for a in record.related_activities | record.activities)
+    keys.extend(_RELATED_ACTIVITY + a for a in record.related_activities - record.activities)
     return keys
 
 
-def filter_keys(query: StatementFilter) -> list[str]:
-    """The keys one statement of the reference chain must all hold, driving key first."""
-    keys = []
+def filter_keys(query: StatementFilter) -> list[tuple[str, ...]]:
+    """Per filter, the keys of which one chain member must hold one; all filters must hold
+    for the same member. The most selective filter comes first: it drives the scan."""
+    keys: list[tuple[str, ...]] = []
     if query.registration is not None:
-        keys.append(_REGISTRATION + query.registration)
+        keys.append((_REGISTRATION + query.registration,))
     if query.agent is not None and not query.related_agents:
-        keys.append(_AGENT + query.agent)
+        keys.append((_AGENT + query.agent,))
     if query.activity is not None and not query.related_activities:
-        keys.append(_ACTIVITY + query.activity)
+        keys.append((_ACTIVITY + query.activity,))
     if query.agent is not None and query.related_agents:
-        keys.append(_RELATED_AGENT + query.agent)
+        keys.append((_AGENT + query.agent, _RELATED_AGENT + query.agent))
     if query.activity is not None and query.related_activities:
-        keys.append(_RELATED_ACTIVITY + query.activity)
+        keys.append((_ACTIVITY + query.activity, _RELATED_ACTIVITY + query.activity))
     if query.verb is not None:
-        keys.append(_VERB + query.verb)
+        keys.append((_VERB + query.verb,))
     return keys
 
 
@@ -287,45 +302,29 @@ class SQLiteStatements:
 
 
 def _query_sql(tenant: str, query: StatementFilter) -> tuple[str, list[object]]:
-    """One SQL statement streaming matches in paging order; each filter is an index seek."""
+    """One SQL statement streaming matches in paging order; each filter is an index seek.
+
+    A filter with two keys (`related_*`) drives the scan with two index ranges merged in
+    order by SQLite (a compound SELECT ordered like both its parts needs no sort).
+    """
     keys = filter_keys(query)
     order = "ASC" if query.ascending else "DESC"
-    after_op = ">" if query.ascending else "<"
-    params: list[object] = []
+    if not keys:
+        sql, params = _statements_scan(tenant, query)
+        return sql + f" ORDER BY s.stored {order}, s.id {order}", params
+    arms = [_keys_scan(tenant, query, key, keys[1:]) for key in keys[0]]
+    params = [p for _, arm_params in arms for p in arm_params]
+    if len(arms) == 1:
+        return arms[0][0] + f" ORDER BY k.stored {order}, k.id {order}, k.via {order}", params
+    sql = " UNION ALL ".join(arm for arm, _ in arms)
+    return sql + f" ORDER BY 3 {order}, 1 {order}, 7 {order}", params
+
+
+def _bounds(row: str, query: StatementFilter) -> tuple[list[str], list[object]]:
+    """Time, paging and permission conditions. They apply to the statement itself, never to
+    the chain member that matched (Communication 2.1.3, Filter Conditions for StatementRefs)."""
     where: list[str] = []
-    if keys:
-        # CROSS JOIN pins the key table as the outer loop: its primary key gives the order.
-        sql = (
-            "SELECT s.id, s.statement, s.stored, s.voided, s.voids, s.writer"
-            " FROM statement_keys AS k CROSS JOIN statements AS s"
-        )
-        where += ["k.tenant = ?", "k.key = ?", "s.tenant = k.tenant", "s.id = k.id"]
-        params += [tenant, keys[0]]
-        row = "k"
-        for key in keys[1:]:
-            where.append(
-                "EXISTS (SELECT 1 FROM statement_keys AS k2 WHERE k2.tenant = k.tenant"
-                " AND k2.key = ? AND k2.stored = k.stored AND k2.id = k.id AND k2.via = k.via)"
-            )
-            params.append(key)
-    elif query.writer is not None:
-        sql = (
-            "SELECT s.id, s.statement, s.stored, s.voided, s.voids, s.writer"
-            " FROM statements AS s INDEXED BY statements_writer"
-        )
-        where += ["s.tenant = ?", "s.writer = ?"]
-        params += [tenant, query.writer]
-        row = "s"
-    else:
-        sql = (
-            "SELECT s.id, s.statement, s.stored, s.voided, s.voids, s.writer"
-            " FROM statements AS s INDEXED BY statements_stored"
-        )
-        where.append("s.tenant = ?")
-        params.append(tenant)
-        row = "s"
-    # Time, paging and permission conditions apply to the statement itself, never to the
-    # chain member that matched (Communication 2.1.3, Filter Conditions for StatementRefs).
+    params: list[object] = []
     if query.since is not None:
         where.append(f"{row}.stored > ?")
         params.append(query.since)
@@ -333,17 +332,45 @@ def _query_sql(tenant: str, query: StatementFilter) -> tuple[str, list[object]]:
         where.append(f"{row}.stored <= ?")
         params.append(query.until)
     if query.after is not None:
-        where.append(f"({row}.stored, {row}.id) {after_op} (?, ?)")
+        where.append(f"({row}.stored, {row}.id) {'>' if query.ascending else '<'} (?, ?)")
         params += list(query.after)
-    if query.writer is not None and keys:
+    if query.writer is not None:
         where.append("s.writer = ?")
         params.append(query.writer)
     where.append("s.voided = 0")
-    sql += " WHERE " + " AND ".join(where)
-    sql += f" ORDER BY {row}.stored {order}, {row}.id {order}"
-    if keys:
-        sql += f", k.via {order}"
-    return sql, params
+    return where, params
+
+
+def _statements_scan(tenant: str, query: StatementFilter) -> tuple[str, list[object]]:
+    where, params = _bounds("s", query)
+    if query.writer is not None:
+        sql = (
+            "SELECT s.id, s.statement, s.stored, s.voided, s.voids, s.writer"
+            " FROM statements AS s INDEXED BY statements_writer WHERE s.tenant = ? AND "
+        )
+    else:
+        sql = (
+            "SELECT s.id, s.statement, s.stored, s.voided, s.voids, s.writer"
+            " FROM statements AS s INDEXED BY statements_stored WHERE s.tenant = ? AND "
+        )
+    return sql + " AND ".join(where), [tenant, *params]
+
+
+def _keys_scan(
+    tenant: str, query: StatementFilter, key: str, others: list[tuple[str, ...]]
+) -> tuple[str, list[object]]:
+    # CROSS JOIN pins the key table as the outer loop: its primary key gives the order.
+    sql = (
+        "SELECT k.id, s.statement, k.stored, s.voided, s.voids, s.writer, k.via"
+        " FROM statement_keys AS k CROSS JOIN statements AS s"
+        " WHERE k.tenant = ? AND k.key = ? AND s.tenant = k.tenant AND s.id = k.id"
+    )
+    params: list[object] = [tenant, key]
+    for alternatives in others:
+        sql += _SAME_MEMBER_HOLDS[len(alternatives)]
+        params += alternatives
+    where, bound_params = _bounds("k", query)
+    return sql + " AND " + " AND ".join(where), params + bound_params
 
 
 def _stored(row: tuple) -> StoredStatement:

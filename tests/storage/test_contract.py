@@ -447,6 +447,17 @@ def test_statement_ref_paging_returns_each_statement_once(store):
     assert seen == [again.id, confirmed.id, passed.id]
 
 
+def test_related_filter_returns_a_statement_once_when_it_matches_twice(store):
+    """ALICE is the actor of the referring statement and the instructor of its target."""
+    taught = rec(1, agents=(BOB,), related_agents=(ALICE,))
+    confirmed = confirm(2, taught.id, agents=(ALICE,))
+    store.insert_statements(T, [taught, confirmed])
+    assert query(store, agent=ALICE, related_agents=True) == [confirmed.id, taught.id]
+    assert query(store, agent=ALICE) == [confirmed.id]
+    page = store.query_statements(T, StatementFilter(agent=ALICE, related_agents=True), 1)
+    assert ids(page) == [confirmed.id]
+
+
 def test_statement_ref_is_scoped_to_the_tenant(store):
     passed = rec(1, agents=(BOB,))
     store.insert_statements(OTHER, [passed])
