@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -259,7 +259,23 @@ class DocumentStore(Protocol):
 
 
 @runtime_checkable
-class Storage(StatementStore, DocumentStore, CredentialStore, Protocol):
+class AttachmentStore(Protocol):
+    """Attachment data (Data 2.4.11), kept apart from statement rows and deduplicated per
+    tenant by its SHA-2 (lowercase hex): statements refer to data only by that hash, and
+    the same data sent with many statements is stored once (Communication 1.5.2)."""
+
+    def put_attachments(self, tenant: str, items: Mapping[str, tuple[str, bytes]]) -> None:
+        """Store `sha2 -> (content type, data)`, all or none. Idempotent: a hash already
+        stored is left as it is (its data is the same by definition)."""
+
+    def get_attachments(
+        self, tenant: str, sha2s: Sequence[str]
+    ) -> dict[str, tuple[str, bytes]]:
+        """The stored data among `sha2s`, as `sha2 -> (content type, data)`."""
+
+
+@runtime_checkable
+class Storage(StatementStore, DocumentStore, CredentialStore, AttachmentStore, Protocol):
     """Everything the service needs from a backend. Backends are context managers."""
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -16,7 +17,7 @@ import orjson
 from statements.compare import statements_equal
 from statements.errors import StatementError
 from statements.timestamps import stored_timestamp
-from storage.base import StatementStore, StoredStatement
+from storage.base import Storage, StoredStatement
 from storage.errors import ConflictError, DuplicateIdError
 from storage.records import build_record
 
@@ -58,19 +59,26 @@ def voided_target(statement: dict) -> str | None:
 
 
 def store_statements(
-    store: StatementStore,
+    store: Storage,
     tenant: str,
     statements: list[dict],
     *,
     authority: dict,
     writer: str,
     now: datetime | None = None,
+    attachments: Mapping[str, tuple[str, bytes]] | None = None,
 ) -> list[str]:
     """Store validated statements as one batch and return their ids in request order.
 
     Raises StatementError (400) for ids repeated in the batch or a voiding statement whose
     target is itself a voiding statement, and ConflictError (409) when an id is already
     stored with different content; a statement equal to the stored one is skipped.
+
+    `attachments` (sha2 -> (content type, data), see `statements.match_attachments`) is
+    written after every check passed and before the statements, idempotently: should the
+    statement write still fail, what remains is data no statement refers to (never served,
+    and stored once per hash anyway), never a statement missing its data. This holds on a
+    backend without multi-document transactions too.
     """
     stamped = _stamp(statements, authority, now or datetime.now(UTC))
     ids = [s["id"].lower() for s in stamped]
@@ -80,6 +88,8 @@ def store_statements(
     _check_voiding(stamped, targets, known)
     pending = _new_statements(statements, stamped, known)
     records = [build_record(s, writer=writer) for s in pending]
+    if attachments and records:
+        store.put_attachments(tenant, attachments)
     try:
         store.insert_statements(tenant, records)
     except DuplicateIdError as exc:

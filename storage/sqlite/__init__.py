@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from storage.sqlite.attachments import SQLiteAttachments
 from storage.sqlite.connection import SQLiteBase
 from storage.sqlite.credentials import SQLiteCredentials
 from storage.sqlite.documents import SQLiteDocumentStore
@@ -10,5 +11,7 @@ from storage.sqlite.statements import SQLiteStatements
 __all__ = ["SQLiteStorage"]
 
 
-class SQLiteStorage(SQLiteStatements, SQLiteDocumentStore, SQLiteCredentials, SQLiteBase):
+class SQLiteStorage(
+    SQLiteStatements, SQLiteDocumentStore, SQLiteCredentials, SQLiteAttachments, SQLiteBase
+):
     """Every resource store on one SQLite database file."""
