@@ -22,6 +22,7 @@ from statements.index import IndexFields, statement_index_fields
 from statements.multipart import (
     AttachmentData,
     AttachmentPart,
+    attachment_hashes,
     build_multipart,
     match_attachments,
     parse_statement_parts,
@@ -39,6 +40,7 @@ __all__ = [
     "StatementError",
     "StatementQuery",
     "agent_key",
+    "attachment_hashes",
     "best_language",
     "build_multipart",
     "format_canonical",

@@ -28,6 +28,7 @@ __all__ = [
     "AttachmentData",
     "AttachmentPart",
     "Part",
+    "attachment_hashes",
     "build_multipart",
     "match_attachments",
     "multipart_boundary",
@@ -139,7 +140,9 @@ def _headers(raw: bytes, path: str) -> dict[str, str]:
 
 def _part(body: bytes, start: int, end: int, index: int) -> Part:
     path = f"parts[{index}]"
-    if body.startswith(_CRLF, start):  # no headers: the body follows at once
+    if start == end:  # RFC 2046 5.1.1 allows an empty part: no headers, no body
+        return Part({}, b"")
+    if body.startswith(_CRLF, start, end):  # no headers: the body follows at once
         return Part({}, body[start + 2 : end])
     header_end = body.find(_CRLF + _CRLF, start, end)
     if header_end < 0:
@@ -220,6 +223,12 @@ def _attachments(statement: dict[str, Any], prefix: str) -> Iterator[tuple[str, 
     if type(target) is dict and target.get("objectType") == "SubStatement":
         for index, attachment in enumerate(target.get("attachments") or ()):
             yield _join(prefix, f"object.attachments[{index}]"), attachment
+
+
+def attachment_hashes(statement: dict[str, Any]) -> list[str]:
+    """The sha2 (lowercase) of every attachment object of a statement, a SubStatement's
+    included, first seen first: the data a GET with `attachments=true` sends."""
+    return list(dict.fromkeys(a["sha2"].lower() for _, a in _attachments(statement, "")))
 
 
 def match_attachments(

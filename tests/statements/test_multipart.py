@@ -11,6 +11,7 @@ import pytest
 
 from statements import (
     StatementError,
+    attachment_hashes,
     build_multipart,
     match_attachments,
     parse_statement_parts,
@@ -167,6 +168,19 @@ def test_header_names_are_case_insensitive_and_folded_lines_join():
     assert (only.sha2, only.content_type) == (TEXT_SHA, "text/plain; charset=ascii")
 
 
+def test_empty_parts_and_parts_without_headers_rfc_2046():
+    raw = b"--XyZ\r\n\r\n--XyZ\r\n\r\nno headers\r\n--XyZ\r\n\r\n\r\n--XyZ--"
+    parts = split_multipart(raw, "XyZ")
+    assert [(p.headers, p.body) for p in parts] == [({}, b""), ({}, b"no headers"), ({}, b"")]
+
+
+def test_attachment_hashes_of_a_statement_and_its_substatement():
+    sub = {"objectType": "SubStatement", **statement(attachment(BINARY))}
+    outer = statement(attachment(TEXT), attachment(TEXT), object=sub)
+    assert attachment_hashes(validate(outer)) == [TEXT_SHA, BINARY_SHA]
+    assert attachment_hashes(validate(statement())) == []
+
+
 def test_part_without_content_type_is_allowed_and_empty_data_too():
     _, [one, empty] = parse_statement_parts(
         body(b"{}", part(TEXT, content_type=b""), part(b"")), TYPE
@@ -224,6 +238,7 @@ def test_content_type_errors(content_type, message):
         (b"--XyZ\r\nContent-Type: application/json\r\n\r\n{}\r\n--XyZ\r\n", "", NO_CLOSE_DELIMITER),
         (b"--XyZ\r\nContent-Type: application/json\r\n\r\n{}", "", NO_CLOSE_DELIMITER),
         (b"--XyZ--", "", NO_PARTS),
+        (b"--XyZ\r\n\r\n--XyZ--", "parts[0].Content-Type", FIRST_NOT_JSON),
         (b"--XyZjunk\r\nContent-Type: application/json\r\n\r\n{}\r\n--XyZ--", "parts[0]",
          BAD_DELIMITER_LINE),
         (b"--XyZ\r\nContent-Type: application/json\r\n{}\r\n--XyZ--", "parts[0]",
