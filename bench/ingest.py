@@ -157,7 +157,7 @@ def post_throughput(port, auth, batch, clients, seconds, budget):
 
 def fill(port, auth, target, clients):
     """POST batches of 100 until the store holds about `target` statements."""
-    per_client = max(target // clients // 100, 0)
+    per_client = -(-target // (clients * 100))  # ceiling: reach at least `target`
 
     def work(index):
         rng = random.Random(index)

@@ -110,7 +110,16 @@ class AlternateSyntaxMiddleware:
             raise bad_request("invalid Content-Length") from None
         if length > self.max_body_bytes:
             raise ApiError(413, "the request body is larger than this LRS accepts")
-        body = environ["wsgi.input"].read(length) if length else b""
+        stream = environ["wsgi.input"]
+        if length:
+            body = stream.read(length)
+        elif environ.get("wsgi.input_terminated"):
+            # Chunked upload without Content-Length: read at most one byte past the limit.
+            body = stream.read(self.max_body_bytes + 1)
+            if len(body) > self.max_body_bytes:
+                raise ApiError(413, "the request body is larger than this LRS accepts")
+        else:
+            body = b""
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
