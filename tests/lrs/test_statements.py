@@ -99,6 +99,7 @@ def test_post_single_returns_id_array(api):
     response = api.post_statements(sent)
     assert response.status_code == 200
     assert response.json == [sent["id"]]
+    assert "X-Experience-API-Consistent-Through" in response.headers
 
 
 def test_post_assigns_ids_in_order(api):
@@ -311,6 +312,8 @@ def test_bad_query_parameters_400(api, params):
     response = api.get_statements(**params)
     assert response.status_code == 400
     assert response.json["error"]["fields"]
+    # Communication 2.1.3: on all responses of the Statement resource, errors too.
+    assert "X-Experience-API-Consistent-Through" in response.headers
 
 
 # --- limit and paging ---------------------------------------------------------------------
