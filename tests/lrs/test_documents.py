@@ -415,11 +415,9 @@ def test_last_modified_advances_on_update(api, kind):
 # --- parameters ------------------------------------------------------------------------
 
 
-def _write_methods():
-    return [("PUT", CREATE), ("POST", {}), ("GET", {}), ("DELETE", {})]
-
-
-@pytest.mark.parametrize(("method", "headers"), _write_methods())
+@pytest.mark.parametrize(
+    ("method", "headers"), [("PUT", CREATE), ("POST", {}), ("GET", {}), ("DELETE", {})]
+)
 @pytest.mark.parametrize(
     ("kind", "missing"),
     [
