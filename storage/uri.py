@@ -37,7 +37,12 @@ def open_storage(uri: str) -> Storage:
     if uri.startswith(_MONGO_SCHEMES):
         if importlib.util.find_spec("storage.mongo") is None:
             raise StorageError("mongodb backend not available")
-        mongo = importlib.import_module("storage.mongo")
+        try:
+            mongo = importlib.import_module("storage.mongo")
+        except ImportError as exc:
+            raise StorageError(
+                "the mongodb backend needs pymongo: pip install 'lrs[mongo]'"
+            ) from exc
         return mongo.MongoStorage(uri)
     scheme = uri.split(":", 1)[0] if ":" in uri else uri
     raise StorageError(

@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.mongo_server"]  # the "mongo" backend's server fixtures
+
 
 def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'lrs.db'}"
 
 
 BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
+    "mongo": lambda request, tmp_path: request.getfixturevalue("mongo_database_uri"),
     "sqlite": _sqlite,
 }
 
