@@ -6,14 +6,17 @@ the query and a keyset cursor (stored, id), so paging stays correct while client
 
 Two seams are kept on purpose for the pseudonymization step: every statement write goes
 through `_store_statements`, every `agent` query parameter through `_statement_filter`.
+
+PUT and POST take application/json, or multipart/mixed with attachment data (Communication
+1.5.2); the data is matched to the attachment objects and signatures are checked (Data 2.6)
+before anything is written, and stored by sha2 apart from the statements.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -24,7 +27,16 @@ from lrs.auth import STATEMENT_READ_SCOPES, STATEMENT_WRITE_SCOPES, Principal
 from lrs.errors import ApiError, bad_request
 from lrs.protocol import authorize, iso_now, json_body, query_params, xapi_version
 from lrs.state import lrs_state
-from statements import agent_key, validate_statements
+from statements import (
+    AttachmentData,
+    AttachmentPart,
+    agent_key,
+    attachment_hashes,
+    build_multipart,
+    match_attachments,
+    parse_statement_parts,
+    validate_statements,
+)
 from statements.formatting import format_canonical, format_ids, parse_accept_language
 from statements.query import StatementQuery, parse_statement_query
 from statements.timestamps import parse_timestamp
@@ -48,8 +60,12 @@ def _consistent_through(response: Response) -> Response:
 # --- writes ----------------------------------------------------------------------------
 
 
-def _store_statements(principal: Principal, statements: list[dict[str, Any]]) -> list[str]:
-    """The only write path of statements (pseudonymization hooks in here)."""
+def _store_statements(
+    principal: Principal, statements: list[dict[str, Any]], attachments: AttachmentData
+) -> list[str]:
+    """The only write path of statements (pseudonymization hooks in here). `attachments` is
+    the matched data by sha2; signature data (`statements.is_signature_attachment`) holds the
+    signed statement, identities in clear."""
     state = lrs_state()
     return store_statements(
         state.store,
@@ -57,7 +73,22 @@ def _store_statements(principal: Principal, statements: list[dict[str, Any]]) ->
         statements,
         authority=principal.authority,
         writer=principal.key,
+        attachments=attachments,
     )
+
+
+def _statements_body() -> tuple[Any, list[AttachmentPart]]:
+    """The parsed statements and any attachment parts: a multipart/mixed body's first part
+    is the statements JSON (Communication 1.5.2), else the body is (`json_body`)."""
+    if request.mimetype != "multipart/mixed":
+        return json_body(), []
+    first, parts = parse_statement_parts(request.get_data(cache=False), request.content_type or "")
+    try:
+        return orjson.loads(first), parts
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(
+            f"the statements part is not valid JSON: {exc}", code="invalid_json"
+        ) from None
 
 
 def _statement_id_param(params: Mapping[str, str], name: str) -> str:
@@ -79,7 +110,7 @@ def put_statement() -> Response:
     """Store one statement under the given id: 204 (Communication 2.1.1)."""
     principal = authorize(STATEMENT_WRITE_SCOPES)
     statement_id = _statement_id_param(query_params(allowed=("statementId",)), "statementId")
-    body = json_body()
+    body, parts = _statements_body()
     if not isinstance(body, dict):
         raise bad_request("PUT takes a single statement object", code="invalid_statement")
     [statement] = validate_statements(body, version=xapi_version())
@@ -93,7 +124,8 @@ def put_statement() -> Response:
             code="invalid_statement",
             fields={"id": ["must match the statementId parameter"]},
         )
-    _store_statements(principal, [statement])
+    data = match_attachments([statement], parts, batch=False, version=xapi_version())
+    _store_statements(principal, [statement], data)
     return Response(status=204)
 
 
@@ -103,8 +135,11 @@ def post_statements() -> Response:
     (Communication 2.1.2)."""
     principal = authorize(STATEMENT_WRITE_SCOPES)
     query_params(allowed=())
-    statements = validate_statements(json_body(), version=xapi_version())
-    ids = _store_statements(principal, statements)
+    body, parts = _statements_body()
+    version = xapi_version()
+    statements = validate_statements(body, version=version)
+    data = match_attachments(statements, parts, batch=type(body) is list, version=version)
+    ids = _store_statements(principal, statements, data)
     return Response(orjson.dumps(ids), mimetype="application/json")
 
 
@@ -144,17 +179,31 @@ def _last_modified(stored: str) -> str:
     return http_date(parse_timestamp(stored))
 
 
-def _respond(body: bytes, query: StatementQuery, last_modified: str) -> Response:
+def _attachment_data(tenant: str, raws: Iterable[bytes]) -> AttachmentData:
+    """The stored data of every attachment of these statements, once per sha2, in order of
+    first reference; attachments known only by fileUrl have none and are left out."""
+    hashes: dict[str, None] = {}
+    for raw in raws:
+        if b'"attachments"' in raw:
+            hashes.update(dict.fromkeys(attachment_hashes(orjson.loads(raw))))
+    if not hashes:
+        return {}
+    stored = lrs_state().store.get_attachments(tenant, list(hashes))
+    return {sha2: stored[sha2] for sha2 in hashes if sha2 in stored}
+
+
+def _respond(
+    body: bytes,
+    query: StatementQuery,
+    last_modified: str,
+    tenant: str,
+    raws: Iterable[bytes],
+) -> Response:
     if query.attachments:
-        # Communication 2.1.3 attachments=true: multipart/mixed, statements first. No
-        # attachment data is stored yet, so the statements part is the only part.
-        boundary = secrets.token_hex(16)
-        body = (
-            f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode()
-            + body
-            + f"\r\n--{boundary}--\r\n".encode()
-        )
-        response = Response(body, content_type=f'multipart/mixed; boundary="{boundary}"')
+        # Communication 2.1.3 attachments=true: multipart/mixed, the statements first, then
+        # the data of their attachments (Communication 1.5.2).
+        content_type, body = build_multipart(body, _attachment_data(tenant, raws))
+        response = Response(body, content_type=content_type)
     else:
         response = Response(body, mimetype="application/json")
     response.headers["Last-Modified"] = last_modified
@@ -174,7 +223,10 @@ def _get_single(query: StatementQuery, principal: Principal) -> Response:
     ):
         raise ApiError(404, "no such statement", code="not_found")
     languages = _languages(query)
-    return _respond(_render(found.statement, query, languages), query, _last_modified(found.stored))
+    return _respond(
+        _render(found.statement, query, languages), query, _last_modified(found.stored),
+        principal.tenant, [found.statement],
+    )
 
 
 def _languages(query: StatementQuery) -> list[str] | None:
@@ -232,7 +284,9 @@ def _get_list(
     )
     newest = max((row.stored for row in rows), default=None)
     last_modified = _last_modified(newest) if newest else http_date(None)
-    return _respond(body, query, last_modified)
+    return _respond(
+        body, query, last_modified, principal.tenant, (row.statement for row in rows)
+    )
 
 
 def bp_prefix() -> str:

@@ -164,6 +164,8 @@ def split_multipart(body: bytes, boundary: str) -> list[Part]:
         pos = found + len(delimiter)
     parts: list[Part] = []
     while not body.startswith(b"--", pos):
+        if pos == len(body):
+            raise _fail("", NO_CLOSE_DELIMITER)
         line_end = body.find(_CRLF, pos)
         if line_end < 0 or body[pos:line_end].strip(b" \t"):
             raise _fail(f"parts[{len(parts)}]", BAD_DELIMITER_LINE)

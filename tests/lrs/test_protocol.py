@@ -120,11 +120,12 @@ def test_statements_need_json_content_type(api):
     assert "Content-Type" in response.json["error"]["fields"]
 
 
-def test_multipart_is_a_clear_400_for_now(api):
+def test_multipart_without_a_json_first_part_is_400(api):
+    """Communication 1.5.2: the first part holds the statements, as application/json."""
     response = api.post("/xapi/statements", data=b"--x\r\n\r\n--x--",
                         headers={"Content-Type": "multipart/mixed; boundary=x"})
     assert response.status_code == 400
-    assert "not supported yet" in response.json["error"]["message"]
+    assert "parts[0].Content-Type" in response.json["error"]["fields"]
 
 
 def test_malformed_json_is_400(api):

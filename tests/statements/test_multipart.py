@@ -237,6 +237,7 @@ def test_content_type_errors(content_type, message):
          BAD_DELIMITER_LINE),
         (b"--XyZ\r\nContent-Type: application/json\r\n\r\n{}\r\n--XyZ\r\n", "", NO_CLOSE_DELIMITER),
         (b"--XyZ\r\nContent-Type: application/json\r\n\r\n{}", "", NO_CLOSE_DELIMITER),
+        (b"--XyZ\r\nContent-Type: application/json\r\n\r\n{}\r\n--XyZ", "", NO_CLOSE_DELIMITER),
         (b"--XyZ--", "", NO_PARTS),
         (b"--XyZ\r\n\r\n--XyZ--", "parts[0].Content-Type", FIRST_NOT_JSON),
         (b"--XyZjunk\r\nContent-Type: application/json\r\n\r\n{}\r\n--XyZ--", "parts[0]",
