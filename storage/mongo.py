@@ -26,8 +26,13 @@ starting with "$" never become field names), and the query fields:
 the ids of the statements its object refers to, directly or through others, found or not.
 A filter other than since/until matches when one `m` entry meets all of them
 (Communication 2.1.3, Filter Conditions for StatementRefs): one filter queries `m.<field>`,
-several use `$elemMatch`. A target stored after the statements that refer to it pushes its
-entries to every statement whose `chain` names it.
+several add an `$elemMatch` (`statement_pipeline`). A target stored after the statements
+that refer to it pushes its entries to every statement whose `chain` names it. `v`, when present, is the identity
+vault's sealed original agents of the statement (BSON binary, opaque here).
+
+Identities (collection `identities`): `{t, agent, digest, s}` one per distinct original agent
+behind a pseudonym (`s` sealed), written with the statement batch (upserts, so each is stored
+once).
 
 Indexes (created at startup, idempotently), each with the queries it serves:
 - `statements_id` (t, id) unique: Data 2.4.1 id unique per tenant; get_statements, the
@@ -47,6 +52,8 @@ Indexes (created at startup, idempotently), each with the queries it serves:
 - `credentials_tenant` (tenant, created, _id): list_credentials.
 - `documents_key` (tenant, resource, activity, agent, registration, doc_id) unique:
   Communication 2.3, 2.6, 2.7 document keys; also serves listing and deleting a scope.
+- `identities_key` (t, agent, digest) unique: one vault entry per distinct original;
+  get_identities.
 - `attachments_key` (tenant, sha2) unique: attachment data stored once per hash (Data
   2.4.11); one attachment must fit in a 16 MB BSON document.
 
@@ -78,6 +85,7 @@ from pymongo.errors import (
 from storage.base import (
     Credential,
     Document,
+    Identity,
     DocumentScope,
     StatementFilter,
     StatementRecord,
@@ -109,7 +117,9 @@ _ACTIVITIES, _RELATED_ACTIVITIES, _REGISTRATION = (
     "activities", "related_activities", "registration",
 )
 
-_STATEMENT_FIELDS = {"_id": 0, "id": 1, "b": 1, "stored": 1, "voided": 1, "voids": 1, "w": 1}
+_STATEMENT_FIELDS = {
+    "_id": 0, "id": 1, "b": 1, "stored": 1, "voided": 1, "voids": 1, "w": 1, "v": 1,
+}
 
 _STATEMENT_INDEXES = [
     IndexModel([("t", ASCENDING), ("id", ASCENDING)], name="statements_id", unique=True),
@@ -148,6 +158,12 @@ _CREDENTIAL_INDEXES = [
 _DOCUMENT_KEY = ("tenant", "resource", "activity", "agent", "registration", "doc_id")
 _DOCUMENT_INDEXES = [
     IndexModel([(f, ASCENDING) for f in _DOCUMENT_KEY], name="documents_key", unique=True),
+]
+_IDENTITY_INDEXES = [
+    IndexModel(
+        [("t", ASCENDING), ("agent", ASCENDING), ("digest", ASCENDING)],
+        name="identities_key", unique=True,
+    ),
 ]
 _ATTACHMENT_INDEXES = [
     IndexModel([("tenant", ASCENDING), ("sha2", ASCENDING)], name="attachments_key", unique=True),
@@ -210,30 +226,37 @@ def _stored_statement(doc: dict[str, Any]) -> StoredStatement:
     return StoredStatement(
         id=doc["id"], statement=bytes(doc["b"]), stored=doc["stored"], voided=doc["voided"],
         voids=doc.get("voids"), writer=doc["w"],
+        sealed=bytes(doc["v"]) if "v" in doc else None,
     )
 
 
-def statement_query(tenant: str, query: StatementFilter) -> dict[str, Any]:
-    """The find() filter for a StatementFilter (see the module docstring for its shape)."""
+def statement_pipeline(tenant: str, query: StatementFilter) -> list[dict[str, Any]]:
+    """The aggregation pipeline answering a StatementFilter (shape: module docstring).
+
+    The first `$match` names one index exactly (tenant, voided, the most selective filter,
+    the `k` range); a second one applies the other filters. MongoDB merges the two and walks
+    the index in `k` order; a server planning only the first stage still narrows by it.
+    """
     member: dict[str, str] = {}
-    if query.agent is not None:
-        member[_RELATED_AGENTS if query.related_agents else _AGENTS] = query.agent
-    if query.verb is not None:
-        member[_VERB] = query.verb
-    if query.activity is not None:
-        member[_RELATED_ACTIVITIES if query.related_activities else _ACTIVITIES] = query.activity
     if query.registration is not None:
         member[_REGISTRATION] = query.registration
-    flt: dict[str, Any] = {"t": tenant, "voided": False}
-    if len(member) == 1:
-        ((field, value),) = member.items()
-        flt[f"m.{field}"] = value
-    elif member:
-        flt["m"] = {"$elemMatch": member}
+    if query.agent is not None:
+        member[_RELATED_AGENTS if query.related_agents else _AGENTS] = query.agent
+    if query.activity is not None:
+        member[_RELATED_ACTIVITIES if query.related_activities else _ACTIVITIES] = query.activity
+    if query.verb is not None:
+        member[_VERB] = query.verb
+    indexed: dict[str, Any] = {"t": tenant, "voided": False}
+    rest: dict[str, Any] = {}
+    if member:
+        field, value = next(iter(member.items()))
+        indexed[f"m.{field}"] = value
+        if len(member) > 1:
+            rest["m"] = {"$elemMatch": member}
     # Writer, since, until and the cursor apply to the statement itself, not to the chain
     # member that matched.
     if query.writer is not None:
-        flt["w"] = query.writer
+        (rest if member else indexed)["w"] = query.writer
     lower = query.since + _HIGH if query.since is not None else None
     upper = query.until + _HIGH if query.until is not None else None
     if query.after is not None:
@@ -248,8 +271,12 @@ def statement_query(tenant: str, query: StatementFilter) -> dict[str, Any]:
     if upper is not None:
         bounds["$lt"] = upper
     if bounds:
-        flt["k"] = bounds
-    return flt
+        indexed["k"] = bounds
+    pipeline: list[dict[str, Any]] = [{"$match": indexed}]
+    if rest:
+        pipeline.append({"$match": rest})
+    pipeline.append({"$sort": {"k": ASCENDING if query.ascending else DESCENDING}})
+    return pipeline
 
 
 class MongoStorage:
@@ -274,10 +301,12 @@ class MongoStorage:
                 self._credentials: Collection[dict[str, Any]] = self._db["credentials"]
                 self._documents: Collection[dict[str, Any]] = self._db["documents"]
                 self._attachments: Collection[dict[str, Any]] = self._db["attachments"]
+                self._identities: Collection[dict[str, Any]] = self._db["identities"]
                 self._statements.create_indexes(_STATEMENT_INDEXES)
                 self._credentials.create_indexes(_CREDENTIAL_INDEXES)
                 self._documents.create_indexes(_DOCUMENT_INDEXES)
                 self._attachments.create_indexes(_ATTACHMENT_INDEXES)
+                self._identities.create_indexes(_IDENTITY_INDEXES)
         except StorageError:
             self._client.close()
             raise
@@ -368,6 +397,8 @@ class MongoStorage:
                 doc["chain"] = chain
             if r.voids is not None:
                 doc["voids"] = r.voids
+            if r.sealed is not None:
+                doc["v"] = Binary(r.sealed)
             docs.append(doc)
         try:
             self._statements.insert_many(docs, ordered=True, session=session)
@@ -380,6 +411,17 @@ class MongoStorage:
                 raise DuplicateIdError(taken) from exc
             raise
         inserted.extend(d["_id"] for d in docs)
+        identities = [
+            UpdateOne(
+                {"t": tenant, "agent": i.agent, "digest": i.digest},
+                {"$setOnInsert": {"s": Binary(i.sealed)}},
+                upsert=True,
+            )
+            for r in records
+            for i in r.identities
+        ]
+        if identities:
+            self._identities.bulk_write(identities, ordered=False, session=session)
         self._void_stored(
             tenant, [r.voids for r in records if r.voids is not None and r.voids not in by_id],
             session,
@@ -500,24 +542,28 @@ class MongoStorage:
     ) -> list[StoredStatement]:
         if limit <= 0:
             return []
-        direction = ASCENDING if query.ascending else DESCENDING
+        pipeline = [
+            *statement_pipeline(tenant, query), {"$limit": limit}, {"$project": _STATEMENT_FIELDS}
+        ]
         with _driver_errors("query statements"):
-            cursor = (
-                self._statements.find(statement_query(tenant, query), _STATEMENT_FIELDS)
-                .sort("k", direction)
-                .limit(limit)
+            return [_stored_statement(doc) for doc in self._statements.aggregate(pipeline)]
+
+    def get_identities(self, tenant: str, agent: str) -> list[Identity]:
+        with _driver_errors("read identities"):
+            docs = self._identities.find(
+                {"t": tenant, "agent": agent}, {"_id": 0, "digest": 1, "s": 1},
+                sort=[("digest", ASCENDING)],
             )
-            return [_stored_statement(doc) for doc in cursor]
+            return [Identity(agent=agent, digest=d["digest"], sealed=bytes(d["s"])) for d in docs]
 
     def explain_statement_query(self, tenant: str, query: StatementFilter) -> dict[str, Any]:
         """The server's plan for a query (for tests and operators checking index use)."""
-        direction = ASCENDING if query.ascending else DESCENDING
+        pipeline = [*statement_pipeline(tenant, query), {"$limit": 10}]
         with _driver_errors("explain a query"):
-            return (
-                self._statements.find(statement_query(tenant, query), _STATEMENT_FIELDS)
-                .sort("k", direction)
-                .limit(10)
-                .explain()
+            return self._db.command(
+                "explain", {"aggregate": self._statements.name, "pipeline": pipeline,
+                            "cursor": {}},
+                verbosity="queryPlanner",
             )
 
     # -- credentials ---------------------------------------------------------------------
