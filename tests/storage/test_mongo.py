@@ -47,6 +47,14 @@ def record(
     )
 
 
+@pytest.fixture(scope="module")
+def standalone_server(tmp_path_factory):
+    """A private SecantusDB advertising a standalone topology (no transactions), also for
+    tests that must not touch a real server's databases."""
+    with secantus_server(tmp_path_factory.mktemp("standalone"), standalone=True) as uri:
+        yield uri
+
+
 @pytest.fixture
 def mongo(mongo_database_uri: str):
     with MongoStorage(mongo_database_uri) as opened:
@@ -77,8 +85,8 @@ def test_open_storage_dispatches_mongodb_uris(mongo_database_uri):
         assert opened.database_name == mongo_database_uri.split("/")[3].split("?")[0]
 
 
-def test_database_defaults_to_lrs(mongo_server_uri):
-    with MongoStorage(with_database(mongo_server_uri, "")) as opened:
+def test_database_defaults_to_lrs(standalone_server):
+    with MongoStorage(with_database(standalone_server, "")) as opened:
         assert opened.database_name == "lrs"
 
 
@@ -113,13 +121,11 @@ def test_invalid_uri_is_a_storage_error_without_the_password():
     assert "s3cret-pw" not in repr(caught.value)
 
 
-def test_transactions_are_detected_from_the_topology(tmp_path, mongo_database_uri):
+def test_transactions_are_detected_from_the_topology(mongo_database_uri, standalone_server):
     with MongoStorage(mongo_database_uri) as opened:
         hello = opened._client.admin.command("hello")
         assert opened.transactions == ("setName" in hello or hello.get("msg") == "isdbgrid")
-    with secantus_server(tmp_path, standalone=True) as standalone, MongoStorage(
-        with_database(standalone, "lrs")
-    ) as opened:
+    with MongoStorage(with_database(standalone_server, "detect")) as opened:
         assert opened.transactions is False
 
 
@@ -272,11 +278,9 @@ def test_a_failure_after_the_insert_leaves_nothing(any_mode, monkeypatch):
     assert not any_mode.get_statements(T, [target.id])[target.id].voided
 
 
-def test_standalone_server_batches_are_all_or_nothing(tmp_path):
+def test_standalone_server_batches_are_all_or_nothing(standalone_server):
     """The compensation path on a real standalone topology (no transactions)."""
-    with secantus_server(tmp_path, standalone=True) as server, MongoStorage(
-        with_database(server, "lrs")
-    ) as standalone:
+    with MongoStorage(with_database(standalone_server, "batches")) as standalone:
         assert not standalone.transactions
         taken = record()
         standalone.insert_statements(T, [taken])
