@@ -17,6 +17,11 @@ from typing import ClassVar
 from storage.errors import StorageError, UnavailableError
 
 BUSY_TIMEOUT_MS = 30_000
+# Measured with bench/storage.py on 100,000 statements: a batch commit touches hundreds of
+# index pages (one per filter value), so a page cache larger than the 2 MiB default and fewer,
+# larger WAL checkpoints raise the insert rate by about a quarter.
+CACHE_KIB = 32 * 1024
+WAL_CHECKPOINT_PAGES = 4000
 
 
 class SQLiteBase:
@@ -49,6 +54,8 @@ class SQLiteBase:
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
                 conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+                conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             except sqlite3.Error as exc:
                 raise UnavailableError(f"cannot open SQLite database {self.path}: {exc}") from exc
             self._local.conn = conn
