@@ -26,6 +26,20 @@ AGENT_PROFILE = "agent_profile"
 
 
 @dataclass(frozen=True, slots=True)
+class Identity:
+    """One original agent behind a pseudonym, kept in the identity vault.
+
+    `agent` is the pseudonym's agent key; `digest` tells apart the distinct originals of one
+    pseudonym (a keyed digest: a plain hash of an identifier is an identifier too); `sealed`
+    is the original agent, encrypted (`anonymize.seal`). Backends treat all three as opaque.
+    """
+
+    agent: str
+    digest: str
+    sealed: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class StatementRecord:
     """A statement ready to persist: its final JSON plus query fields computed once.
 
@@ -34,6 +48,10 @@ class StatementRecord:
     `statements.agent_key`; `agents` holds the actor and an Agent/Group object, `related_agents`
     every agent position (xAPI Communication 2.1.3, `related_agents`); `activities` holds the
     object Activity id, `related_activities` every activity id in the statement.
+
+    Identity vault (pseudonymization on): `sealed` holds the statement's original agents,
+    encrypted, returned with the statement; `identities` are stored once per (agent, digest).
+    Both are written in the same atomic step as the statement.
     """
 
     id: str
@@ -48,11 +66,14 @@ class StatementRecord:
     related_agents: frozenset[str] = field(default_factory=frozenset)
     activities: frozenset[str] = field(default_factory=frozenset)
     related_activities: frozenset[str] = field(default_factory=frozenset)
+    sealed: bytes | None = None
+    identities: tuple[Identity, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class StoredStatement:
-    """A statement as read back; `statement` is byte-for-byte what was written."""
+    """A statement as read back; `statement` and `sealed` are byte-for-byte what was
+    written."""
 
     id: str
     statement: bytes
@@ -60,6 +81,7 @@ class StoredStatement:
     voided: bool
     voids: str | None
     writer: str
+    sealed: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +219,9 @@ class StatementStore(Protocol):
     ) -> list[StoredStatement]:
         """Up to `limit` matching statements ordered by (stored, id), newest first unless
         `query.ascending`."""
+
+    def get_identities(self, tenant: str, agent: str) -> list[Identity]:
+        """The identities stored for the pseudonym with agent key `agent`, by digest."""
 
 
 @runtime_checkable

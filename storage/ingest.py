@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -17,7 +17,7 @@ import orjson
 from statements.compare import statements_equal
 from statements.errors import StatementError
 from statements.timestamps import stored_timestamp
-from storage.base import Storage, StoredStatement
+from storage.base import Identity, Storage, StoredStatement
 from storage.errors import ConflictError, DuplicateIdError
 from storage.records import build_record
 
@@ -67,6 +67,8 @@ def store_statements(
     writer: str,
     now: datetime | None = None,
     attachments: Mapping[str, tuple[str, bytes]] | None = None,
+    sealed: Mapping[str, bytes] | None = None,
+    identities: Mapping[str, Sequence[Identity]] | None = None,
 ) -> list[str]:
     """Store validated statements as one batch and return their ids in request order.
 
@@ -79,6 +81,11 @@ def store_statements(
     statement write still fail, what remains is data no statement refers to (never served,
     and stored once per hash anyway), never a statement missing its data. This holds on a
     backend without multi-document transactions too.
+
+    `sealed` and `identities` (by lowercase statement id) are the identity vault entries of
+    pseudonymized statements, written with their statement. Pseudonymized statements must
+    carry their id already: the sealed entry is bound to it. A re-sent statement is compared
+    in the form it is stored (pseudonymized, masked), so re-sending stays a no-op.
     """
     stamped = _stamp(statements, authority, now or datetime.now(UTC))
     ids = [s["id"].lower() for s in stamped]
@@ -87,7 +94,19 @@ def store_statements(
     known = store.get_statements(tenant, list(dict.fromkeys([*ids, *targets.values()])))
     _check_voiding(stamped, targets, known)
     pending = _new_statements(statements, stamped, known)
-    records = [build_record(s, writer=writer) for s in pending]
+    sealed = sealed or {}
+    identities = identities or {}
+    records = []
+    for statement in pending:
+        key = statement["id"].lower()
+        records.append(
+            build_record(
+                statement,
+                writer=writer,
+                sealed=sealed.get(key),
+                identities=tuple(identities.get(key, ())),
+            )
+        )
     if attachments and records:
         store.put_attachments(tenant, attachments)
     try:

@@ -27,12 +27,11 @@ the ids of the statements its object refers to, directly or through others, foun
 A filter other than since/until matches when one `m` entry meets all of them
 (Communication 2.1.3, Filter Conditions for StatementRefs): one filter queries `m.<field>`,
 several add an `$elemMatch` (`statement_pipeline`). A target stored after the statements
-that refer to it pushes its entries to every statement whose `chain` names it. `v`, when present, is the identity
-vault's sealed original agents of the statement (BSON binary, opaque here).
+that refer to it pushes its entries to every statement whose `chain` names it.
 
-Identities (collection `identities`): `{t, agent, digest, s}` one per distinct original agent
-behind a pseudonym (`s` sealed), written with the statement batch (upserts, so each is stored
-once).
+Identity vault: a statement's `v`, when present, holds its sealed original agents (BSON
+binary, opaque here). Collection `identities`: `{t, agent, digest, s}`, one per distinct
+original agent behind a pseudonym (`s` sealed), upserted with the statement batch.
 
 Indexes (created at startup, idempotently), each with the queries it serves:
 - `statements_id` (t, id) unique: Data 2.4.1 id unique per tenant; get_statements, the
@@ -85,8 +84,8 @@ from pymongo.errors import (
 from storage.base import (
     Credential,
     Document,
-    Identity,
     DocumentScope,
+    Identity,
     StatementFilter,
     StatementRecord,
     StoredStatement,

@@ -10,6 +10,9 @@ statement owns its own keys (`via` = '') and a copy of the keys of every stateme
 reference chain (`via` = that statement's id); all filters of one query must hold for the
 same `via`. `statement_refs` keeps the transitive closure of the chains, so that a target
 arriving after the statements that refer to it can hand its keys to all of them.
+
+Identity vault: a statement's sealed original agents are a column of its row; the sealed
+originals behind each pseudonym are rows of `identities`, written in the same transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import orjson
 
-from storage.base import StatementFilter, StatementRecord, StoredStatement
+from storage.base import Identity, StatementFilter, StatementRecord, StoredStatement
 from storage.errors import DuplicateIdError, StorageError
 
 # Key prefixes. An agent or activity the filter matches without `related_*` ("a|", "o|") is
@@ -31,9 +34,10 @@ _REGISTRATION, _AGENT, _ACTIVITY, _RELATED_AGENT, _RELATED_ACTIVITY, _VERB = (
     "r|", "a|", "o|", "A|", "O|", "v|",
 )
 
+_SELECT = "SELECT s.id, s.statement, s.stored, s.voided, s.voids, s.writer, s.sealed"
 _GET_SQL = (
-    "SELECT s.id, s.statement, s.stored, s.voided, s.voids, s.writer FROM statements AS s"
-    " WHERE s.tenant = ? AND s.id IN (SELECT value FROM json_each(?))"
+    "SELECT s.id, s.statement, s.stored, s.voided, s.voids, s.writer, s.sealed"
+    " FROM statements AS s WHERE s.tenant = ? AND s.id IN (SELECT value FROM json_each(?))"
 )
 
 
@@ -103,7 +107,8 @@ class SQLiteStatements:
             voided INTEGER NOT NULL DEFAULT 0,
             writer TEXT NOT NULL,
             keys BLOB NOT NULL,
-            statement BLOB NOT NULL
+            statement BLOB NOT NULL,
+            sealed BLOB
         )""",
         "CREATE UNIQUE INDEX IF NOT EXISTS statements_id ON statements (tenant, id)",
         "CREATE INDEX IF NOT EXISTS statements_stored ON statements (tenant, stored, id)",
@@ -125,6 +130,13 @@ class SQLiteStatements:
             PRIMARY KEY (tenant, target, source)
         ) WITHOUT ROWID""",
         "CREATE INDEX IF NOT EXISTS statement_refs_source ON statement_refs (tenant, source)",
+        """CREATE TABLE IF NOT EXISTS identities (
+            tenant TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            sealed BLOB NOT NULL,
+            PRIMARY KEY (tenant, agent, digest)
+        ) WITHOUT ROWID""",
     )
 
     if TYPE_CHECKING:  # provided by SQLiteBase
@@ -147,10 +159,11 @@ class SQLiteStatements:
                 try:
                     conn.executemany(
                         "INSERT INTO statements (tenant, id, stored, verb, registration, ref,"
-                        " voids, writer, keys, statement) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        " voids, writer, keys, statement, sealed)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                         [
                             (tenant, r.id, r.stored, r.verb, r.registration, r.ref, r.voids,
-                             r.writer, orjson.dumps(keys), r.statement)
+                             r.writer, orjson.dumps(keys), r.statement, r.sealed)
                             for r, keys in zip(records, own_keys, strict=True)
                         ],
                     )
@@ -166,6 +179,15 @@ class SQLiteStatements:
                         for key in keys
                     ],
                 )
+                identities = [
+                    (tenant, i.agent, i.digest, i.sealed) for r in records for i in r.identities
+                ]
+                if identities:
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO identities (tenant, agent, digest, sealed)"
+                        " VALUES (?,?,?,?)",
+                        identities,
+                    )
                 self._link_references(conn, tenant, records, own_keys)
                 self._apply_voiding(conn, tenant, records)
         except sqlite3.Error as exc:
@@ -275,6 +297,17 @@ class SQLiteStatements:
             raise StorageError(f"cannot read statements: {exc}") from exc
         return {row[0]: _stored(row) for row in rows}
 
+    def get_identities(self, tenant: str, agent: str) -> list[Identity]:
+        try:
+            rows = self._conn.execute(
+                "SELECT agent, digest, sealed FROM identities WHERE tenant = ? AND agent = ?"
+                " ORDER BY digest",
+                (tenant, agent),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot read identities: {exc}") from exc
+        return [Identity(agent=row[0], digest=row[1], sealed=row[2]) for row in rows]
+
     def query_statements(
         self, tenant: str, query: StatementFilter, limit: int
     ) -> list[StoredStatement]:
@@ -317,7 +350,7 @@ def _query_sql(tenant: str, query: StatementFilter) -> tuple[str, list[object]]:
     if len(arms) == 1:
         return arms[0][0] + f" ORDER BY k.stored {order}, k.id {order}, k.via {order}", params
     sql = " UNION ALL ".join(arm for arm, _ in arms)
-    return sql + f" ORDER BY 3 {order}, 1 {order}, 7 {order}", params
+    return sql + f" ORDER BY 3 {order}, 1 {order}, 8 {order}", params
 
 
 def _bounds(row: str, query: StatementFilter) -> tuple[list[str], list[object]]:
@@ -344,15 +377,9 @@ def _bounds(row: str, query: StatementFilter) -> tuple[list[str], list[object]]:
 def _statements_scan(tenant: str, query: StatementFilter) -> tuple[str, list[object]]:
     where, params = _bounds("s", query)
     if query.writer is not None:
-        sql = (
-            "SELECT s.id, s.statement, s.stored, s.voided, s.voids, s.writer"
-            " FROM statements AS s INDEXED BY statements_writer WHERE s.tenant = ? AND "
-        )
+        sql = _SELECT + " FROM statements AS s INDEXED BY statements_writer WHERE s.tenant = ? AND "
     else:
-        sql = (
-            "SELECT s.id, s.statement, s.stored, s.voided, s.voids, s.writer"
-            " FROM statements AS s INDEXED BY statements_stored WHERE s.tenant = ? AND "
-        )
+        sql = _SELECT + " FROM statements AS s INDEXED BY statements_stored WHERE s.tenant = ? AND "
     return sql + " AND ".join(where), [tenant, *params]
 
 
@@ -361,7 +388,7 @@ def _keys_scan(
 ) -> tuple[str, list[object]]:
     # CROSS JOIN pins the key table as the outer loop: its primary key gives the order.
     sql = (
-        "SELECT k.id, s.statement, k.stored, s.voided, s.voids, s.writer, k.via"
+        "SELECT k.id, s.statement, k.stored, s.voided, s.voids, s.writer, s.sealed, k.via"
         " FROM statement_keys AS k CROSS JOIN statements AS s"
         " WHERE k.tenant = ? AND k.key = ? AND s.tenant = k.tenant AND s.id = k.id"
     )
@@ -376,7 +403,7 @@ def _keys_scan(
 def _stored(row: tuple) -> StoredStatement:
     return StoredStatement(
         id=row[0], statement=row[1], stored=row[2], voided=bool(row[3]), voids=row[4],
-        writer=row[5],
+        writer=row[5], sealed=row[6],
     )
 
 
