@@ -8,10 +8,11 @@ from typing import Any
 
 from flask import Flask
 
-from lrs import about, documents, protocol, statements
+from lrs import about, agents, documents, protocol, statements
 from lrs.auth import Authenticator
 from lrs.config import load_config
 from lrs.errors import register_error_handlers
+from lrs.privacy import load_privacy
 from lrs.state import EXTENSION, LrsState
 from storage import open_storage
 
@@ -21,16 +22,18 @@ API_PREFIX = "/xapi"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """A configured LRS app. `config` overrides the file and `LRS_*` environment settings."""
     settings = load_config(config, os.environ)
+    privacy = load_privacy(settings)  # before the store: no key, no start
     app = Flask("lrs")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.url_map.strict_slashes = False
     store = open_storage(settings.storage_uri)
     app.extensions[EXTENSION] = LrsState(
-        config=settings, store=store, authenticator=Authenticator(store)
+        config=settings, store=store, authenticator=Authenticator(store), privacy=privacy
     )
     register_error_handlers(app)
     protocol.init_app(app, max_body_bytes=settings.max_body_bytes)
     app.register_blueprint(about.bp, url_prefix=API_PREFIX)
     app.register_blueprint(statements.bp, url_prefix=API_PREFIX)
     app.register_blueprint(documents.bp, url_prefix=API_PREFIX)
+    app.register_blueprint(agents.bp, url_prefix=API_PREFIX)
     return app

@@ -1,4 +1,4 @@
-"""The `lrs` command: serve the LRS, manage credentials, validate statement files.
+"""The `lrs` command: serve the LRS, manage credentials and keys, validate statement files.
 
 Every subcommand reads the same configuration as the app (`LRS_CONFIG_FILE`, `LRS_*`).
 Exit codes: 0 success, 1 failure (invalid statements, unknown credential), 2 usage or
@@ -19,9 +19,11 @@ from typing import Any
 import click
 import orjson
 
+from anonymize import KeyFileError, init_key_file
 from lrs.auth import SCOPES, new_credential
 from lrs.config import Config, ConfigError
 from lrs.config import load_config as _load_config
+from lrs.privacy import load_privacy
 from statements import StatementError, validate_statements
 from storage import open_storage
 from storage.base import DEFAULT_TENANT, Storage
@@ -65,6 +67,10 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     config = _config()
+    try:
+        load_privacy(config)  # no key, no start: say so once, before any worker starts
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     # Open once in the master: fails fast on a bad store and creates the schema before
     # several workers race to do it.
     with _store(config):
@@ -176,6 +182,30 @@ def credentials_revoke(key: str, yes: bool) -> None:
             click.confirm(f"Revoke credential {key} ({credential.name})?", abort=True)
         store.put_credential(dataclasses.replace(credential, revoked=True))
     click.echo(f"revoked {key}")
+
+
+@main.group()
+def keys() -> None:
+    """Create the master key that pseudonyms and the identity vault derive from."""
+
+
+@keys.command("init")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def keys_init(path: Path | None) -> None:
+    """Create a key file readable by its owner only (default: the configured key_file).
+
+    Never overwrites: losing the key makes pseudonyms unreproducible and the vault unreadable.
+    """
+    target = path or Path(_config().key_file)
+    try:
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot create {target.parent}: {exc.strerror}") from None
+    try:
+        init_key_file(target)
+    except KeyFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {target} (mode 0600); back it up: without it the vault cannot be read")
 
 
 @main.command()

@@ -13,9 +13,12 @@ import json
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from anonymize import SUPPORTED_DROP_FIELDS
+from statements.formats import is_iri
 
 ENV_PREFIX = "LRS_"
 CONFIG_FILE_VARIABLE = "LRS_CONFIG_FILE"
@@ -37,6 +40,12 @@ class Config:
     cors_origins: tuple[str, ...] = ("*",)
     authority_home_page: str = "https://lrs.invalid"
     version_fallback: str = "1.0.3"
+    # Privacy (README "Pseudonymization"): on unless turned off explicitly.
+    pseudonymize: bool = True
+    key_file: str = "lrs-data/master.key"
+    master_key: str = field(default="", repr=False)  # overrides key_file; never shown
+    mask_allowed_extensions: tuple[str, ...] | None = None  # None keeps every extension
+    mask_drop_fields: tuple[str, ...] = ()
 
 
 def _as_int(key: str, value: Any) -> int:
@@ -83,6 +92,56 @@ def _check_version(key: str, value: Any) -> str:
     return text
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def _as_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ConfigError(f"{key}: must be true or false")
+
+
+def _as_secret(key: str, value: Any) -> str:
+    """Key text ("" = not set). The value is a key: no message may repeat it."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: must be a string")
+    return value.strip()
+
+
+def _as_names(key: str, value: Any) -> tuple[str, ...]:
+    """A list, or in the environment a comma- or space-separated string; an empty string is
+    an empty list."""
+    if isinstance(value, str):
+        value = [part for part in re.split(r"[,\s]+", value) if part]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key}: must be a list of strings or a comma-separated string")
+    return tuple(dict.fromkeys(value))
+
+
+def _as_extension_iris(key: str, value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    iris = _as_names(key, value)
+    for iri in iris:
+        if not is_iri(iri):
+            raise ConfigError(f"{key}: {iri!r} is not an absolute IRI")
+    return iris
+
+
+def _as_drop_fields(key: str, value: Any) -> tuple[str, ...]:
+    names = _as_names(key, value)
+    unknown = sorted(set(names) - SUPPORTED_DROP_FIELDS)
+    if unknown:
+        raise ConfigError(
+            f"{key}: unsupported {', '.join(unknown)}; supported: "
+            f"{', '.join(sorted(SUPPORTED_DROP_FIELDS))}"
+        )
+    return names
+
+
 _CONVERTERS = {
     "storage_uri": _as_str,
     "max_body_bytes": _as_int,
@@ -90,6 +149,11 @@ _CONVERTERS = {
     "cors_origins": _as_origins,
     "authority_home_page": _check_home_page,
     "version_fallback": _check_version,
+    "pseudonymize": _as_bool,
+    "key_file": _as_str,
+    "master_key": _as_secret,
+    "mask_allowed_extensions": _as_extension_iris,
+    "mask_drop_fields": _as_drop_fields,
 }
 KEYS = tuple(f.name for f in fields(Config))
 

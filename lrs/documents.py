@@ -2,8 +2,8 @@
 2.7), with ETag concurrency control (Communication 3.1).
 
 Documents are stored and returned byte for byte with the Content-Type they were sent with.
-Every `agent` parameter is read through `_agent_key`, the one seam where pseudonymization
-hooks in; the store only ever sees the agent's key, never the agent JSON.
+Every `agent` parameter is read through `_agent_key`, where it is pseudonymized
+(`lrs.privacy`); the store only ever sees the key of the agent's pseudonym, never the agent.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from lrs.auth import (
 from lrs.errors import ApiError, bad_request
 from lrs.protocol import authorize, query_params
 from lrs.state import lrs_state
-from statements import StatementError, agent_key, validate_agent
+from statements import StatementError, validate_agent
 from statements.formats import IRI_ERROR, TIMESTAMP_ERROR, UUID_ERROR, is_iri, is_uuid
 from statements.timestamps import parse_timestamp, stored_timestamp
 from storage.base import ACTIVITY_PROFILE, AGENT_PROFILE, STATE, Document, DocumentScope
@@ -92,12 +92,14 @@ def agent_profile() -> Response:
 # --- parameters ------------------------------------------------------------------------
 
 
-def _agent_key(raw: str) -> str:
-    """The storage key of an `agent` parameter: the only place one is read.
+def _agent_key(raw: str, tenant: str) -> str:
+    """The storage key of an `agent` parameter: the only place one is read."""
+    return lrs_state().privacy.agent_key(tenant, parse_agent(raw))
 
-    The parameter is an Agent, not a Group (Communication 2.3, 2.6): an identified Group's
-    documents are kept under an Agent carrying the Group's identifier.
-    """
+
+def parse_agent(raw: str) -> dict:
+    """An `agent` parameter: an Agent, not a Group (Communication 2.3, 2.4, 2.6); an
+    identified Group's documents are kept under an Agent carrying the Group's identifier."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -105,9 +107,7 @@ def _agent_key(raw: str) -> str:
     agent = validate_agent(data, path="agent")
     if agent.get("objectType", "Agent") != "Agent":
         raise StatementError({"agent.objectType": ["must be Agent"]})
-    key = agent_key(agent)
-    assert key is not None  # an Agent always has exactly one identifier
-    return key
+    return agent
 
 
 def _required(params: Mapping[str, str], name: str) -> str:
@@ -117,7 +117,7 @@ def _required(params: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _scope(resource: _Resource, params: Mapping[str, str]) -> DocumentScope:
+def _scope(resource: _Resource, params: Mapping[str, str], tenant: str) -> DocumentScope:
     activity = agent = ""
     registration = None
     if resource.activity:
@@ -125,7 +125,7 @@ def _scope(resource: _Resource, params: Mapping[str, str]) -> DocumentScope:
         if not is_iri(activity):
             raise bad_request(f"activityId {IRI_ERROR}", field="activityId")
     if resource.agent:
-        agent = _agent_key(_required(params, "agent"))
+        agent = _agent_key(_required(params, "agent"), tenant)
     if resource.registration and "registration" in params:
         registration = params["registration"]
         if not is_uuid(registration):
@@ -188,7 +188,7 @@ def _handle(resource: _Resource) -> Response:
 
 def _get(resource: _Resource, principal: Principal) -> Response:
     params = _params(resource, "since")
-    scope = _scope(resource, params)
+    scope = _scope(resource, params, principal.tenant)
     since = _since(params)
     store = lrs_state().store
     doc_id = params.get(resource.id_param)
@@ -206,7 +206,7 @@ def _get(resource: _Resource, principal: Principal) -> Response:
 
 def _write(resource: _Resource, principal: Principal, *, merge: bool) -> Response:
     params = _params(resource)
-    scope = _scope(resource, params)
+    scope = _scope(resource, params, principal.tenant)
     doc_id = _required(params, resource.id_param)
     if_match, if_none_match = _etags("If-Match"), _etags("If-None-Match")
     store = lrs_state().store
@@ -244,7 +244,7 @@ def _refuse_unconditional_put(current: Document | None) -> None:
 
 def _delete(resource: _Resource, principal: Principal) -> Response:
     params = _params(resource)
-    scope = _scope(resource, params)
+    scope = _scope(resource, params, principal.tenant)
     store = lrs_state().store
     if resource.delete_many and resource.id_param not in params:
         store.delete_documents(principal.tenant, scope)

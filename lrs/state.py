@@ -1,4 +1,4 @@
-"""What one app instance holds: its configuration, its store and its authenticator."""
+"""What one app instance holds: its configuration, store, authenticator and privacy."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import current_app
 
 from lrs.auth import Authenticator
 from lrs.config import Config
+from lrs.privacy import Privacy
 from storage.base import Storage
 
 EXTENSION = "lrs"
@@ -18,6 +19,7 @@ class LrsState:
     config: Config
     store: Storage
     authenticator: Authenticator
+    privacy: Privacy
 
     def close(self) -> None:
         self.store.close()

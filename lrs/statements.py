@@ -4,8 +4,9 @@ Stored statements are returned as the bytes the store holds: a StatementResult i
 format is built by concatenating them, never re-encoded. `more` is a relative IRL holding
 the query and a keyset cursor (stored, id), so paging stays correct while clients write.
 
-Two seams are kept on purpose for the pseudonymization step: every statement write goes
-through `_store_statements`, every `agent` query parameter through `_statement_filter`.
+Pseudonymization (`lrs.privacy`) has two seams: every statement write goes through
+`_store_statements`, every `agent` query parameter through `_statement_filter`; only a
+`reidentify` reader gets original agents back (`_readable`).
 
 PUT and POST take application/json, or multipart/mixed with attachment data (Communication
 1.5.2); the data is matched to the attachment objects and signatures are checked (Data 2.6)
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,14 +25,13 @@ import orjson
 from flask import Blueprint, Response, request
 from werkzeug.http import http_date
 
-from lrs.auth import STATEMENT_READ_SCOPES, STATEMENT_WRITE_SCOPES, Principal
+from lrs.auth import REIDENTIFY, STATEMENT_READ_SCOPES, STATEMENT_WRITE_SCOPES, Principal
 from lrs.errors import ApiError, bad_request
 from lrs.protocol import authorize, iso_now, json_body, query_params, xapi_version
 from lrs.state import lrs_state
 from statements import (
     AttachmentData,
     AttachmentPart,
-    agent_key,
     attachment_hashes,
     build_multipart,
     match_attachments,
@@ -63,18 +64,27 @@ def _consistent_through(response: Response) -> Response:
 def _store_statements(
     principal: Principal, statements: list[dict[str, Any]], attachments: AttachmentData
 ) -> list[str]:
-    """The only write path of statements (pseudonymization hooks in here). `attachments` is
-    the matched data by sha2; signature data (`statements.is_signature_attachment`) holds the
-    signed statement, identities in clear."""
+    """The only write path of statements: pseudonymized and masked here (`lrs.privacy`),
+    which refuses signed statements while pseudonymization is on (their signature data holds
+    the statement with identities in clear). `attachments` is the matched data by sha2."""
     state = lrs_state()
-    return store_statements(
+    for statement in statements:
+        if "id" not in statement:
+            # The vault entry is bound to the id, so it is assigned before pseudonymizing.
+            statement["id"] = str(uuid.uuid4())
+    prepared = state.privacy.prepare(principal.tenant, statements)
+    ids = store_statements(
         state.store,
         principal.tenant,
-        statements,
+        prepared.statements,
         authority=principal.authority,
         writer=principal.key,
         attachments=attachments,
+        sealed=prepared.sealed,
+        identities=prepared.identities,
     )
+    state.privacy.remember(prepared)
+    return ids
 
 
 def _statements_body() -> tuple[Any, list[AttachmentPart]]:
@@ -151,7 +161,11 @@ def _statement_filter(
 ) -> StatementFilter:
     """The storage filter for a query: the only place an `agent` parameter is read."""
     return StatementFilter(
-        agent=agent_key(query.agent) if query.agent is not None else None,
+        agent=(
+            lrs_state().privacy.agent_key(principal.tenant, query.agent)
+            if query.agent is not None
+            else None
+        ),
         verb=query.verb,
         activity=query.activity,
         registration=query.registration,
@@ -163,6 +177,13 @@ def _statement_filter(
         writer=principal.key if principal.reads_only_own else None,
         after=after,
     )
+
+
+def _readable(row: StoredStatement, principal: Principal) -> bytes:
+    """The stored statement, with its original agents only for a `reidentify` reader."""
+    if row.sealed is None or REIDENTIFY not in principal.scopes:
+        return row.statement
+    return lrs_state().privacy.reveal(principal.tenant, row)
 
 
 def _render(raw: bytes, query: StatementQuery, languages: list[str] | None) -> bytes:
@@ -224,7 +245,8 @@ def _get_single(query: StatementQuery, principal: Principal) -> Response:
         raise ApiError(404, "no such statement", code="not_found")
     languages = _languages(query)
     return _respond(
-        _render(found.statement, query, languages), query, _last_modified(found.stored),
+        _render(_readable(found, principal), query, languages), query,
+        _last_modified(found.stored),
         principal.tenant, [found.statement],
     )
 
@@ -277,7 +299,7 @@ def _get_list(
     languages = _languages(query)
     body = (
         b'{"statements":['
-        + b",".join(_render(row.statement, query, languages) for row in rows)
+        + b",".join(_render(_readable(row, principal), query, languages) for row in rows)
         + b'],"more":"'
         + more
         + b'"}'

@@ -1,5 +1,6 @@
 """A real LRS for end-to-end tests: `lrs serve` (gunicorn, 2 workers) on a free loopback
-port with a temporary SQLite store, and credentials created with the `lrs` command."""
+port with a temporary SQLite store and key file, and credentials created with the `lrs`
+command."""
 
 from __future__ import annotations
 
@@ -86,11 +87,26 @@ def _wait_until_up(process: subprocess.Popen, port: int, log: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_lrs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveLrs]:
-    directory = tmp_path_factory.mktemp("live-lrs")
+def live_lrs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveLrs]:
+    """Pseudonymization on (the default), with a key file made by `lrs keys init`, and an
+    `all` + `reidentify` credential, so statements read back equal those sent. Indirect
+    parametrization with "raw" gives a server with pseudonymization off instead:
+    `@pytest.mark.parametrize("live_lrs", ["raw"], indirect=True)`."""
+    raw = getattr(request, "param", None) == "raw"
+    directory = tmp_path_factory.mktemp("live-lrs-raw" if raw else "live-lrs")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}
     env["LRS_STORAGE_URI"] = f"sqlite:///{directory / 'lrs.db'}"
-    key, secret = create_credential(env, "all")
+    if raw:
+        env["LRS_PSEUDONYMIZE"] = "false"
+    else:
+        env["LRS_KEY_FILE"] = str(directory / "keys" / "master.key")
+        subprocess.run(
+            [*lrs_command(), "keys", "init"], env=env, capture_output=True, check=True,
+            timeout=60,
+        )
+    key, secret = create_credential(env, "all" if raw else "all,reidentify")
     port = free_port()
     log = directory / "serve.log"
     with log.open("wb") as out:

@@ -103,6 +103,7 @@ def test_post_two_attachments_then_get_them_with_attachments_true(live_lrs):
                    hashlib.sha256(NOTES).hexdigest(): NOTES}
 
 
+@pytest.mark.parametrize("live_lrs", ["raw"], indirect=True)  # README: signed
 def test_signed_statement_over_http(live_lrs):
     unsigned = base_statement()
     token = sign(unsigned)

@@ -522,7 +522,9 @@ def test_only_the_agent_key_is_stored_never_the_agent_json(api, app_config):
         )
         agents = {row[0] for row in conn.execute("SELECT agent FROM documents")}
     assert "Secretname" not in dump
-    assert agents == {"mbox:mailto:alice@example.com"}
+    assert "alice" not in dump  # pseudonymized (lrs.privacy)
+    [agent] = agents
+    assert agent.startswith("account:https://lrs.invalid/pseudonym/")
 
 
 # --- scopes and tenants (Communication 4.2) -------------------------------------------

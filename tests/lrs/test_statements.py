@@ -325,7 +325,7 @@ def small_pages(app_config):
 
     app_config["statements_limit_max"] = 3
     app = create_app(app_config)
-    return Api(app.test_client(), add_credential(app, ["all"])[0])
+    return Api(app.test_client(), add_credential(app, ["all", "reidentify"])[0])
 
 
 def _follow(api, response):

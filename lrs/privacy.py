@@ -1,0 +1,284 @@
+"""Pseudonymization at the door (DESIGN.md decision 4): the one place where the service
+applies the privacy library (`anonymize`) to what it stores and what it returns.
+
+Writes (`Privacy.prepare`): every agent position of a statement is replaced by its keyed
+pseudonym and the masking policy is applied, before anything reaches storage. The original
+agents go to the identity vault, sealed with the tenant's vault key (AES-GCM): per statement
+the `originals` mapping, with aad = tenant + "|" + statement id; per pseudonym each distinct
+original agent, with aad = tenant + "|identity|" + the pseudonym's agent key. Both are
+written in the statement's own transaction (`storage.ingest.store_statements`).
+
+Reads: a query's or a document resource's `agent` is pseudonymized the same way
+(`Privacy.agent_key`), so a client finds its data with the identifiers it wrote with. Only a
+credential with the `reidentify` scope gets the original agents back (`Privacy.reveal`).
+
+With pseudonymization off, statements are stored with the identities as sent; the masking
+policy still applies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from anonymize import (
+    AnonymizeError,
+    KeyFileError,
+    Keyring,
+    KeyringError,
+    MaskingPolicy,
+    PseudonymError,
+    Pseudonymizer,
+    Purpose,
+    restore_statement,
+    seal,
+    unseal,
+)
+from lrs.config import Config, ConfigError
+from lrs.errors import ApiError, bad_request
+from statements import agent_key, is_signature_attachment
+from storage.base import Identity, StatementStore, StoredStatement
+
+_IFI_FIELDS = ("mbox", "mbox_sha1sum", "openid", "account")
+_KNOWN_MAX = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Statements in the form they are stored, with their vault entries by lowercase id;
+    `new` names the identities (by their original's canonical JSON) to `remember` once
+    stored."""
+
+    statements: list[dict[str, Any]]
+    sealed: dict[str, bytes]
+    identities: dict[str, tuple[Identity, ...]]
+    new: tuple[tuple[str, bytes], ...] = ()
+
+
+class Privacy:
+    """Pseudonymization (when `keyring` is given) and masking for one service instance.
+
+    Thread-safe; one Pseudonymizer per tenant, made on first use. The originals whose
+    identity entry this process has stored are remembered (bounded), so the same learner's
+    next statements skip sealing it again: most of a batch's cost otherwise.
+    """
+
+    __slots__ = ("_keyring", "_known", "_lock", "_pseudonymizers", "masking")
+
+    def __init__(self, keyring: Keyring | None, masking: MaskingPolicy | None = None) -> None:
+        self._keyring = keyring
+        self.masking = masking or MaskingPolicy()
+        self._pseudonymizers: dict[str, Pseudonymizer] = {}
+        self._known: dict[tuple[str, bytes], None] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Privacy(pseudonymize={self.enabled}, masking={self.masking!r})"
+
+    @property
+    def enabled(self) -> bool:
+        """Whether identities are pseudonymized before storage."""
+        return self._keyring is not None
+
+    def pseudonymizer(self, tenant: str) -> Pseudonymizer:
+        """The tenant's Pseudonymizer: the same one `anonymize` users build from the same
+        key, so their pseudonyms equal the stored ones."""
+        found = self._pseudonymizers.get(tenant)
+        if found is not None:
+            return found
+        keyring = self._require_keyring()
+        with self._lock:
+            found = self._pseudonymizers.get(tenant)
+            if found is None:
+                found = self._pseudonymizers[tenant] = Pseudonymizer(keyring, tenant)
+        return found
+
+    def _require_keyring(self) -> Keyring:
+        if self._keyring is None:
+            raise RuntimeError("pseudonymization is off")
+        return self._keyring
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def prepare(self, tenant: str, statements: list[dict[str, Any]]) -> Prepared:
+        """The statements as they will be stored, and their vault entries.
+
+        Every statement must carry its `id` already (the vault entry is bound to it). Signed
+        statements are refused while pseudonymization is on (400): the signature's JWS
+        payload holds the statement with its identities in clear, and a pseudonymized
+        statement no longer matches its signature.
+        """
+        if self._keyring is None:
+            return Prepared([self.masking.apply(s) for s in statements], {}, {})
+        _refuse_signed(statements)
+        pseudonymizer = self.pseudonymizer(tenant)
+        vault_key = self._keyring.derive(tenant, Purpose.VAULT)
+        digest_key = self._keyring.derive(tenant, Purpose.GENERAL).key
+        stored: list[dict[str, Any]] = []
+        sealed: dict[str, bytes] = {}
+        identities: dict[str, tuple[Identity, ...]] = {}
+        new: dict[tuple[str, bytes], None] = {}
+        for index, statement in enumerate(statements):
+            statement_id = statement["id"].lower()
+            try:
+                result = pseudonymizer.pseudonymize_statement(statement)
+            except PseudonymError as exc:
+                raise bad_request(f"[{index}].{exc}", code="invalid_statement") from None
+            stored.append(self.masking.apply(result.statement))
+            if not result.originals:
+                continue
+            sealed[statement_id] = seal(
+                result.originals, vault_key, aad=f"{tenant}|{statement_id}".encode()
+            )
+            own = []
+            for original in result.originals.values():
+                if not any(field in original for field in _IFI_FIELDS):
+                    continue  # an anonymous Group: its members have their own entries
+                canonical = (tenant, orjson.dumps(original, option=orjson.OPT_SORT_KEYS))
+                if canonical in self._known or canonical in new:
+                    continue
+                new[canonical] = None
+                key = agent_key(pseudonymizer.pseudonym(original))
+                assert key is not None
+                # Keyed: a plain hash of an e-mail address is reversed by hashing guesses.
+                digest = hmac.new(digest_key, canonical[1], hashlib.sha256).hexdigest()[:32]
+                own.append(
+                    Identity(key, digest, seal(original, vault_key, aad=_identity_aad(tenant, key)))
+                )
+            if own:
+                identities[statement_id] = tuple(own)
+        return Prepared(stored, sealed, identities, tuple(new))
+
+    def remember(self, prepared: Prepared) -> None:
+        """Note that `prepared` was stored: its identities need no sealing again. (An entry
+        stored by a batch that was all re-sends is not written; it was stored with them.)"""
+        if not prepared.new:
+            return
+        with self._lock:
+            if len(self._known) + len(prepared.new) > _KNOWN_MAX:
+                self._known.clear()
+            self._known.update(dict.fromkeys(prepared.new))
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def agent_key(self, tenant: str, agent: Mapping[str, Any]) -> str:
+        """The storage key of a validated agent given as a query or document parameter."""
+        if self._keyring is not None:
+            try:
+                agent = self.pseudonymizer(tenant).pseudonym(agent)
+            except PseudonymError as exc:
+                raise bad_request(str(exc), field="agent") from None
+        key = agent_key(dict(agent))
+        if key is None:
+            raise bad_request("agent needs an inverse functional identifier", field="agent")
+        return key
+
+    def reveal(self, tenant: str, row: StoredStatement) -> bytes:
+        """The statement with its original agents restored, for a `reidentify` reader; the
+        stored bytes when it holds no originals (or pseudonymization is off)."""
+        if row.sealed is None or self._keyring is None:
+            return row.statement
+        try:
+            originals = unseal(
+                row.sealed,
+                self._keyring.derive_all(tenant, Purpose.VAULT),
+                aad=f"{tenant}|{row.id}".encode(),
+            )
+        except AnonymizeError as exc:
+            # A blob sealed under a key this keyring lacks, or altered: never guess.
+            raise ApiError(500, "cannot open the identity vault", code="vault_error") from exc
+        assert isinstance(originals, dict)
+        return orjson.dumps(restore_statement(orjson.loads(row.statement), originals))
+
+    def person(
+        self, tenant: str, agent: Mapping[str, Any], store: StatementStore, *, reidentify: bool
+    ) -> dict[str, Any]:
+        """The Person object for an agent (Communication 2.4): the agent as stored (its
+        pseudonym when pseudonymization is on) and, for a `reidentify` reader, every name and
+        identifier the vault holds for that pseudonym."""
+        if self._keyring is None:
+            return _person([agent])
+        pseudonym = self.pseudonymizer(tenant).pseudonym(agent)
+        if not reidentify:
+            return _person([pseudonym])
+        key = agent_key(pseudonym)
+        assert key is not None
+        keys = self._keyring.derive_all(tenant, Purpose.VAULT)
+        originals = []
+        for identity in store.get_identities(tenant, key):
+            try:
+                original = unseal(identity.sealed, keys, aad=_identity_aad(tenant, key))
+            except AnonymizeError as exc:
+                raise ApiError(500, "cannot open the identity vault", code="vault_error") from exc
+            originals.append(original)
+        return _person([*originals, pseudonym])
+
+
+def load_privacy(config: Config) -> Privacy:
+    """The Privacy of a configuration. Raises ConfigError, naming what to do, when
+    pseudonymization is on and no usable key is configured; never shows key material."""
+    try:
+        masking = MaskingPolicy(config.mask_allowed_extensions, config.mask_drop_fields)
+    except AnonymizeError as exc:
+        raise ConfigError(f"masking: {exc}") from None
+    if not config.pseudonymize:
+        return Privacy(None, masking)
+    advice = (
+        f"create a key file with `lrs keys init {config.key_file}`, or set LRS_MASTER_KEY, "
+        "or turn pseudonymization off with LRS_PSEUDONYMIZE=false"
+    )
+    try:
+        if config.master_key:
+            keyring = Keyring.from_text(config.master_key)
+        else:
+            keyring = Keyring.from_file(config.key_file)
+    except KeyFileError as exc:
+        raise ConfigError(
+            f"pseudonymization is on but there is no usable key: {exc}; {advice}"
+        ) from None
+    except KeyringError as exc:
+        raise ConfigError(
+            f"pseudonymization is on but master_key (LRS_MASTER_KEY) is not usable: {exc}; "
+            f"{advice}"
+        ) from None
+    return Privacy(keyring, masking)
+
+
+def _refuse_signed(statements: Iterable[Mapping[str, Any]]) -> None:
+    fields = {
+        f"[{i}].attachments[{j}].usageType": [
+            "signed statements are refused while pseudonymization is on: the signature "
+            "carries the learner's identity in clear"
+        ]
+        for i, statement in enumerate(statements)
+        for j, attachment in enumerate(statement.get("attachments") or ())
+        if is_signature_attachment(attachment)
+    }
+    if fields:
+        raise ApiError(
+            400,
+            "this LRS pseudonymizes identities and cannot store signed statements",
+            code="signed_statement_refused",
+            fields=fields,
+        )
+
+
+def _identity_aad(tenant: str, key: str) -> bytes:
+    return f"{tenant}|identity|{key}".encode()
+
+
+def _person(agents: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """A Person object (Communication 2.4): each property an array of distinct values."""
+    person: dict[str, Any] = {"objectType": "Person"}
+    for agent in agents:
+        for field in ("name", *_IFI_FIELDS):
+            value = agent.get(field)
+            if value is not None and value not in person.setdefault(field, []):
+                person[field].append(value)
+    return person
