@@ -65,13 +65,14 @@ referring to it (or voiding it) stored at the same moment by two workers.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from bson import Binary
+from bson import Binary, ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient, ReturnDocument, UpdateOne
 from pymongo.errors import (
     BulkWriteError,
@@ -104,7 +105,8 @@ __all__ = ["MongoStorage"]
 DEFAULT_DATABASE = "lrs"
 DEFAULT_TIMEOUT_MS = 5000
 DUPLICATE_KEY = 11000
-DOCUMENT_WRITE_ATTEMPTS = 10
+DOCUMENT_WRITE_ATTEMPTS = 100
+DOCUMENT_RETRY_PAUSE_S = 0.001
 
 # Sorts after the " " that joins stored and id in `k`, so `stored + _HIGH` bounds every key
 # of that instant from above (since is exclusive, until inclusive: Communication 2.1.3).
@@ -354,6 +356,7 @@ class MongoStorage:
             if not self.transactions and inserted:
                 with _driver_errors("undo a failed batch"):
                     self._statements.delete_many({"_id": {"$in": inserted}})
+                    self._identities.delete_many({"_id": {"$in": inserted}})
             if isinstance(exc, DuplicateIdError):
                 with _driver_errors("read statements"):
                     taken = sorted(self.get_statements(tenant, ids))
@@ -370,8 +373,8 @@ class MongoStorage:
         inserted: list[Any],
         pending: set[str],
     ) -> None:
-        """Write the batch; `inserted` collects what an undo must delete, `pending` the
-        referenced statements not stored yet."""
+        """Write the batch; `inserted` collects the _ids (statements, identities) an undo
+        must delete, `pending` the referenced statements not stored yet."""
         inserted.clear()  # a retried transaction starts over
         pending.clear()
         by_id = {r.id: r for r in records}
@@ -410,17 +413,23 @@ class MongoStorage:
                 raise DuplicateIdError(taken) from exc
             raise
         inserted.extend(d["_id"] for d in docs)
-        identities = [
-            UpdateOne(
-                {"t": tenant, "agent": i.agent, "digest": i.digest},
-                {"$setOnInsert": {"s": Binary(i.sealed)}},
-                upsert=True,
+        # Each upsert names the _id it would create, so an undo deletes only entries this
+        # batch created (an entry stored before keeps its own _id).
+        created = [(ObjectId(), i) for r in records for i in r.identities]
+        if created:
+            inserted.extend(_id for _id, _identity in created)
+            self._identities.bulk_write(
+                [
+                    UpdateOne(
+                        {"t": tenant, "agent": i.agent, "digest": i.digest},
+                        {"$setOnInsert": {"_id": _id, "s": Binary(i.sealed)}},
+                        upsert=True,
+                    )
+                    for _id, i in created
+                ],
+                ordered=False,
+                session=session,
             )
-            for r in records
-            for i in r.identities
-        ]
-        if identities:
-            self._identities.bulk_write(identities, ordered=False, session=session)
         self._void_stored(
             tenant, [r.voids for r in records if r.voids is not None and r.voids not in by_id],
             session,
@@ -731,16 +740,17 @@ class MongoStorage:
     def _document_write(self, action: str, work: Callable[[ClientSession | None], T]) -> T:
         """Read-check-write atomically: in a transaction, or by compare-and-set; retried
         when another writer changed the document between the read and the write."""
-        for _attempt in range(DOCUMENT_WRITE_ATTEMPTS):
+        for attempt in range(DOCUMENT_WRITE_ATTEMPTS):
             try:
                 return self._atomically(action, work)
             except _ChangedMeanwhileError:
-                continue
+                pass
             except StorageError as exc:
                 # Two creators of one new document: the loser re-reads and re-checks.
-                if _is_duplicate_key(exc.__cause__):
-                    continue
-                raise
+                if not _is_duplicate_key(exc.__cause__):
+                    raise
+            # Every lost race is another writer's success; backing off lets the slow win too.
+            time.sleep(DOCUMENT_RETRY_PAUSE_S * min(attempt + 1, 20))
         raise StorageError(f"could not {action}: it kept changing under concurrent writers")
 
 

@@ -4,6 +4,7 @@ errors. The behaviour every backend shares is in test_contract.py and friends.""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 from typing import Any
@@ -14,7 +15,7 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from storage import StatementFilter, StatementRecord, open_storage
-from storage.base import DocumentScope
+from storage.base import DocumentScope, Identity
 from storage.errors import DuplicateIdError, StorageError, UnavailableError
 from storage.mongo import MongoStorage, paging_key
 from tests.mongo_server import free_port, secantus_server, with_database
@@ -276,6 +277,25 @@ def test_a_failure_after_the_insert_leaves_nothing(any_mode, monkeypatch):
         any_mode.insert_statements(T, batch)
     assert raw_count(any_mode) == 1
     assert not any_mode.get_statements(T, [target.id])[target.id].voided
+
+
+def test_a_failed_batch_leaves_no_new_identity_behind(any_mode, monkeypatch):
+    """Identity vault entries are written with the batch and undone with it; an entry
+    stored before the failed batch stays."""
+    agent = "account:https://lrs.test|pseudonym-1"
+    kept, fresh = Identity(agent, "digest-1", b"sealed-1"), Identity(agent, "digest-2", b"s-2")
+    target = dataclasses.replace(record(), identities=(kept,))
+    any_mode.insert_statements(T, [target])
+
+    def broken(*args, **kwargs):
+        raise PyMongoError("connection dropped")
+
+    monkeypatch.setattr(any_mode, "_void_stored", broken)
+    voiding = record(verb=VOIDED, ref=target.id, voids=target.id)
+    with pytest.raises(StorageError):
+        any_mode.insert_statements(T, [dataclasses.replace(voiding, identities=(kept, fresh))])
+    assert any_mode.get_identities(T, agent) == [kept]
+    assert raw_count(any_mode) == 1
 
 
 def test_standalone_server_batches_are_all_or_nothing(standalone_server):
