@@ -9,6 +9,7 @@ Prints figures; asserts nothing. The clients run on the same machine as the serv
 they take CPU from it: the figures are a floor.
 
     python bench/ingest.py [--clients 4] [--seconds 5] [--store-size 100000]
+                           [--pseudonymize on|off]   (on: a fresh key file, as by default)
 """
 
 from __future__ import annotations
@@ -210,12 +211,17 @@ def main():
     parser.add_argument("--repeat", type=int, default=100, help="GETs per filter")
     parser.add_argument("--budget", type=int, default=40_000,
                         help="statements prepared per POST measurement")
+    parser.add_argument("--pseudonymize", choices=("on", "off"), default="on")
     args = parser.parse_args()
 
     directory = Path(tempfile.mkdtemp(prefix="lrs-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}
     env["LRS_STORAGE_URI"] = f"sqlite:///{directory / 'lrs.db'}"
     env["LRS_MAX_BODY_BYTES"] = str(50 * 1024 * 1024)
+    env["LRS_KEY_FILE"] = str(directory / "master.key")
+    env["LRS_PSEUDONYMIZE"] = "true" if args.pseudonymize == "on" else "false"
+    if args.pseudonymize == "on":
+        lrs_cmd("keys", "init", env=env)
     key_secret = json.loads(lrs_cmd("credentials", "create", "--scopes", "all", "--json",
                                     env=env).stdout)
     auth = "Basic " + base64.b64encode(
@@ -232,7 +238,8 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
-        print(f"lrs serve: 2 workers, {os.cpu_count()} CPUs, SQLite at {directory}")
+        print(f"lrs serve: 2 workers, {os.cpu_count()} CPUs, SQLite at {directory}, "
+              f"pseudonymization {args.pseudonymize}")
         print(f"POST throughput ({args.clients} keep-alive clients, {args.seconds:.0f} s each)")
         stored = 0
         for batch in (1, 10, 100):
@@ -252,14 +259,16 @@ def main():
         sample = json.loads(page)["statements"][0]
         mid = json.loads(client.request("GET", "/xapi/statements?limit=1&ascending=true")[1])
         since = mid["statements"][0]["stored"]
+        # The actor as stored: the learner's mbox, or its pseudonym when pseudonymizing.
+        agent = json.dumps({k: v for k, v in sample["actor"].items() if k != "name"})
         queries = {
             "none (newest page)": {},
             "statementId": {"statementId": sample["id"]},
-            "agent": {"agent": json.dumps({"mbox": sample["actor"]["mbox"]})},
+            "agent": {"agent": agent},
             "verb": {"verb": sample["verb"]["id"]},
             "activity": {"activity": sample["object"]["id"]},
             "registration": {"registration": sample["context"]["registration"]},
-            "agent+related_agents": {"agent": json.dumps({"mbox": sample["actor"]["mbox"]}),
+            "agent+related_agents": {"agent": agent,
                                      "related_agents": "true"},
             "activity+related_activities": {
                 "activity": sample["context"]["contextActivities"]["parent"][0]["id"],
@@ -268,7 +277,7 @@ def main():
             "until": {"until": sample["stored"]},
             "ascending": {"ascending": "true"},
             "agent+verb+activity": {
-                "agent": json.dumps({"mbox": sample["actor"]["mbox"]}),
+                "agent": agent,
                 "verb": sample["verb"]["id"], "activity": sample["object"]["id"]},
             "format=ids limit=100": {"format": "ids", "limit": "100"},
         }
