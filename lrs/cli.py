@@ -19,7 +19,7 @@ from typing import Any
 import click
 import orjson
 
-from anonymize import KeyFileError, init_key_file
+from anonymize import KeyFileError, Keyring, init_key_file
 from lrs.auth import SCOPES, new_credential
 from lrs.config import Config, ConfigError
 from lrs.config import load_config as _load_config
@@ -191,12 +191,21 @@ def keys() -> None:
 
 @keys.command("init")
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
-def keys_init(path: Path | None) -> None:
+@click.option("--exist-ok", is_flag=True,
+              help="Keep a key file that already exists (after checking it loads).")
+def keys_init(path: Path | None, exist_ok: bool) -> None:
     """Create a key file readable by its owner only (default: the configured key_file).
 
     Never overwrites: losing the key makes pseudonyms unreproducible and the vault unreadable.
     """
     target = path or Path(_config().key_file)
+    if exist_ok and target.exists():
+        try:
+            Keyring.from_file(target)
+        except KeyFileError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"kept the existing key file {target}")
+        return
     try:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:

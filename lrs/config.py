@@ -40,6 +40,9 @@ class Config:
     cors_origins: tuple[str, ...] = ("*",)
     authority_home_page: str = "https://lrs.invalid"
     version_fallback: str = "1.0.3"
+    # 1.0.3 conformance suite (XAPI-00273) wants 400 for a profile PUT without If-Match or
+    # If-None-Match onto a new document; real clients (tincan) send neither when creating.
+    strict_profile_put: bool = False
     # Privacy (README "Pseudonymization"): on unless turned off explicitly.
     pseudonymize: bool = True
     key_file: str = "lrs-data/master.key"
@@ -149,6 +152,7 @@ _CONVERTERS = {
     "cors_origins": _as_origins,
     "authority_home_page": _check_home_page,
     "version_fallback": _check_version,
+    "strict_profile_put": _as_bool,
     "pseudonymize": _as_bool,
     "key_file": _as_str,
     "master_key": _as_secret,

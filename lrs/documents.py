@@ -211,7 +211,10 @@ def _write(resource: _Resource, principal: Principal, *, merge: bool) -> Respons
     if_match, if_none_match = _etags("If-Match"), _etags("If-None-Match")
     store = lrs_state().store
     if not merge and resource.put_needs_precondition and if_match is if_none_match is None:
-        _refuse_unconditional_put(store.get_document(principal.tenant, scope, doc_id))
+        _refuse_unconditional_put(
+            store.get_document(principal.tenant, scope, doc_id),
+            strict=lrs_state().config.strict_profile_put,
+        )
     content = request.get_data()
     content_type = request.headers.get("Content-Type") or DEFAULT_CONTENT_TYPE
     # A POST that cannot merge raises DocumentMergeError: 400 (lrs.errors).
@@ -223,10 +226,11 @@ def _write(resource: _Resource, principal: Principal, *, merge: bool) -> Respons
     return Response(status=204)
 
 
-def _refuse_unconditional_put(current: Document | None) -> None:
-    """A profile PUT without If-Match / If-None-Match never writes (xAPI 1.0.3): 409 onto an
-    existing document (Communication 3.1), 400 onto a new one (the 1.0.3 conformance suite,
-    XAPI-00273: the client MUST send one of the headers)."""
+def _refuse_unconditional_put(current: Document | None, *, strict: bool) -> None:
+    """A profile PUT without If-Match / If-None-Match never replaces a document: 409 onto an
+    existing one (Communication 3.1). Onto a new one it creates it, as clients such as tincan
+    expect, unless `strict_profile_put` asks for the 1.0.3 conformance suite's 400
+    (XAPI-00273), which the specification text itself does not require."""
     if current is not None:
         raise ApiError(
             409,
@@ -234,12 +238,13 @@ def _refuse_unconditional_put(current: Document | None) -> None:
             "to replace it",
             code="conflict",
         )
-    raise ApiError(
-        400,
-        "a PUT to a profile needs If-Match (to replace) or If-None-Match: * (to create)",
-        fields={"If-Match": ["If-Match or If-None-Match is required"]},
-        code="precondition_required",
-    )
+    if strict:
+        raise ApiError(
+            400,
+            "a PUT to a profile needs If-Match (to replace) or If-None-Match: * (to create)",
+            fields={"If-Match": ["If-Match or If-None-Match is required"]},
+            code="precondition_required",
+        )
 
 
 def _delete(resource: _Resource, principal: Principal) -> Response:

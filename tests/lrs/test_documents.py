@@ -12,7 +12,10 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
 import pytest
-from lrs_testing import add_credential
+from lrs_testing import Api, add_credential
+
+from lrs import create_app
+from lrs.state import EXTENSION
 
 ACT = "http://example.com/activities/course"
 ALICE = {"objectType": "Agent", "mbox": "mailto:alice@example.com", "name": "Alice Secretname"}
@@ -361,12 +364,28 @@ def test_profile_put_without_precondition_onto_existing_is_409(api, kind):
 
 
 @pytest.mark.parametrize("kind", PROFILES)
-def test_profile_put_without_precondition_onto_new_is_400(api, kind):
-    """xAPI 1.0.3 conformance (XAPI-00273): the client MUST send If-Match or If-None-Match."""
+def test_profile_put_without_precondition_onto_new_creates_it(api, kind):
+    """Communication 3.1 names no error for a new document; clients like tincan send no
+    header when creating, so the default creates it."""
     path, params, _ = RESOURCES[kind]
-    response = put(api, path, params, b'{"v": 1}')
-    assert response.status_code == 400
-    assert api.get(path, query_string=params).status_code == 404
+    assert put(api, path, params, b'{"v": 1}').status_code == 204
+    assert api.get(path, query_string=params).get_data() == b'{"v": 1}'
+
+
+@pytest.mark.parametrize("kind", PROFILES)
+def test_strict_profile_put_onto_new_is_400(app_config, kind):
+    """With strict_profile_put, the 1.0.3 conformance suite's rule (XAPI-00273): the client
+    MUST send If-Match or If-None-Match, and nothing is written."""
+    app = create_app({**app_config, "strict_profile_put": True})
+    try:
+        api = Api(app.test_client(), add_credential(app, ["all"])[0])
+        path, params, _ = RESOURCES[kind]
+        response = put(api, path, params, b'{"v": 1}')
+        assert response.status_code == 400
+        assert response.get_json()["error"]["code"] == "precondition_required"
+        assert api.get(path, query_string=params).status_code == 404
+    finally:
+        app.extensions[EXTENSION].close()
 
 
 def test_state_put_without_precondition_overwrites(api):

@@ -46,6 +46,24 @@ def test_keys_init_creates_an_owner_only_key_file_and_refuses_to_overwrite(tmp_p
     assert target.read_bytes() == content
 
 
+def test_keys_init_exist_ok_keeps_a_valid_key_and_refuses_a_bad_one(tmp_path):
+    """The README's run command uses --exist-ok, so running it twice keeps the first key."""
+    target = tmp_path / "master.key"
+    assert _lrs(_env(tmp_path), "keys", "init", str(target), cwd=tmp_path).returncode == 0
+    content = target.read_bytes()
+    again = _lrs(_env(tmp_path), "keys", "init", "--exist-ok", str(target), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert target.read_bytes() == content
+    target.chmod(0o644)
+    loose = _lrs(_env(tmp_path), "keys", "init", "--exist-ok", str(target), cwd=tmp_path)
+    assert loose.returncode == 1
+    assert "Traceback" not in loose.stderr
+    fresh = tmp_path / "new.key"
+    made = _lrs(_env(tmp_path), "keys", "init", "--exist-ok", str(fresh), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+
+
 def test_keys_init_defaults_to_the_configured_key_file(tmp_path):
     made = _lrs(_env(tmp_path, LRS_KEY_FILE="conf/k.key"), "keys", "init", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
