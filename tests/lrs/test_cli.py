@@ -109,3 +109,70 @@ def test_validate_usage_errors(tmp_path):
 def test_validate_reads_stdin():
     result = CliRunner().invoke(main, ["validate", "-"], input=json.dumps(STATEMENT))
     assert result.exit_code == 0
+
+
+VERB = {"id": "http://adlnet.gov/expapi/verbs/completed"}
+ACTIVITY = {"id": "http://example.com/course"}
+ACTOR = {"mbox": "mailto:a@example.com"}
+# A dozen hand-made invalid statements, each breaking one rule, with the path it is reported
+# under (Data sections 2.4.x cited per case).
+INVALID = [
+    ({"actor": {"mbox": "a@example.com"}, "verb": VERB, "object": ACTIVITY},
+     "actor.mbox"),  # 2.4.2.3 mbox is a mailto IRI
+    ({"actor": {"mbox": "mailto:a@example.com", "openid": "http://openid.example.com/a"},
+      "verb": VERB, "object": ACTIVITY}, "actor"),  # 2.4.2.1 exactly one IFI
+    ({"actor": ACTOR, "verb": {"id": "completed"}, "object": ACTIVITY},
+     "verb.id"),  # 2.4.3 verb id is an IRI
+    ({"actor": ACTOR, "verb": {**VERB, "display": {"not a tag!": "done"}}, "object": ACTIVITY},
+     "verb.display.not a tag!"),  # 4.2 language map keys are RFC 5646 tags
+    ({"actor": ACTOR, "verb": VERB, "object": {"id": "http://example.com/c",
+                                              "definition": {"interactionType": "essay"}}},
+     "object.definition.interactionType"),  # 2.4.4.1 interaction types
+    ({"actor": ACTOR, "verb": VERB, "object": ACTIVITY,
+      "result": {"score": {"scaled": 1.5}}}, "result.score.scaled"),  # 2.4.5.1 -1..1
+    ({"actor": ACTOR, "verb": VERB, "object": ACTIVITY,
+      "result": {"score": {"raw": 120, "min": 0, "max": 100}}},
+     "result.score.raw"),  # 2.4.5.1 raw within min..max
+    ({"actor": ACTOR, "verb": VERB, "object": ACTIVITY,
+      "context": {"registration": "not-a-uuid"}}, "context.registration"),  # 2.4.6
+    ({"actor": ACTOR, "verb": VERB, "object": ACTIVITY,
+      "context": {"contextActivities": {"parent": [{"id": "no iri"}]}}},
+     "context.contextActivities.parent[0].id"),  # 2.4.6.2 activities have IRI ids
+    ({"actor": ACTOR, "verb": VERB, "object": ACTIVITY, "timestamp": "yesterday"},
+     "timestamp"),  # 2.4.7 ISO 8601
+    ({"actor": ACTOR, "verb": VERB, "object": ACTIVITY, "version": "2.0.0"},
+     "version"),  # 2.4.10 1.0.x only
+    ({"actor": ACTOR, "verb": VERB, "object": ACTIVITY, "mood": "happy"},
+     "mood"),  # 2.2 unknown properties rejected
+    ({"actor": ACTOR, "verb": VERB, "object": ACTIVITY,
+      "context": {"revision": "2", "platform": "x"}}, None),  # valid control: no error
+]
+
+
+@pytest.mark.parametrize(("statement", "path"), INVALID)
+def test_validate_rejects_hand_made_invalid_statements_at_their_path(tmp_path, statement, path):
+    """`lrs validate` names the path and the rule for each broken rule; the control case, a
+    statement breaking none, is valid (so the check can fail both ways)."""
+    file = tmp_path / "s.json"
+    file.write_bytes(orjson.dumps(statement))
+    result = CliRunner().invoke(main, ["validate", str(file)])
+    if path is None:
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 1, result.output
+    paths = [line.split(": ", 1)[0] for line in result.output.splitlines() if ": " in line]
+    assert path in paths, result.output
+    rule = next(line for line in result.output.splitlines() if line.startswith(path + ": "))
+    assert len(rule) > len(path) + 10  # a rule is named, not just a path
+
+
+def test_validate_accepts_the_specs_examples(tmp_path):
+    """Every JSON statement example of xAPI-Data.md validates through the command."""
+    from tests.statements import xapi_examples as ex
+
+    examples = [ex.VOIDING, ex.SIMPLEST, ex.STATEMENT_REF, ex.SUBSTATEMENT, ex.SIMPLE,
+                ex.COMPLETION, ex.LONG, ex.SIGNED]
+    file = tmp_path / "examples.json"
+    file.write_bytes(orjson.dumps(examples))
+    result = CliRunner().invoke(main, ["validate", str(file)])
+    assert result.exit_code == 0, result.output
