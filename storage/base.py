@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from storage.errors import DocumentMergeError, PreconditionFailedError
 
@@ -23,6 +23,18 @@ DEFAULT_TENANT = "default"
 STATE = "state"
 ACTIVITY_PROFILE = "activity_profile"
 AGENT_PROFILE = "agent_profile"
+
+# Activity definition properties (Data 2.4.4.1): language maps merged per tag, and the
+# interaction properties, which only make sense together (Data 2.4.4.1 Interaction Activities).
+_DEFINITION_LANGUAGE_MAPS = frozenset({"name", "description"})
+_INTERACTION_PROPERTIES = frozenset(
+    {"interactionType", "correctResponsesPattern", "choices", "scale", "source", "target",
+     "steps"}
+)
+
+# Activity id -> the definitions to merge into its canonical one, in arrival order; an empty
+# sequence only records the id (see `ActivityStore`).
+ActivityDefinitions = Mapping[str, Sequence[Mapping[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +202,48 @@ def merge_json_documents(current: Document, content: bytes, content_type: str) -
     return json.dumps(merged, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def merge_definition(
+    current: Mapping[str, Any], new: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The canonical Activity definition once `new` arrives from a writer allowed to define
+    it (Data 2.4.4.1 LRS Requirements; Communication 4.2 `define`).
+
+    `name` and `description` are merged per language tag and `extensions` per key, the newer
+    value winning; any other property is replaced by the newer value, the interaction
+    properties (`interactionType`, `correctResponsesPattern`, components) as one group, so a
+    new interaction type never keeps the components of the old one; what `new` lacks is
+    kept. Merging the same definition twice changes nothing more than merging it once.
+    """
+    merged = dict(current)
+    if not _INTERACTION_PROPERTIES.isdisjoint(new):
+        for key in _INTERACTION_PROPERTIES:
+            merged.pop(key, None)
+    for key, value in new.items():
+        old = merged.get(key)
+        if key in _DEFINITION_LANGUAGE_MAPS and isinstance(old, dict):
+            # RFC 5646 2.1.1: tags are case-insensitive; the newer spelling replaces the old.
+            replaced = {tag.lower() for tag in value}
+            merged[key] = {
+                **{tag: text for tag, text in old.items() if tag.lower() not in replaced},
+                **value,
+            }
+        elif key == "extensions" and isinstance(old, dict):
+            merged[key] = {**old, **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def merge_definitions(
+    current: Mapping[str, Any], definitions: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """`current` with each of `definitions` merged in order (`merge_definition`)."""
+    merged = dict(current)
+    for definition in definitions:
+        merged = merge_definition(merged, definition)
+    return merged
+
+
 def _json_object(content: bytes, content_type: str, what: str) -> dict:
     if not is_json_content_type(content_type):
         raise DocumentMergeError(f"{what} is not application/json, so it cannot be merged")
@@ -300,7 +354,33 @@ class AttachmentStore(Protocol):
 
 
 @runtime_checkable
-class Storage(StatementStore, DocumentStore, CredentialStore, AttachmentStore, Protocol):
+class ActivityStore(Protocol):
+    """The Activities the LRS knows and their canonical definitions (Data 2.4.4.1,
+    Communication 2.5). `activities` arguments (`ActivityDefinitions`) map an activity id to
+    the definitions to merge into its canonical one (`merge_definitions`); an empty sequence
+    only records the id: without the `define` scope "ids will be saved" but the canonical
+    representation is not updated (Communication 4.2)."""
+
+    def insert_statements_with_activities(
+        self, tenant: str, records: Sequence[StatementRecord], activities: ActivityDefinitions
+    ) -> None:
+        """`insert_statements`, then `put_activities`: in the same transaction where the
+        backend has one, else right after the statements are stored. Raises as
+        `insert_statements` does, and then changes no activity."""
+
+    def put_activities(self, tenant: str, activities: ActivityDefinitions) -> None:
+        """Record every id and merge its definitions into the canonical one, atomically per
+        activity: concurrent writers lose no merge."""
+
+    def get_activities(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The canonical definition of each known activity among `ids` (ids compare
+        exactly); an empty dict for one known without a definition."""
+
+
+@runtime_checkable
+class Storage(
+    StatementStore, DocumentStore, CredentialStore, AttachmentStore, ActivityStore, Protocol
+):
     """Everything the service needs from a backend. Backends are context managers."""
 
     def close(self) -> None:

@@ -1,15 +1,20 @@
 """Storing statements: the rules every backend shares (Data 2.3, Communication 2.1.1-2.1.2),
 written once above the `StatementStore` protocol.
 
-A batch is all or nothing: every check runs before the single `insert_statements` call, and
-any failure raises before anything is written.
+A batch is all or nothing: every check runs before the single
+`insert_statements_with_activities` call, and any failure raises before anything is written.
+
+Every Activity of a newly stored statement is recorded with it (`ActivityStore`); its
+definition is merged into the canonical one only when the writer may define activities
+(Communication 4.2 `define`). Re-sent statements change no definition: a re-send of an
+older statement must not undo a newer definition.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -69,6 +74,7 @@ def store_statements(
     attachments: Mapping[str, tuple[str, bytes]] | None = None,
     sealed: Mapping[str, bytes] | None = None,
     identities: Mapping[str, Sequence[Identity]] | None = None,
+    define_activities: bool = False,
 ) -> list[str]:
     """Store validated statements as one batch and return their ids in request order.
 
@@ -86,6 +92,10 @@ def store_statements(
     pseudonymized statements, written with their statement. Pseudonymized statements must
     carry their id already: the sealed entry is bound to it. A re-sent statement is compared
     in the form it is stored (pseudonymized, masked), so re-sending stays a no-op.
+
+    `define_activities` (the credential has the `define` or `all` scope) merges the Activity
+    definitions of the stored statements into the canonical ones; without it their ids are
+    only recorded (Communication 4.2). Either is written with the statements.
     """
     stamped = _stamp(statements, authority, now or datetime.now(UTC))
     ids = [s["id"].lower() for s in stamped]
@@ -110,13 +120,57 @@ def store_statements(
     if attachments and records:
         store.put_attachments(tenant, attachments)
     try:
-        store.insert_statements(tenant, records)
+        store.insert_statements_with_activities(
+            tenant, records, statement_definitions(pending, define=define_activities)
+        )
     except DuplicateIdError as exc:
         # Another writer stored some of these ids since our check: judge them as re-sends.
         raced = store.get_statements(tenant, exc.ids)
         _new_statements(statements, stamped, raced)
-        store.insert_statements(tenant, [r for r in records if r.id not in raced])
+        store.insert_statements_with_activities(
+            tenant,
+            [r for r in records if r.id not in raced],
+            statement_definitions(
+                [s for s in pending if s["id"].lower() not in raced], define=define_activities
+            ),
+        )
     return ids
+
+
+def statement_activities(statement: Mapping) -> Iterator[dict]:
+    """Every Activity object of a statement: its object, a SubStatement's object, and the
+    context activities of both (Data 2.4.4.1, 2.4.6.2). Validated input: contextActivities
+    values are an Activity or a list of them."""
+    obj = statement.get("object")
+    if obj is not None:
+        kind = obj.get("objectType", "Activity")
+        if kind == "Activity":
+            yield obj
+        elif kind == "SubStatement":
+            yield from statement_activities(obj)
+    context = statement.get("context")
+    if context is not None:
+        for value in (context.get("contextActivities") or {}).values():
+            if type(value) is list:
+                yield from value
+            else:
+                yield value
+
+
+def statement_definitions(
+    statements: Sequence[Mapping], *, define: bool
+) -> dict[str, list[dict]]:
+    """The `ActivityDefinitions` of statements: each activity id with, when `define`, its
+    definitions in order of arrival (a definition equal to the one before it once)."""
+    found: dict[str, list[dict]] = {}
+    for statement in statements:
+        for activity in statement_activities(statement):
+            definitions = found.setdefault(activity["id"], [])
+            if define:
+                definition = activity.get("definition")
+                if definition and (not definitions or definitions[-1] != definition):
+                    definitions.append(definition)
+    return found
 
 
 def _stamp(statements: list[dict], authority: dict, now: datetime) -> list[dict]:

@@ -33,6 +33,12 @@ Identity vault: a statement's `v`, when present, holds its sealed original agent
 binary, opaque here). Collection `identities`: `{t, agent, digest, s}`, one per distinct
 original agent behind a pseudonym (`s` sealed), upserted with the statement batch.
 
+Activities (collection `activities`, Data 2.4.4.1, Communication 2.5): `{t, id, d, r}`, one
+per activity id seen in a stored statement; `d` the canonical definition JSON as BSON binary
+(extension keys are IRIs, holding "."), `r` a revision counter. Definitions are merged in
+the statement batch's transaction when there is one; on a standalone server right after the
+batch is stored, by compare-and-set on `r` (a lost race re-reads and merges again).
+
 Indexes (created at startup, idempotently), each with the queries it serves:
 - `statements_id` (t, id) unique: Data 2.4.1 id unique per tenant; get_statements, the
   duplicate check, voiding a stored target by id.
@@ -55,6 +61,9 @@ Indexes (created at startup, idempotently), each with the queries it serves:
   get_identities.
 - `attachments_key` (tenant, sha2) unique: attachment data stored once per hash (Data
   2.4.11); one attachment must fit in a 16 MB BSON document.
+- `activities_id` (t, id) unique: one canonical definition per activity id (Data 2.4.4.1
+  "MUST NOT treat references to the same Activity id as references to different
+  Activities"); get_activities and the merge's reads and compare-and-set.
 
 A statement batch is all or nothing: inside a transaction when the server is a replica set
 member or mongos; on a standalone server an ordered insert_many whose inserted documents
@@ -72,6 +81,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
 from bson import Binary, ObjectId
 from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient, ReturnDocument, UpdateOne
 from pymongo.errors import (
@@ -83,6 +93,7 @@ from pymongo.errors import (
 )
 
 from storage.base import (
+    ActivityDefinitions,
     Credential,
     Document,
     DocumentScope,
@@ -92,6 +103,7 @@ from storage.base import (
     StoredStatement,
     check_preconditions,
     document_etag,
+    merge_definitions,
     merge_json_documents,
 )
 from storage.errors import DuplicateIdError, StorageError, UnavailableError
@@ -168,6 +180,9 @@ _IDENTITY_INDEXES = [
 ]
 _ATTACHMENT_INDEXES = [
     IndexModel([("tenant", ASCENDING), ("sha2", ASCENDING)], name="attachments_key", unique=True),
+]
+_ACTIVITY_INDEXES = [
+    IndexModel([("t", ASCENDING), ("id", ASCENDING)], name="activities_id", unique=True),
 ]
 
 T = TypeVar("T")
@@ -303,11 +318,13 @@ class MongoStorage:
                 self._documents: Collection[dict[str, Any]] = self._db["documents"]
                 self._attachments: Collection[dict[str, Any]] = self._db["attachments"]
                 self._identities: Collection[dict[str, Any]] = self._db["identities"]
+                self._activities: Collection[dict[str, Any]] = self._db["activities"]
                 self._statements.create_indexes(_STATEMENT_INDEXES)
                 self._credentials.create_indexes(_CREDENTIAL_INDEXES)
                 self._documents.create_indexes(_DOCUMENT_INDEXES)
                 self._attachments.create_indexes(_ATTACHMENT_INDEXES)
                 self._identities.create_indexes(_IDENTITY_INDEXES)
+                self._activities.create_indexes(_ACTIVITY_INDEXES)
         except StorageError:
             self._client.close()
             raise
@@ -339,6 +356,11 @@ class MongoStorage:
     # -- statements: commands ------------------------------------------------------------
 
     def insert_statements(self, tenant: str, records: Sequence[StatementRecord]) -> None:
+        self.insert_statements_with_activities(tenant, records, {})
+
+    def insert_statements_with_activities(
+        self, tenant: str, records: Sequence[StatementRecord], activities: ActivityDefinitions
+    ) -> None:
         if not records:
             return
         ids = [r.id for r in records]
@@ -347,11 +369,16 @@ class MongoStorage:
             raise DuplicateIdError(repeated)
         inserted: list[Any] = []
         pending: set[str] = set()
+        merged: list[bool] = []  # whether the transaction merged the activities
+
+        def write(session: ClientSession | None) -> None:
+            self._insert(tenant, records, session, inserted, pending)
+            merged.clear()  # a retried transaction starts over
+            if activities and session is not None:
+                merged.append(self._merge_activities(tenant, activities, session))
+
         try:
-            self._atomically(
-                "store statements",
-                lambda session: self._insert(tenant, records, session, inserted, pending),
-            )
+            self._atomically("store statements", write)
         except BaseException as exc:
             if not self.transactions and inserted:
                 with _driver_errors("undo a failed batch"):
@@ -364,6 +391,8 @@ class MongoStorage:
             raise
         with _driver_errors("link stored statements"):
             self._settle(tenant, records, pending)
+        if activities and not any(merged):
+            self.put_activities(tenant, activities)
 
     def _insert(
         self,
@@ -573,6 +602,72 @@ class MongoStorage:
                             "cursor": {}},
                 verbosity="queryPlanner",
             )
+
+    # -- activities ----------------------------------------------------------------------
+
+    def put_activities(self, tenant: str, activities: ActivityDefinitions) -> None:
+        if not activities:
+            return
+        for attempt in range(DOCUMENT_WRITE_ATTEMPTS):
+            if self._atomically(
+                "store activities",
+                lambda session: self._merge_activities(tenant, activities, session),
+            ):
+                return
+            time.sleep(DOCUMENT_RETRY_PAUSE_S * min(attempt + 1, 20))
+        raise StorageError("could not store activities: they kept changing under other writers")
+
+    def get_activities(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        with _driver_errors("read activities"):
+            docs = self._activities.find(
+                {"t": tenant, "id": {"$in": list(ids)}}, {"_id": 0, "id": 1, "d": 1}
+            )
+            return {doc["id"]: orjson.loads(doc["d"]) for doc in docs}
+
+    def _merge_activities(
+        self, tenant: str, activities: ActivityDefinitions, session: ClientSession | None
+    ) -> bool:
+        """One read of the stored activities, then writes of only what changes: new ids
+        inserted, changed definitions set by compare-and-set on `r`. False when another
+        writer got there between the read and a write (only without a transaction: inside
+        one the server reports a write conflict and the transaction is retried)."""
+        stored = {
+            doc["id"]: doc
+            for doc in self._activities.find(
+                {"t": tenant, "id": {"$in": list(activities)}},
+                {"_id": 0, "id": 1, "d": 1, "r": 1}, session=session,
+            )
+        }
+        new: list[dict[str, Any]] = []
+        changed: list[UpdateOne] = []
+        for activity_id, definitions in activities.items():
+            doc = stored.get(activity_id)
+            if doc is None:
+                definition = merge_definitions({}, definitions)
+                new.append({"t": tenant, "id": activity_id,
+                            "d": Binary(orjson.dumps(definition)), "r": 0})
+            elif definitions:
+                before = orjson.loads(doc["d"])
+                after = merge_definitions(before, definitions)
+                if after != before:
+                    changed.append(UpdateOne(
+                        {"t": tenant, "id": activity_id, "r": doc["r"]},
+                        {"$set": {"d": Binary(orjson.dumps(after))}, "$inc": {"r": 1}},
+                    ))
+        if new:
+            try:
+                self._activities.insert_many(new, ordered=False, session=session)
+            except BulkWriteError as exc:
+                if session is not None or not _is_duplicate_key(exc):
+                    raise
+                return False
+        if changed:
+            result = self._activities.bulk_write(changed, ordered=False, session=session)
+            if result.matched_count < len(changed):
+                return False
+        return True
 
     # -- credentials ---------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from storage.sqlite.activities import SQLiteActivities
 from storage.sqlite.attachments import SQLiteAttachments
 from storage.sqlite.connection import SQLiteBase
 from storage.sqlite.credentials import SQLiteCredentials
@@ -12,6 +13,11 @@ __all__ = ["SQLiteStorage"]
 
 
 class SQLiteStorage(
-    SQLiteStatements, SQLiteDocumentStore, SQLiteCredentials, SQLiteAttachments, SQLiteBase
+    SQLiteStatements,
+    SQLiteDocumentStore,
+    SQLiteCredentials,
+    SQLiteAttachments,
+    SQLiteActivities,
+    SQLiteBase,
 ):
     """Every resource store on one SQLite database file."""

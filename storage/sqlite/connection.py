@@ -65,8 +65,12 @@ class SQLiteBase:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: everything inside commits together or not at all."""
+        """One write transaction: everything inside commits together or not at all. Inside
+        another one it joins it: the outer transaction commits or rolls back the whole."""
         conn = self._conn
+        if conn.in_transaction:
+            yield conn
+            return
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:

@@ -234,6 +234,9 @@ class LaggingView:
     def insert_statements(self, tenant, records):
         self.inner.insert_statements(tenant, records)
 
+    def insert_statements_with_activities(self, tenant, records, activities):
+        self.inner.insert_statements_with_activities(tenant, records, activities)
+
     def query_statements(self, tenant, query, limit):
         return self.inner.query_statements(tenant, query, limit)
 
