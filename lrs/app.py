@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from lrs import about, agents, documents, protocol, statements
+from lrs import about, activities, agents, documents, protocol, statements
 from lrs.auth import Authenticator
 from lrs.config import load_config
 from lrs.errors import register_error_handlers
@@ -36,4 +36,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(statements.bp, url_prefix=API_PREFIX)
     app.register_blueprint(documents.bp, url_prefix=API_PREFIX)
     app.register_blueprint(agents.bp, url_prefix=API_PREFIX)
+    app.register_blueprint(activities.bp, url_prefix=API_PREFIX)
     return app

@@ -25,6 +25,7 @@ import orjson
 from flask import Blueprint, Response, request
 from werkzeug.http import http_date
 
+from lrs.activities import DEFINE_SCOPES, canonical_definitions, with_canonical_definitions
 from lrs.auth import REIDENTIFY, STATEMENT_READ_SCOPES, STATEMENT_WRITE_SCOPES, Principal
 from lrs.errors import ApiError, bad_request
 from lrs.protocol import authorize, iso_now, json_body, query_params, xapi_version
@@ -82,6 +83,7 @@ def _store_statements(
         attachments=attachments,
         sealed=prepared.sealed,
         identities=prepared.identities,
+        define_activities=principal.allows(DEFINE_SCOPES),
     )
     state.privacy.remember(prepared)
     return ids
@@ -186,14 +188,23 @@ def _readable(row: StoredStatement, principal: Principal) -> bytes:
     return lrs_state().privacy.reveal(principal.tenant, row)
 
 
-def _render(raw: bytes, query: StatementQuery, languages: list[str] | None) -> bytes:
-    """One stored statement in the asked format; `exact` is the stored bytes untouched."""
+def _render(raws: list[bytes], query: StatementQuery, tenant: str) -> list[bytes]:
+    """Stored statements in the asked format; `exact` is the stored bytes untouched.
+    `canonical` puts in the LRS's canonical Activity definitions (one read for all), then
+    filters every language map by Accept-Language (Communication 2.1.3)."""
     if query.format == "exact":
-        return raw
-    statement = orjson.loads(raw)
+        return raws
+    statements = [orjson.loads(raw) for raw in raws]
     if query.format == "ids":
-        return orjson.dumps(format_ids(statement))
-    return orjson.dumps(format_canonical(statement, languages or []))
+        return [orjson.dumps(format_ids(statement)) for statement in statements]
+    languages = parse_accept_language(request.headers.get("Accept-Language"))
+    definitions = canonical_definitions(tenant, statements)
+    return [
+        orjson.dumps(
+            format_canonical(with_canonical_definitions(statement, definitions), languages)
+        )
+        for statement in statements
+    ]
 
 
 def _last_modified(stored: str) -> str:
@@ -243,18 +254,10 @@ def _get_single(query: StatementQuery, principal: Principal) -> Response:
         or (principal.reads_only_own and found.writer != principal.key)
     ):
         raise ApiError(404, "no such statement", code="not_found")
-    languages = _languages(query)
+    [body] = _render([_readable(found, principal)], query, principal.tenant)
     return _respond(
-        _render(_readable(found, principal), query, languages), query,
-        _last_modified(found.stored),
-        principal.tenant, [found.statement],
+        body, query, _last_modified(found.stored), principal.tenant, [found.statement],
     )
-
-
-def _languages(query: StatementQuery) -> list[str] | None:
-    if query.format != "canonical":
-        return None
-    return parse_accept_language(request.headers.get("Accept-Language"))
 
 
 def _encode_more(params: Mapping[str, str], last: StoredStatement) -> str:
@@ -296,10 +299,9 @@ def _get_list(
         more = (request.script_root + bp_prefix() + MORE_PATH).encode() + _encode_more(
             params, rows[-1]
         ).encode()
-    languages = _languages(query)
     body = (
         b'{"statements":['
-        + b",".join(_render(_readable(row, principal), query, languages) for row in rows)
+        + b",".join(_render([_readable(row, principal) for row in rows], query, principal.tenant))
         + b'],"more":"'
         + more
         + b'"}'
