@@ -10,6 +10,7 @@ they take CPU from it: the figures are a floor.
 
     python bench/ingest.py [--clients 4] [--seconds 5] [--store-size 100000]
                            [--pseudonymize on|off]   (on: a fresh key file, as by default)
+                           [--threads N]             (per worker; default as `lrs serve`)
 """
 
 from __future__ import annotations
@@ -212,6 +213,8 @@ def main():
     parser.add_argument("--budget", type=int, default=40_000,
                         help="statements prepared per POST measurement")
     parser.add_argument("--pseudonymize", choices=("on", "off"), default="on")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads per worker (default: as `lrs serve`)")
     args = parser.parse_args()
 
     directory = Path(tempfile.mkdtemp(prefix="lrs-bench-"))
@@ -229,7 +232,9 @@ def main():
     port = free_port()
     log = (directory / "serve.log").open("wb")
     server = subprocess.Popen([*LRS, "serve", "--host", HOST, "--port", str(port),
-                               "--workers", "2"], env=env, cwd=directory, stdout=log,
+                               "--workers", "2",
+                               *(["--threads", str(args.threads)] if args.threads else [])],
+                              env=env, cwd=directory, stdout=log,
                               stderr=subprocess.STDOUT)
     try:
         for _ in range(300):
@@ -238,7 +243,8 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
-        print(f"lrs serve: 2 workers, {os.cpu_count()} CPUs, SQLite at {directory}, "
+        print(f"lrs serve: 2 workers, threads {args.threads or 'default'}, "
+              f"{os.cpu_count()} CPUs, SQLite at {directory}, "
               f"pseudonymization {args.pseudonymize}")
         print(f"POST throughput ({args.clients} keep-alive clients, {args.seconds:.0f} s each)")
         stored = 0

@@ -1,0 +1,147 @@
+"""In-process profile of the write path: POST /xapi/statements through the Flask test client
+(no HTTP, no gunicorn) on a temporary SQLite store, with pseudonymization on as by default.
+
+Warms the store with `--warm` statements (so index pages are realistic), then times
+`--batches` POSTs of `--batch` distinct statements (the bench/ingest.py statement shape) and
+prints statements/s, a split per stage (validation, pseudonymization, records, SQLite insert)
+measured by wrapping those functions, and the top cProfile entries.
+
+Run from the repository root:
+    python -m bench.profile_ingest [--batches 200] [--batch 100] [--warm 20000]
+                                   [--pseudonymize on|off] [--sort tottime] [--top 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import cProfile
+import functools
+import pstats
+import random
+import secrets
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+import lrs.privacy
+import lrs.statements
+import storage.ingest
+import storage.sqlite
+from anonymize.keys import encode_key
+from bench.ingest import make_statement
+from lrs import create_app
+from lrs.auth import new_credential
+from lrs.state import EXTENSION
+
+HOME_PAGE = "http://lrs.example.com"
+_spent: dict[str, float] = defaultdict(float)
+
+
+def _timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _spent[name] += time.perf_counter() - started
+
+    return wrapper
+
+
+def _instrument() -> None:
+    """Stage timers around the functions the write path calls by module attribute."""
+    lrs.statements.validate_statements = _timed("validate", lrs.statements.validate_statements)
+    lrs.statements.store_statements = _timed("store_statements", lrs.statements.store_statements)
+    lrs.privacy.Privacy.prepare = _timed("privacy.prepare", lrs.privacy.Privacy.prepare)
+    storage.ingest.build_record = _timed("  build_record", storage.ingest.build_record)
+    sqlite = storage.sqlite.SQLiteStorage
+    sqlite.get_statements = _timed("  sqlite get (known ids)", sqlite.get_statements)
+    sqlite.insert_statements = _timed("  sqlite insert_statements", sqlite.insert_statements)
+    if hasattr(sqlite, "insert_statements_with_activities"):
+        sqlite.insert_statements_with_activities = _timed(
+            "  sqlite insert with activities (commit)",
+            sqlite.insert_statements_with_activities,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batches", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--warm", type=int, default=20_000)
+    parser.add_argument("--pseudonymize", choices=("on", "off"), default="on")
+    parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--top", type=int, default=30)
+    args = parser.parse_args()
+
+    directory = Path(tempfile.mkdtemp(prefix="lrs-profile-"))
+    app = create_app({
+        "storage_uri": f"sqlite:///{directory / 'lrs.db'}",
+        "authority_home_page": HOME_PAGE,
+        "pseudonymize": args.pseudonymize == "on",
+        "master_key": encode_key(secrets.token_bytes(32)),
+        "max_body_bytes": 50 * 1024 * 1024,
+    })
+    credential, secret = new_credential(["all"], home_page=HOME_PAGE, tenant="default")
+    app.extensions[EXTENSION].store.put_credential(credential)
+    headers = {
+        "Authorization": "Basic "
+        + base64.b64encode(f"{credential.key}:{secret}".encode()).decode(),
+        "X-Experience-API-Version": "1.0.3",
+        "Content-Type": "application/json",
+    }
+    client = app.test_client()
+    rng = random.Random(1)
+
+    def bodies(count: int) -> list[bytes]:
+        return [
+            orjson.dumps([make_statement(rng) for _ in range(args.batch)])
+            for _ in range(count)
+        ]
+
+    def post_all(batch_bodies: list[bytes]) -> None:
+        for body in batch_bodies:
+            response = client.post("/xapi/statements", data=body, headers=headers)
+            assert response.status_code == 200, response.data[:300]
+
+    post_all(bodies(args.warm // args.batch))
+    measured = bodies(args.batches)
+    total = args.batches * args.batch
+
+    started = time.perf_counter()
+    post_all(measured[: args.batches // 2])
+    plain = time.perf_counter() - started
+    half = args.batches // 2 * args.batch
+    print(f"store: {directory}, pseudonymization {args.pseudonymize}, warm {args.warm:,}")
+    print(f"unprofiled: {half / plain:,.0f} statements/s ({plain / half * 1e6:.0f} us each)")
+
+    _instrument()
+    rest = measured[args.batches // 2 :]
+    count = total - half
+    started = time.perf_counter()
+    post_all(rest[: len(rest) // 2])
+    staged = time.perf_counter() - started
+    staged_count = len(rest) // 2 * args.batch
+    print(f"per statement by stage ({staged_count:,} statements, "
+          f"{staged / staged_count * 1e6:.0f} us each in all):")
+    for name, seconds in _spent.items():
+        print(f"  {name:<28} {seconds / staged_count * 1e6:7.1f} us")
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    post_all(rest[len(rest) // 2 :])
+    profiler.disable()
+    count -= staged_count
+    print(f"cProfile ({count:,} statements):")
+    pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
