@@ -99,9 +99,11 @@ def test_extension_values_must_be_storable_json(value):
     assert found == {"object.definition.extensions.http://example.com/x": ["must be a JSON value"]}
 
 
-def _component_list_cases():
-    for kind, name in itertools.product(INTERACTION_TYPES, COMPONENT_LISTS):
-        yield pytest.param(kind, name, name in ALLOWED_LISTS.get(kind, ()), id=f"{kind}-{name}")
+def _component_list_cases() -> list:
+    return [
+        pytest.param(kind, name, name in ALLOWED_LISTS.get(kind, ()), id=f"{kind}-{name}")
+        for kind, name in itertools.product(INTERACTION_TYPES, COMPONENT_LISTS)
+    ]
 
 
 @pytest.mark.parametrize(("kind", "name", "allowed"), _component_list_cases())
