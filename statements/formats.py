@@ -35,8 +35,9 @@ _COMMON_TIMESTAMP = re.compile(
     r"(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
     r"(?:\.\d{1,9})?(?:Z|\+00:00)"
 )
-# Data 2.4.10: a statement version starts with "1.0." (Semantic Versioning 1.0.0 patch).
-_VERSION = re.compile(r"1\.0\.(?:0|[1-9][0-9]*)")
+# Data 2.4.10: a statement version is formatted like the version header (Communication 3.3),
+# so "1.0" (taken as 1.0.0) or one starting with "1.0." (Semantic Versioning 1.0.0 patch).
+_VERSION = re.compile(r"1\.0(?:\.(?:0|[1-9][0-9]*))?")
 # RFC 2046 media type: type "/" subtype, then optional parameters.
 _MIME_CHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _MEDIA_TYPE = re.compile(

@@ -44,6 +44,9 @@ AGENT_OBJECT_TYPE = "is required when the object is an Agent or a Group"
 ACTIVITY_ONLY = "must only be used when the object is an Activity"
 NOT_IN_SUBSTATEMENT = "must not be used in a SubStatement"
 AUTHORITY_GROUP = "must list exactly two Agents in an authority Group (3-legged OAuth)"
+AUTHORITY_CONSUMER = (
+    "must include the OAuth consumer, an Agent identified by account, in an authority Group"
+)
 ROOT_ERROR = "must be a statement object or an array of statements"
 
 _REF_SCHEMA = StatementRefSchema()
@@ -89,7 +92,8 @@ def _looks_like_agent(value: dict[str, Any]) -> bool:
 
 
 class Authority(ModelField):
-    """Data 2.4.9: an Agent, or a Group of exactly two Agents (3-legged OAuth)."""
+    """Data 2.4.9: an Agent, or a Group of exactly two Agents (3-legged OAuth), one of them
+    the OAuth consumer, identified by account ("OAuth Credentials as Authority")."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         check_agent_or_group(value)
@@ -97,6 +101,8 @@ class Authority(ModelField):
             members = value.get("member")
             if type(members) is not list or len(members) != 2:
                 raise ValidationError({"member": [AUTHORITY_GROUP]})
+            if not any("account" in member for member in members):
+                raise ValidationError({"member": [AUTHORITY_CONSUMER]})
         return value
 
 

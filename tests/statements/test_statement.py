@@ -71,12 +71,14 @@ def test_id_is_optional_data_2_4_1():
     assert errors(changed(ex.SIMPLEST, "id")) == {}
 
 
-@pytest.mark.parametrize("value", ["1.0.0", "1.0.3", "1.0.9", "1.0.10"])
+@pytest.mark.parametrize("value", ["1.0", "1.0.0", "1.0.3", "1.0.9", "1.0.10"])
 def test_version_1_0_x_is_accepted_data_2_4_10(value):
+    """Data 2.4.10: formatted as the version header (Communication 3.3), where "1.0" stands
+    for 1.0.0; the 1.0.3 conformance suite posts "1.0" and expects 200."""
     assert errors(changed(ex.SIMPLEST, "version", value)) == {}
 
 
-@pytest.mark.parametrize("value", ["1.0", "1.1.0", "0.95", "2.0.0", "1.0.x", "1.0.0.0", "", 1.0])
+@pytest.mark.parametrize("value", ["1.1.0", "0.95", "2.0.0", "1.0.x", "1.0.0.0", "1.", "", 1.0])
 def test_other_versions_are_rejected_data_2_4_10(value):
     found = errors(changed(ex.SIMPLEST, "version", value))
     assert found == {"version": ["must be a 1.0.x version"]}
@@ -140,6 +142,15 @@ def test_authority_group_must_have_two_agents_data_2_4_9():
     found = errors(changed(ex.SIMPLEST, "authority", authority))
     assert list(found) == ["authority.member"]
     assert "two Agents" in found["authority.member"][0]
+
+
+def test_authority_group_must_include_the_oauth_consumer_data_2_4_9():
+    """OAuth Credentials as Authority: the consumer is an Agent identified by account; the
+    1.0.3 conformance suite (XAPI-00100) posts a Group of two mbox Agents and expects 400."""
+    authority = changed(ex.OAUTH_AUTHORITY, "member[0]", {"mbox": "mailto:app@example.com"})
+    found = errors(changed(ex.SIMPLEST, "authority", authority))
+    assert list(found) == ["authority.member"]
+    assert "OAuth consumer" in found["authority.member"][0]
 
 
 def test_authority_is_validated_as_an_agent():
