@@ -91,6 +91,9 @@ class AlternateSyntaxMiddleware:
             lowered = name.lower()
             if name == "content":
                 content = value.encode("utf-8")
+                # Content without a Content-Type field is JSON: clients (the 1.0.3
+                # conformance suite among them) send statements that way.
+                environ.setdefault("CONTENT_TYPE", "application/json")
             elif lowered in _FORM_HEADERS:
                 wsgi_key = _FORM_HEADERS[lowered]
                 if wsgi_key:
