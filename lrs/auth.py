@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import hashlib
 import hmac
 import secrets
@@ -152,6 +151,13 @@ class Authenticator:
     def __init__(self, store: CredentialStore) -> None:
         self._store = store
         self._pepper = secrets.token_bytes(32)
+        # What an unknown or revoked key's secret is checked against, so that it costs one
+        # scrypt like a wrong secret (keys cannot be probed by timing). Random: no secret
+        # matches it, and building it costs no scrypt.
+        self._dummy_hash = (
+            f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}$"
+            f"{_b64(secrets.token_bytes(16))}${_b64(secrets.token_bytes(32))}"
+        )
         self._verified: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._lock = Lock()
 
@@ -164,7 +170,7 @@ class Authenticator:
         credential = self._store.get_credential(key)
         if credential is None or credential.revoked:
             # Same work and answer as a wrong secret, so keys cannot be probed.
-            verify_secret(secret, _dummy_hash())
+            verify_secret(secret, self._dummy_hash)
             raise _unauthorized("invalid credentials")
         tag = hmac.new(self._pepper, secret.encode(), hashlib.sha256).digest()
         cache_key = (credential.key, credential.secret_hash)
@@ -185,11 +191,6 @@ class Authenticator:
         )
 
 
-@functools.cache
-def _dummy_hash() -> str:
-    return hash_secret(secrets.token_urlsafe(16))
-
-
 def _unauthorized(message: str) -> ApiError:
     return ApiError(401, message, headers=_UNAUTHORIZED_HEADERS)
 
@@ -202,7 +203,8 @@ def _parse_basic(authorization: str | None) -> tuple[str, str]:
         raise _unauthorized("authentication required (HTTP Basic)")
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:
+        # Not base64, not ASCII (a header may carry any Latin-1 character), or not UTF-8.
         raise _unauthorized("malformed Basic credentials") from None
     key, colon, secret = decoded.partition(":")
     if not colon or not key:
