@@ -57,15 +57,39 @@ class AlternateSyntaxMiddleware:
         self.max_body_bytes = max_body_bytes
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        query = environ.get("QUERY_STRING", "")
-        if "method" in query:
-            pairs = parse_qsl(query, keep_blank_values=True)
-            if any(name == "method" for name, _ in pairs):
-                try:
+        try:
+            if environ.get("wsgi.input_terminated") and "chunked" in environ.get(
+                "HTTP_TRANSFER_ENCODING", ""
+            ).lower():
+                self._buffer_chunked(environ)
+            query = environ.get("QUERY_STRING", "")
+            if "method" in query:
+                pairs = parse_qsl(query, keep_blank_values=True)
+                if any(name == "method" for name, _ in pairs):
                     self._rewrite(environ, pairs)
-                except ApiError as exc:
-                    environ[_ERROR_KEY] = exc
+        except ApiError as exc:
+            environ[_ERROR_KEY] = exc
         return self.app(environ, start_response)
+
+    def _buffer_chunked(self, environ: dict[str, Any]) -> None:
+        """Read a chunked body up to the limit: 413 past it. Werkzeug stops reading such a
+        body (it ignores Content-Length then) at MAX_CONTENT_LENGTH without an error, so a
+        document would be stored cut short and a statement batch refused as broken JSON."""
+        stream, wanted = environ["wsgi.input"], self.max_body_bytes + 1
+        body = bytearray()
+        try:
+            while len(body) < wanted:  # a stream may return fewer bytes than asked
+                chunk = stream.read(wanted - len(body))
+                if not chunk:
+                    break
+                body += chunk
+        except OSError:
+            raise bad_request("the request body could not be read") from None
+        if len(body) > self.max_body_bytes:
+            raise ApiError(413, "the request body is larger than this LRS accepts")
+        environ["wsgi.input"] = io.BytesIO(bytes(body))
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
 
     def _rewrite(self, environ: dict[str, Any], query: list[tuple[str, str]]) -> None:
         if environ.get("REQUEST_METHOD") != "POST":
@@ -110,19 +134,13 @@ class AlternateSyntaxMiddleware:
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            raise bad_request("invalid Content-Length") from None
+            length = -1
+        if length < 0:
+            raise bad_request("invalid Content-Length")
         if length > self.max_body_bytes:
             raise ApiError(413, "the request body is larger than this LRS accepts")
-        stream = environ["wsgi.input"]
-        if length:
-            body = stream.read(length)
-        elif environ.get("wsgi.input_terminated"):
-            # Chunked upload without Content-Length: read at most one byte past the limit.
-            body = stream.read(self.max_body_bytes + 1)
-            if len(body) > self.max_body_bytes:
-                raise ApiError(413, "the request body is larger than this LRS accepts")
-        else:
-            body = b""
+        # A chunked body has its Content-Length by now (`_buffer_chunked`).
+        body = environ["wsgi.input"].read(length) if length else b""
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
