@@ -48,6 +48,7 @@ AUTHORITY_CONSUMER = (
     "must include the OAuth consumer, an Agent identified by account, in an authority Group"
 )
 ROOT_ERROR = "must be a statement object or an array of statements"
+TOO_DEEP = "is nested too deeply (at most 254 levels of objects and arrays)"
 
 _REF_SCHEMA = StatementRefSchema()
 _REF_CACHE = BoundedCache()
@@ -176,9 +177,14 @@ def _errors(schema: Schema, data: Any, prefix: str) -> dict[str, list[str]]:
     return flatten_errors(messages, prefix) if messages else {}
 
 
-def _normalized(data: dict[str, Any]) -> dict[str, Any]:
+def _normalized(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """A fresh copy with every contextActivities value as an array (Data 2.4.6.2)."""
-    statement = orjson.loads(orjson.dumps(data))
+    try:
+        statement = orjson.loads(orjson.dumps(data))
+    except orjson.JSONEncodeError:
+        # orjson reads 1024 levels of nesting but writes 254: such a statement (deep
+        # extensions) could never be stored or returned.
+        raise StatementError({prefix: [TOO_DEEP]}) from None
     context = statement.get("context")
     if context:
         normalize_context(context)
@@ -219,4 +225,6 @@ def validate_statements(data: Any, *, version: str = "1.0.3") -> list[dict[str, 
         errors.update(_errors(schema, statement, prefix))
     if errors:
         raise StatementError(errors)
-    return [_normalized(statement) for statement in batch]
+    return [
+        _normalized(statement, prefix) for statement, prefix in zip(batch, prefixes, strict=True)
+    ]
