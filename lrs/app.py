@@ -24,6 +24,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_config(config, os.environ)
     privacy = load_privacy(settings)  # before the store: no key, no start
     app = Flask("lrs")
+    app.debug = False  # never from FLASK_DEBUG: debug mode shows more of a request in errors
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.url_map.strict_slashes = False
     store = open_storage(settings.storage_uri)

@@ -10,6 +10,7 @@ secret, in a response.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping
 
 import orjson
@@ -119,8 +120,30 @@ def _from_http_exception(exc: HTTPException) -> Response:
 
 
 def _from_unexpected(exc: Exception) -> Response:
-    log.exception("unexpected error", exc_info=exc)
+    log.error("unexpected error\n%s", redacted_traceback(exc))
     return error_response(ApiError(500, "internal error", code="internal_error"))
+
+
+def redacted_traceback(exc: BaseException) -> str:
+    """The traceback of `exc` and the exceptions it was raised from, each message left
+    out: a message may quote a value (a statement, an e-mail address, a key), and logs
+    must hold none. Frames show code and line numbers only."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    lines: list[str] = []
+    for item in reversed(chain):
+        if lines:
+            lines.append("\nwhile handling it, this was raised:\n")
+        lines.append("Traceback (most recent call last):\n")
+        lines.extend(traceback.format_tb(item.__traceback__))
+        kind = type(item)
+        lines.append(f"{kind.__module__}.{kind.__qualname__} (message withheld)\n")
+    return "".join(lines).rstrip("\n")
 
 
 def register_error_handlers(app: Flask) -> None:
