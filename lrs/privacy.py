@@ -167,14 +167,18 @@ class Privacy:
 
     # -- reads ------------------------------------------------------------------------------
 
+    def stored_agent(self, tenant: str, agent: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A validated agent given as a parameter, as the store knows it: its pseudonym."""
+        if self._keyring is None:
+            return agent
+        try:
+            return self.pseudonymizer(tenant).pseudonym(agent)
+        except PseudonymError as exc:
+            raise bad_request(str(exc), field="agent") from None
+
     def agent_key(self, tenant: str, agent: Mapping[str, Any]) -> str:
         """The storage key of a validated agent given as a query or document parameter."""
-        if self._keyring is not None:
-            try:
-                agent = self.pseudonymizer(tenant).pseudonym(agent)
-            except PseudonymError as exc:
-                raise bad_request(str(exc), field="agent") from None
-        key = agent_key(dict(agent))
+        key = agent_key(dict(self.stored_agent(tenant, agent)))
         if key is None:
             raise bad_request("agent needs an inverse functional identifier", field="agent")
         return key

@@ -260,8 +260,17 @@ def _get_single(query: StatementQuery, principal: Principal) -> Response:
     )
 
 
-def _encode_more(params: Mapping[str, str], last: StoredStatement) -> str:
-    payload = orjson.dumps({"q": dict(params), "after": [last.stored, last.id]})
+def _encode_more(
+    params: Mapping[str, str], query: StatementQuery, tenant: str, last: StoredStatement
+) -> str:
+    """The `more` token: the query and the keyset cursor. An `agent` goes in as its pseudonym,
+    so the raw identifier never travels in a URL that proxies may log; reading the token
+    maps the pseudonym to itself."""
+    params = dict(params)
+    if query.agent is not None:
+        stored = lrs_state().privacy.stored_agent(tenant, query.agent)
+        params["agent"] = orjson.dumps(stored).decode()
+    payload = orjson.dumps({"q": params, "after": [last.stored, last.id]})
     return base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
 
 
@@ -297,7 +306,7 @@ def _get_list(
     if len(rows) > limit:
         rows = rows[:limit]
         more = (request.script_root + bp_prefix() + MORE_PATH).encode() + _encode_more(
-            params, rows[-1]
+            params, query, principal.tenant, rows[-1]
         ).encode()
     body = (
         b'{"statements":['

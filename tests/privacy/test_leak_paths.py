@@ -5,6 +5,7 @@ statement is being stored (its log line)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 
@@ -31,13 +32,17 @@ def test_a_client_sent_authority_never_reaches_the_store(writer, auditor, storag
 def test_more_irls_of_a_query_by_a_raw_agent_are_neither_stored_nor_logged(
     writer, storage_uri, caplog
 ):
-    """The `more` IRL carries the query, so the raw `agent` the client asked with (only to
-    that client): following it stores and logs nothing of it."""
+    """The `more` IRL carries the query with the agent as its pseudonym, so the raw
+    identifier never travels in a URL a proxy may log; following it stores and logs
+    nothing of it, and still pages through the raw agent's statements."""
     caplog.set_level(logging.DEBUG)
     writer.post_statements([simple() for _ in range(3)])
     page = writer.get_statements(agent=json.dumps(ZOE), limit=1).json
     pages = 1
     while page["more"]:
+        token = page["more"].rsplit("/", 1)[1]
+        decoded = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        assert find_identifiers(decoded, IDENTIFIERS) == []
         page = writer.get(page["more"]).json
         pages += 1
     assert pages == 3
