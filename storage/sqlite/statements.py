@@ -1,32 +1,45 @@
-"""Statements in SQLite: the JSON as written, plus one key table serving every filter.
+"""Statements in SQLite: the JSON as written, plus one compact key table serving every filter.
 
 Every filter of Communication 2.1.3 (`agent`, `verb`, `activity`, `registration`, with the
-`related_*` variants) is a typed key in `statement_keys`, whose primary key
-(tenant, key, stored, id, via) is at once the filter index and the keyset paging order.
+`related_*` variants) is a typed key. A key's text is stored once, in `filter_keys`, which
+numbers it per tenant; `statement_keys` holds one small row per (key, statement, chain
+member), all integers and 16 bytes of id: its primary key (key_id, stored, id, via) is at once
+the filter index and the keyset paging order. There `stored` is microseconds since the epoch
+and `id` the UUID's 16 bytes, which sort exactly like the fixed-width `stored` text and the
+lowercase id text they stand for; `seq` points at the statement row. Keeping these rows small
+matters: they are most of the pages a batch writes inside SQLite's single write lock.
 
 The StatementRef rule ("Filter Conditions for StatementRefs") says a statement matches when
 it, or a statement its object refers to (recursively), meets all non-time filters. So a
-statement owns its own keys (`via` = '') and a copy of the keys of every statement in its
-reference chain (`via` = that statement's id); all filters of one query must hold for the
+statement owns its own keys (`via` = 0) and a copy of the keys of every statement in its
+reference chain (`via` = that statement's seq); all filters of one query must hold for the
 same `via`. `statement_refs` keeps the transitive closure of the chains, so that a target
 arriving after the statements that refer to it can hand its keys to all of them.
 
 Identity vault: a statement's sealed original agents are a column of its row; the sealed
 originals behind each pseudonym are rows of `identities`, written in the same transaction.
+
+The layout is versioned (`PRAGMA user_version`): a file of another layout is refused, never
+misread.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import orjson
 
 from storage.base import Identity, StatementFilter, StatementRecord, StoredStatement
 from storage.errors import DuplicateIdError, StorageError
+
+SCHEMA_VERSION = 1
 
 # Key prefixes. An agent or activity the filter matches without `related_*` ("a|", "o|") is
 # stored once; the `related_*` filters read those plus the related-only positions ("A|", "O|").
@@ -40,19 +53,46 @@ _GET_SQL = (
     " FROM statements AS s WHERE s.tenant = ? AND s.id IN (SELECT value FROM json_each(?))"
 )
 
-
 # Another filter holding for the same chain member (`via`) of the same statement: a point
 # lookup in the key table's primary key. By number of alternative keys.
 _SAME_MEMBER_HOLDS = {
     1: (
-        " AND EXISTS (SELECT 1 FROM statement_keys AS k2 WHERE k2.tenant = k.tenant"
-        " AND k2.key = ? AND k2.stored = k.stored AND k2.id = k.id AND k2.via = k.via)"
+        " AND EXISTS (SELECT 1 FROM statement_keys AS k2 WHERE k2.key_id ="
+        " (SELECT key_id FROM filter_keys WHERE tenant = ? AND key = ?)"
+        " AND k2.stored = k.stored AND k2.id = k.id AND k2.via = k.via)"
     ),
     2: (
-        " AND EXISTS (SELECT 1 FROM statement_keys AS k2 WHERE k2.tenant = k.tenant"
-        " AND k2.key IN (?, ?) AND k2.stored = k.stored AND k2.id = k.id AND k2.via = k.via)"
+        " AND EXISTS (SELECT 1 FROM statement_keys AS k2 WHERE k2.key_id IN ("
+        "(SELECT key_id FROM filter_keys WHERE tenant = ? AND key = ?),"
+        " (SELECT key_id FROM filter_keys WHERE tenant = ? AND key = ?))"
+        " AND k2.stored = k.stored AND k2.id = k.id AND k2.via = k.via)"
     ),
 }
+
+# The fixed-width `stored` text (statements.timestamps.stored_timestamp) and a canonical id:
+# only these convert to key-table values that compare exactly as the text does.
+_STORED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(stored: str) -> int:
+    return (datetime.fromisoformat(stored) - _EPOCH) // _MICROSECOND
+
+
+def _bound_micros(stored: str) -> int | None:
+    """A bound's key-table value, or None if it has none that compares as its text does."""
+    if not _STORED.fullmatch(stored):
+        return None
+    try:
+        return _micros(stored)
+    except ValueError:  # fixed width but no instant, e.g. month 13 in a forged cursor
+        return None
+
+
+def _id_bytes(statement_id: str) -> bytes:
+    return bytes.fromhex(statement_id.replace("-", ""))
 
 
 def record_keys(record: StatementRecord) -> list[str]:
@@ -86,7 +126,7 @@ def filter_keys(query: StatementFilter) -> list[tuple[str, ...]]:
     return keys
 
 
-def _json(values: Iterable[str]) -> bytes:
+def _json(values: Iterable[object]) -> bytes:
     """A list as one JSON parameter, expanded in SQL by `json_each` (no SQL is built)."""
     return orjson.dumps(list(values))
 
@@ -94,7 +134,8 @@ def _json(values: Iterable[str]) -> bytes:
 class SQLiteStatements:
     """Statement resource mixin for `SQLiteBase`."""
 
-    DDL: ClassVar[tuple[str, ...]] = (
+    # Run by `__init__` after the layout check, not by SQLiteBase (hence not named DDL).
+    STATEMENTS_DDL: ClassVar[tuple[str, ...]] = (
         """CREATE TABLE IF NOT EXISTS statements (
             seq INTEGER PRIMARY KEY,
             tenant TEXT NOT NULL,
@@ -115,13 +156,19 @@ class SQLiteStatements:
         "CREATE INDEX IF NOT EXISTS statements_writer ON statements (tenant, writer, stored, id)",
         """CREATE INDEX IF NOT EXISTS statements_voids ON statements (tenant, voids)
             WHERE voids IS NOT NULL""",
-        """CREATE TABLE IF NOT EXISTS statement_keys (
+        """CREATE TABLE IF NOT EXISTS filter_keys (
+            key_id INTEGER PRIMARY KEY,
             tenant TEXT NOT NULL,
             key TEXT NOT NULL,
-            stored TEXT NOT NULL,
-            id TEXT NOT NULL,
-            via TEXT NOT NULL,
-            PRIMARY KEY (tenant, key, stored, id, via)
+            UNIQUE (tenant, key)
+        )""",
+        """CREATE TABLE IF NOT EXISTS statement_keys (
+            key_id INTEGER NOT NULL,
+            stored INTEGER NOT NULL,
+            id BLOB NOT NULL,
+            via INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (key_id, stored, id, via)
         ) WITHOUT ROWID""",
         """CREATE TABLE IF NOT EXISTS statement_refs (
             tenant TEXT NOT NULL,
@@ -144,6 +191,23 @@ class SQLiteStatements:
 
         def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path)  # type: ignore[call-arg]
+        with self._transaction() as conn:
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            if version == 0 and conn.execute(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'statements'"
+            ).fetchone():
+                version = -1  # written before the layout was versioned
+            if version not in (0, SCHEMA_VERSION):
+                raise StorageError(
+                    f"the SQLite file {path} holds statements in another layout"
+                    f" (version {version}); this LRS reads version {SCHEMA_VERSION} only"
+                )
+            for statement in self.STATEMENTS_DDL:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
     # -- commands --------------------------------------------------------------------------
 
     def insert_statements(self, tenant: str, records: Sequence[StatementRecord]) -> None:
@@ -156,28 +220,32 @@ class SQLiteStatements:
                 if existing:
                     raise DuplicateIdError(existing)
                 own_keys = [record_keys(r) for r in records]
+                key_ids = _key_ids(conn, tenant, {k for keys in own_keys for k in keys})
+                own_ids = [[key_ids[k] for k in keys] for keys in own_keys]
+                (last,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM statements").fetchone()
+                seqs = range(last + 1, last + 1 + len(records))
                 try:
                     conn.executemany(
-                        "INSERT INTO statements (tenant, id, stored, verb, registration, ref,"
-                        " voids, writer, keys, statement, sealed)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        "INSERT INTO statements (seq, tenant, id, stored, verb, registration,"
+                        " ref, voids, writer, keys, statement, sealed)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                         [
-                            (tenant, r.id, r.stored, r.verb, r.registration, r.ref, r.voids,
+                            (seq, tenant, r.id, r.stored, r.verb, r.registration, r.ref, r.voids,
                              r.writer, orjson.dumps(keys), r.statement, r.sealed)
-                            for r, keys in zip(records, own_keys, strict=True)
+                            for seq, r, keys in zip(seqs, records, own_ids, strict=True)
                         ],
                     )
                 except sqlite3.IntegrityError as exc:
                     # Only an id repeated inside `records` itself can get here.
                     raise DuplicateIdError(_repeated(ids)) from exc
+                rows = []
+                for seq, r, keys in zip(seqs, records, own_ids, strict=True):
+                    stored, id_bytes = _micros(r.stored), _id_bytes(r.id)
+                    rows += [(key, stored, id_bytes, seq) for key in keys]
                 conn.executemany(
-                    "INSERT OR IGNORE INTO statement_keys (tenant, key, stored, id, via)"
-                    " VALUES (?,?,?,?,'')",
-                    [
-                        (tenant, key, r.stored, r.id)
-                        for r, keys in zip(records, own_keys, strict=True)
-                        for key in keys
-                    ],
+                    "INSERT OR IGNORE INTO statement_keys (key_id, stored, id, via, seq)"
+                    " VALUES (?,?,?,0,?)",
+                    rows,
                 )
                 identities = [
                     (tenant, i.agent, i.digest, i.sealed) for r in records for i in r.identities
@@ -188,9 +256,11 @@ class SQLiteStatements:
                         " VALUES (?,?,?,?)",
                         identities,
                     )
-                self._link_references(conn, tenant, records, own_keys)
+                self._link_references(conn, tenant, records)
                 self._apply_voiding(conn, tenant, records)
         except sqlite3.Error as exc:
+            raise StorageError(f"cannot store statements: {exc}") from exc
+        except ValueError as exc:  # a `stored` or id not in canonical form: a caller's bug
             raise StorageError(f"cannot store statements: {exc}") from exc
 
     @staticmethod
@@ -206,10 +276,7 @@ class SQLiteStatements:
 
     @staticmethod
     def _link_references(
-        conn: sqlite3.Connection,
-        tenant: str,
-        records: Sequence[StatementRecord],
-        own_keys: Sequence[list[str]],
+        conn: sqlite3.Connection, tenant: str, records: Sequence[StatementRecord]
     ) -> None:
         """Extend the reference closure and copy keys along it (see the module docstring).
 
@@ -225,7 +292,7 @@ class SQLiteStatements:
                 (tenant, _json(r.id for r in records)),
             )
         }
-        for record, keys in zip(records, own_keys, strict=True):
+        for record in records:
             if record.ref is None and record.id not in referred:
                 continue
             ancestors = [
@@ -236,33 +303,37 @@ class SQLiteStatements:
                     (tenant, record.id),
                 )
             ]
-            if ancestors:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO statement_keys (tenant, key, stored, id, via)"
-                    " SELECT ?, ?, stored, id, ? FROM statements WHERE tenant = ? AND id = ?",
-                    [(tenant, key, record.id, tenant, a) for a in ancestors for key in keys],
-                )
-            if record.ref is None:
+            chain = []
+            if record.ref is not None:
+                chain = [record.ref] + [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT target FROM statement_refs WHERE tenant = ? AND source = ?",
+                        (tenant, record.ref),
+                    )
+                ]
+            # Every `a` gets the keys of every `x` it now reaches (stored ones only).
+            pairs = [(a, record.id) for a in ancestors]
+            pairs += [(a, x) for a in (record.id, *ancestors) for x in chain if a != x]
+            if not pairs:
                 continue
-            chain = [record.ref] + [
-                row[0]
-                for row in conn.execute(
-                    "SELECT target FROM statement_refs WHERE tenant = ? AND source = ?",
-                    (tenant, record.ref),
+            members = _members(conn, tenant, {m for pair in pairs for m in pair})
+            conn.executemany(
+                "INSERT OR IGNORE INTO statement_keys (key_id, stored, id, via, seq)"
+                " VALUES (?,?,?,?,?)",
+                [
+                    (key, members[a][1], members[a][2], members[x][0], members[a][0])
+                    for a, x in pairs
+                    if a in members and x in members
+                    for key in members[x][3]
+                ],
+            )
+            if chain:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO statement_refs (tenant, target, source)"
+                    " VALUES (?,?,?)",
+                    [(tenant, x, a) for a in (record.id, *ancestors) for x in chain if a != x],
                 )
-            ]
-            pairs = [(a, x) for a in (record.id, *ancestors) for x in chain if a != x]
-            conn.executemany(
-                "INSERT OR IGNORE INTO statement_refs (tenant, target, source) VALUES (?,?,?)",
-                [(tenant, x, a) for a, x in pairs],
-            )
-            conn.executemany(
-                "INSERT OR IGNORE INTO statement_keys (tenant, key, stored, id, via)"
-                " SELECT a.tenant, k.value, a.stored, a.id, x.id"
-                " FROM statements AS a, statements AS x, json_each(x.keys) AS k"
-                " WHERE a.tenant = ? AND a.id = ? AND x.tenant = ? AND x.id = ?",
-                [(tenant, a, tenant, x) for a, x in pairs],
-            )
 
     @staticmethod
     def _apply_voiding(
@@ -334,6 +405,36 @@ class SQLiteStatements:
         return results
 
 
+def _key_ids(conn: sqlite3.Connection, tenant: str, keys: set[str]) -> dict[str, int]:
+    """The number of each key, numbering the new ones (few, once the store is warm)."""
+    numbers = dict(
+        conn.execute(
+            "SELECT key, key_id FROM filter_keys WHERE tenant = ?"
+            " AND key IN (SELECT value FROM json_each(?))",
+            (tenant, _json(keys)),
+        )
+    )
+    for key in keys - numbers.keys():
+        (numbers[key],) = conn.execute(
+            "INSERT INTO filter_keys (tenant, key) VALUES (?, ?) RETURNING key_id", (tenant, key)
+        ).fetchone()
+    return numbers
+
+
+def _members(
+    conn: sqlite3.Connection, tenant: str, ids: set[str]
+) -> dict[str, tuple[int, int, bytes, list[int]]]:
+    """Stored statements by id: their seq, key-table `stored` and id, and own key numbers."""
+    return {
+        row[0]: (row[1], _micros(row[2]), _id_bytes(row[0]), orjson.loads(row[3]))
+        for row in conn.execute(
+            "SELECT id, seq, stored, keys FROM statements WHERE tenant = ?"
+            " AND id IN (SELECT value FROM json_each(?))",
+            (tenant, _json(ids)),
+        )
+    }
+
+
 def _query_sql(tenant: str, query: StatementFilter) -> tuple[str, list[object]]:
     """One SQL statement streaming matches in paging order; each filter is an index seek.
 
@@ -350,23 +451,37 @@ def _query_sql(tenant: str, query: StatementFilter) -> tuple[str, list[object]]:
     if len(arms) == 1:
         return arms[0][0] + f" ORDER BY k.stored {order}, k.id {order}, k.via {order}", params
     sql = " UNION ALL ".join(arm for arm, _ in arms)
-    return sql + f" ORDER BY 3 {order}, 1 {order}, 8 {order}", params
+    return sql + f" ORDER BY 8 {order}, 9 {order}, 10 {order}", params
 
 
-def _bounds(row: str, query: StatementFilter) -> tuple[list[str], list[object]]:
-    """Time, paging and permission conditions. They apply to the statement itself, never to
-    the chain member that matched (Communication 2.1.3, Filter Conditions for StatementRefs)."""
+def _bounds(query: StatementFilter, *, keyed: bool) -> tuple[list[str], list[object]]:
+    """Time, paging and permission conditions on the statements row `s` or, when the bounds
+    are in canonical form and a key row `k` is `keyed`, on it (an index range). They apply to
+    the statement itself, never to the chain member that matched (Communication 2.1.3, Filter
+    Conditions for StatementRefs)."""
     where: list[str] = []
     params: list[object] = []
-    if query.since is not None:
-        where.append(f"{row}.stored > ?")
-        params.append(query.since)
-    if query.until is not None:
-        where.append(f"{row}.stored <= ?")
-        params.append(query.until)
+    for bound, op in ((query.since, ">"), (query.until, "<=")):
+        if bound is None:
+            continue
+        micros = _bound_micros(bound) if keyed else None
+        if micros is not None:
+            where.append(f"k.stored {op} ?")
+            params.append(micros)
+        else:
+            where.append(f"s.stored {op} ?")
+            params.append(bound)
     if query.after is not None:
-        where.append(f"({row}.stored, {row}.id) {'>' if query.ascending else '<'} (?, ?)")
-        params += list(query.after)
+        op = ">" if query.ascending else "<"
+        stored, last_id = query.after
+        micros = _bound_micros(stored) if keyed and _ID.fullmatch(last_id) else None
+        if micros is not None:
+            where.append(f"(k.stored, k.id) {op} (?, ?)")
+            params += [micros, _id_bytes(last_id)]
+        else:
+            # A cursor this LRS did not write: compared as text, exactly, without a seek.
+            where.append(f"(s.stored, s.id) {op} (?, ?)")
+            params += [stored, last_id]
     if query.writer is not None:
         where.append("s.writer = ?")
         params.append(query.writer)
@@ -375,7 +490,7 @@ def _bounds(row: str, query: StatementFilter) -> tuple[list[str], list[object]]:
 
 
 def _statements_scan(tenant: str, query: StatementFilter) -> tuple[str, list[object]]:
-    where, params = _bounds("s", query)
+    where, params = _bounds(query, keyed=False)
     if query.writer is not None:
         sql = _SELECT + " FROM statements AS s INDEXED BY statements_writer WHERE s.tenant = ? AND "
     else:
@@ -386,17 +501,20 @@ def _statements_scan(tenant: str, query: StatementFilter) -> tuple[str, list[obj
 def _keys_scan(
     tenant: str, query: StatementFilter, key: str, others: list[tuple[str, ...]]
 ) -> tuple[str, list[object]]:
-    # CROSS JOIN pins the key table as the outer loop: its primary key gives the order.
+    # CROSS JOIN pins the key table as the outer loop: its primary key gives the order. Key
+    # numbers belong to one tenant, so the key row alone scopes the statement row.
     sql = (
-        "SELECT k.id, s.statement, k.stored, s.voided, s.voids, s.writer, s.sealed, k.via"
-        " FROM statement_keys AS k CROSS JOIN statements AS s"
-        " WHERE k.tenant = ? AND k.key = ? AND s.tenant = k.tenant AND s.id = k.id"
+        "SELECT s.id, s.statement, s.stored, s.voided, s.voids, s.writer, s.sealed, k.stored,"
+        " k.id, k.via FROM statement_keys AS k CROSS JOIN statements AS s"
+        " WHERE k.key_id = (SELECT key_id FROM filter_keys WHERE tenant = ? AND key = ?)"
+        " AND s.seq = k.seq"
     )
     params: list[object] = [tenant, key]
     for alternatives in others:
         sql += _SAME_MEMBER_HOLDS[len(alternatives)]
-        params += alternatives
-    where, bound_params = _bounds("k", query)
+        for alternative in alternatives:
+            params += [tenant, alternative]
+    where, bound_params = _bounds(query, keyed=True)
     return sql + " AND " + " AND ".join(where), params + bound_params
 
 

@@ -10,11 +10,13 @@ import textwrap
 import threading
 from pathlib import Path
 
+import orjson
 import pytest
 
-from storage import StatementFilter, open_storage
+from storage import StatementFilter, StatementRecord, open_storage
+from storage.errors import StorageError
 from storage.sqlite import SQLiteStorage
-from storage.sqlite.statements import _GET_SQL, _query_sql
+from storage.sqlite.statements import _GET_SQL, SCHEMA_VERSION, _query_sql
 
 ROOT = Path(__file__).resolve().parents[2]
 T = "tenant-a"
@@ -39,6 +41,89 @@ def test_data_survives_reopening(tmp_path):
         ids = _ingest(store, 3)
     with open_storage(uri) as store:
         assert set(store.get_statements(T, ids)) == set(ids)
+
+
+@pytest.mark.parametrize("version", [0, SCHEMA_VERSION + 1])
+def test_a_file_of_another_layout_is_refused_not_misread(tmp_path, version):
+    """A file written before the compact key table (unversioned, with a `statements` table)
+    or by a later layout: opening it is a clear StorageError, before any statement table is
+    created or read."""
+    path = tmp_path / "lrs.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE statements (seq INTEGER PRIMARY KEY, id TEXT)")
+        conn.execute(f"PRAGMA user_version = {version}")
+    with pytest.raises(StorageError, match=f"another layout.*reads version {SCHEMA_VERSION}"):
+        open_storage(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (version,)
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema")}
+    assert "statement_keys" not in names
+
+
+def test_a_new_file_records_its_layout_version(sqlite_store):
+    with sqlite3.connect(sqlite_store.path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+TIE = "2024-05-01T10:00:05.000000Z"
+ODD_BOUNDS = [
+    # Canonical: compared in the key table as (microseconds, id bytes).
+    (TIE, "abcdef00-0000-4000-8000-000000000000"),
+    (TIE, "11111111-ffff-4000-8000-000000000000"),
+    ("2024-05-01T10:00:04.999999Z", "ffffffff-ffff-4fff-bfff-ffffffffffff"),
+    # Not: uppercase sorts after ids starting with a digit, before those with a letter.
+    (TIE, "ABCDEF00-0000-4000-8000-000000000000"),
+    (TIE, "8"),
+    (TIE, ""),
+    ("2024-05-01T10:00:05Z", "0"),  # not fixed-width: as text it sorts after every TIE row
+    (TIE + "z", "0"),
+    ("2024-13-01T00:00:00.000000Z", ""),  # fixed width, but no such instant
+    ("0000-01-01T00:00:00.000000Z", "f"),
+    ("zzz", ""),
+    ("", "zzz"),
+]
+
+
+@pytest.mark.parametrize("ascending", [False, True])
+@pytest.mark.parametrize(("stored", "last_id"), ODD_BOUNDS)
+@pytest.mark.parametrize(
+    "filters", [{}, {"agent": "mbox:mailto:a@example.com"}, {"verb": "http://v"}]
+)
+def test_a_cursor_or_bound_this_lrs_did_not_write_compares_as_text(
+    sqlite_store, filters, stored, last_id, ascending
+):
+    """The key table holds `stored` as microseconds and ids as 16 bytes; a cursor or a time
+    bound that has no exact counterpart there (a client can forge the `more` token) still
+    selects exactly what the (stored, id) text comparison selects, on every filter path."""
+    ids = [
+        f"{prefix}-0000-4000-8000-000000000000"
+        for prefix in ("00000000", "11111111", "80000000", "a0000000", "abcdef01", "ffffffff")
+    ]
+    sqlite_store.insert_statements(T, [_record(i, TIE) for i in ids])
+    rows = sorted((TIE, i) for i in ids)
+    if not ascending:
+        rows.reverse()
+
+    def expect(keep) -> list[str]:
+        return [row[1] for row in rows if keep(row)]
+
+    def run(**bounds: object) -> list[str]:
+        query = StatementFilter(ascending=ascending, **filters, **bounds)
+        return [r.id for r in sqlite_store.query_statements(T, query, 100)]
+
+    cursor = (stored, last_id)
+    assert run(after=cursor) == expect(
+        lambda row: row > cursor if ascending else row < cursor
+    )
+    assert run(since=stored) == expect(lambda row: row[0] > stored)
+    assert run(until=stored) == expect(lambda row: row[0] <= stored)
+
+
+def _record(statement_id: str, stored: str) -> StatementRecord:
+    return StatementRecord(
+        id=statement_id, statement=orjson.dumps({"id": statement_id}), stored=stored,
+        verb="http://v", writer="client-1", agents=frozenset({"mbox:mailto:a@example.com"}),
+    )
 
 
 def test_threads_each_use_their_own_connection(sqlite_store):
@@ -150,7 +235,8 @@ def _plan(store: SQLiteStorage, sql: str, params: list | tuple) -> list[str]:
 @pytest.mark.parametrize("name", sorted(FILTERS))
 def test_every_filter_is_an_index_seek_in_paging_order(sqlite_store, name, bounds, ascending):
     """Every Communication 2.1.3 filter starts with a seek on an index leading with tenant
-    and the filter value, and needs no sort: a page costs its own size, not the store's."""
+    and the filter value (a key's number stands for both), and needs no sort: a page costs
+    its own size, not the store's."""
     query = StatementFilter(ascending=ascending, **FILTERS[name], **BOUNDS[bounds])
     plan = _plan(sqlite_store, *_query_sql(T, query))
     if plan[0] == "MERGE (UNION ALL)":
@@ -162,7 +248,7 @@ def test_every_filter_is_an_index_seek_in_paging_order(sqlite_store, name, bound
     for driver in drivers:
         assert driver.startswith("SEARCH "), plan
         if query.agent or query.verb or query.activity or query.registration:
-            assert "USING PRIMARY KEY (tenant=? AND key=?" in driver, plan
+            assert "USING PRIMARY KEY (key_id=?" in driver, plan
         elif query.writer:
             assert "USING INDEX statements_writer (tenant=? AND writer=?" in driver, plan
         else:
@@ -170,6 +256,8 @@ def test_every_filter_is_an_index_seek_in_paging_order(sqlite_store, name, bound
         if bounds == "page 2":
             assert "(stored,id)" in driver, plan
     assert not [step for step in plan if step.startswith("SCAN") or "TEMP B-TREE" in step], plan
+    key_lookups = [step for step in plan if "filter_keys" in step]
+    assert all("(tenant=? AND key=?)" in step for step in key_lookups), plan
 
 
 def test_lookups_by_id_are_index_seeks(sqlite_store):
