@@ -1,14 +1,24 @@
-"""End-to-end ingest and query figures for the real service.
+"""End-to-end ingest and query figures for the real service, per storage backend.
 
-Starts `lrs serve` (gunicorn, 2 workers) on a free loopback port with a temporary SQLite
-store, creates a credential with the `lrs` command, then measures:
+Starts `lrs serve` (gunicorn, 2 workers) on a free loopback port with a fresh store,
+creates a credential with the `lrs` command, then measures:
   * statements/s for POSTs of 1, 10 and 100 statements from concurrent keep-alive clients;
   * GET latency (median, p95) per filter once the store holds >= --store-size statements;
   * peak RSS of each worker.
 Prints figures; asserts nothing. The clients run on the same machine as the server, so
 they take CPU from it: the figures are a floor.
 
-    python bench/ingest.py [--clients 4] [--seconds 5] [--store-size 100000]
+Backends: `sqlite` (a temporary file), `mongo` (a SecantusDB started on a free loopback
+port, or the server of --mongo-uri, e.g. a real mongod: the database the URI names, or the
+backend's default, should be empty and is left in place), or `both`, which runs one after
+the other and prints their figures side by side. SecantusDB is a Python server (index upkeep
+and query execution in Python, every matching document fetched then sorted), so its figures
+are far below a real mongod's; its store is smaller by default (--mongo-store-size, and
+fewer GETs per filter, --mongo-repeat) so that a run takes minutes.
+
+    python bench/ingest.py [--backend sqlite|mongo|both] [--mongo-uri URI]
+                           [--clients 4] [--seconds 5] [--store-size 100000]
+                           [--mongo-store-size 20000] [--repeat 100] [--mongo-repeat 20]
                            [--pseudonymize on|off]   (on: a fresh key file, as by default)
                            [--threads N]             (per worker; default as `lrs serve`)
 """
@@ -30,11 +40,15 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
 HOST = "127.0.0.1"
 LRS = [str(Path(sys.executable).with_name("lrs"))]
+REPO = Path(__file__).resolve().parents[1]
+SECANTUS_NOTE = ("SecantusDB is a Python test server (index upkeep and query execution in "
+                 "Python, fetch-all-then-sort): its figures are far below a real mongod's.")
 
 
 def lrs_cmd(*args, env):
@@ -98,7 +112,8 @@ def make_statement(rng: random.Random) -> dict:
 
 class Client:
     def __init__(self, port, auth):
-        self.conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        # Generous: a batch of 100 waits minutes on SecantusDB when writers conflict.
+        self.conn = http.client.HTTPConnection(HOST, port, timeout=600)
         self.headers = {"Authorization": auth, "X-Experience-API-Version": "1.0.3"}
 
     def request(self, method, path, body=None):
@@ -139,7 +154,11 @@ def post_throughput(port, auth, batch, clients, seconds, budget):
         for body in bodies[index]:
             if time.monotonic() >= stop:
                 return
-            status, data = client.request("POST", "/xapi/statements", body)
+            try:
+                status, data = client.request("POST", "/xapi/statements", body)
+            except OSError as exc:
+                errors.append(repr(exc))
+                return
             if status != 200:
                 errors.append((status, data[:200]))
                 return
@@ -153,7 +172,7 @@ def post_throughput(port, auth, batch, clients, seconds, budget):
         t.join()
     elapsed = time.monotonic() - started
     if errors:
-        print(f"  errors: {errors[:3]}")
+        print(f"  {len(errors)} clients stopped early on: {errors[:3]}")
     return sum(counts) / elapsed, sum(counts)
 
 
@@ -161,19 +180,29 @@ def fill(port, auth, target, clients):
     """POST batches of 100 until the store holds about `target` statements."""
     per_client = -(-target // (clients * 100))  # ceiling: reach at least `target`
 
+    failures = []
+
     def work(index):
         rng = random.Random(index)
         client = Client(port, auth)
         for _ in range(per_client):
             body = json.dumps([make_statement(rng) for _ in range(100)]).encode()
-            status, data = client.request("POST", "/xapi/statements", body)
-            assert status == 200, data[:200]
+            try:
+                status, data = client.request("POST", "/xapi/statements", body)
+            except OSError as exc:
+                failures.append(repr(exc))
+                return
+            if status != 200:
+                failures.append((status, data[:200]))
+                return
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if failures:
+        raise RuntimeError(f"fill failed: {failures[:3]}")
     return per_client * clients * 100
 
 
@@ -204,22 +233,26 @@ def worker_rss(master_pid):
     return result
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--store-size", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=100, help="GETs per filter")
-    parser.add_argument("--budget", type=int, default=40_000,
-                        help="statements prepared per POST measurement")
-    parser.add_argument("--pseudonymize", choices=("on", "off"), default="on")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads per worker (default: as `lrs serve`)")
-    args = parser.parse_args()
+@contextmanager
+def mongo_store(uri):
+    """A MongoDB URI for the run: `uri` as given, else a SecantusDB on a free loopback port
+    (tests/mongo_server.py's, with in-memory storage), stopped afterwards."""
+    if uri:
+        yield uri, f"MongoDB at {uri.split('@')[-1]}"
+        return
+    sys.path.insert(1, str(REPO))
+    from tests.mongo_server import secantus_server, with_database
 
+    with tempfile.TemporaryDirectory(prefix="lrs-bench-secantus-") as tmp, \
+            secantus_server(Path(tmp)) as server:
+        yield with_database(server, "lrs_bench"), f"SecantusDB at {server}"
+
+
+def measure(args, storage_uri, where, store_size, repeat):
+    """Run `lrs serve` on `storage_uri`, print its figures as they come, and return them."""
     directory = Path(tempfile.mkdtemp(prefix="lrs-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}
-    env["LRS_STORAGE_URI"] = f"sqlite:///{directory / 'lrs.db'}"
+    env["LRS_STORAGE_URI"] = storage_uri or f"sqlite:///{directory / 'lrs.db'}"
     env["LRS_MAX_BODY_BYTES"] = str(50 * 1024 * 1024)
     env["LRS_KEY_FILE"] = str(directory / "master.key")
     env["LRS_PSEUDONYMIZE"] = "true" if args.pseudonymize == "on" else "false"
@@ -236,6 +269,7 @@ def main():
                                *(["--threads", str(args.threads)] if args.threads else [])],
                               env=env, cwd=directory, stdout=log,
                               stderr=subprocess.STDOUT)
+    figures = {"post": {}, "get": {}}
     try:
         for _ in range(300):
             try:
@@ -244,22 +278,25 @@ def main():
             except OSError:
                 time.sleep(0.1)
         print(f"lrs serve: 2 workers, threads {args.threads or 'default'}, "
-              f"{os.cpu_count()} CPUs, SQLite at {directory}, "
-              f"pseudonymization {args.pseudonymize}")
+              f"{os.cpu_count()} CPUs, {where or f'SQLite at {directory}'}, "
+              f"pseudonymization {args.pseudonymize}, log in {directory}")
         print(f"POST throughput ({args.clients} keep-alive clients, {args.seconds:.0f} s each)")
         stored = 0
         for batch in (1, 10, 100):
             rate, count = post_throughput(port, auth, batch, args.clients, args.seconds,
                                           budget=args.budget)
             stored += count
+            figures["post"][batch] = rate
             print(f"  batch {batch:>3}: {rate:>8,.0f} statements/s")
-        if stored < args.store_size:
+        if stored < store_size:
             started = time.monotonic()
-            added = fill(port, auth, args.store_size - stored, args.clients)
+            added = fill(port, auth, store_size - stored, args.clients)
             stored += added
             elapsed = time.monotonic() - started
+            figures["fill"] = added / elapsed
             print(f"  fill: {added:,} more in {elapsed:.1f} s "
                   f"({added / elapsed:,.0f} statements/s at batch 100)")
+        figures["stored"] = stored
         client = Client(port, auth)
         _, _, page = latency(client, "/xapi/statements?limit=1", 1)
         sample = json.loads(page)["statements"][0]
@@ -288,21 +325,86 @@ def main():
             "format=ids limit=100": {"format": "ids", "limit": "100"},
         }
         print(f"GET latency on {stored:,} statements (default page size, "
-              f"{args.repeat} requests each, one client)")
+              f"{repeat} requests each, one client)")
         for name, params in queries.items():
             path = "/xapi/statements" + ("?" + urlencode(params) if params else "")
-            median, p95, data = latency(client, path, args.repeat)
+            median, p95, data = latency(client, path, repeat)
             body = json.loads(data)
             count = len(body["statements"]) if "statements" in body else 1
+            figures["get"][name] = (median, p95)
             print(f"  {name:<28} median {median:6.1f} ms  p95 {p95:6.1f} ms  "
                   f"({count} returned)")
         print("Peak RSS per worker")
-        for pid, rss in sorted(worker_rss(server.pid).items()):
+        workers = sorted(worker_rss(server.pid).items())
+        figures["rss"] = [rss for _, rss in workers]
+        for pid, rss in workers:
             print(f"  worker {pid}: {rss:.0f} MiB")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
         log.close()
+    return figures
+
+
+def side_by_side(results):
+    """One table with a column per backend: (label, figures) pairs."""
+    names, width = 50, 14
+    print(f"\n{'Side by side':<{names + 2}}" + "".join(f"{label:>{width}}" for label, _ in results))
+
+    def row(name, cells):
+        print(f"  {name:<{names}}" + "".join(f"{cell:>{width}}" for cell in cells))
+
+    row("statements in store", [f"{f['stored']:,}" for _, f in results])
+    for batch in (1, 10, 100):
+        row(f"POST batch {batch:>3} (statements/s)",
+            [f"{f['post'][batch]:,.0f}" for _, f in results])
+    row("fill at batch 100 (statements/s)",
+        [f"{f['fill']:,.0f}" if "fill" in f else "-" for _, f in results])
+    for name in results[0][1]["get"]:
+        row(f"GET {name} (ms, median/p95)",
+            [f"{f['get'][name][0]:.1f}/{f['get'][name][1]:.1f}" for _, f in results])
+    row("peak RSS per worker (MiB)",
+        ["/".join(f"{rss:.0f}" for rss in f["rss"]) for _, f in results])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=("sqlite", "mongo", "both"), default="sqlite")
+    parser.add_argument("--mongo-uri", default=None,
+                        help="a MongoDB server to use instead of a fresh SecantusDB")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--store-size", type=int, default=100_000)
+    parser.add_argument("--mongo-store-size", type=int, default=20_000,
+                        help="store size on MongoDB (SecantusDB is slow)")
+    parser.add_argument("--repeat", type=int, default=100, help="GETs per filter")
+    parser.add_argument("--mongo-repeat", type=int, default=20,
+                        help="GETs per filter on MongoDB")
+    parser.add_argument("--budget", type=int, default=40_000,
+                        help="statements prepared per POST measurement")
+    parser.add_argument("--pseudonymize", choices=("on", "off"), default="on")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads per worker (default: as `lrs serve`)")
+    args = parser.parse_args()
+
+    results = []
+    if args.backend in ("sqlite", "both"):
+        print(f"== SQLite, store of {args.store_size:,} statements")
+        results.append(("SQLite", measure(args, None, None, args.store_size, args.repeat)))
+    if args.backend in ("mongo", "both"):
+        label = "MongoDB" if args.mongo_uri else "SecantusDB"
+        print(f"\n== {label}, store of {args.mongo_store_size:,} statements "
+              f"(--mongo-store-size), {args.mongo_repeat} GETs per filter (--mongo-repeat)")
+        if not args.mongo_uri:
+            print(SECANTUS_NOTE)
+        with mongo_store(args.mongo_uri) as (uri, where):
+            results.append((label, measure(args, uri, where, args.mongo_store_size,
+                                           args.mongo_repeat)))
+    if len(results) > 1:
+        side_by_side(results)
+        if not args.mongo_uri:
+            print(SECANTUS_NOTE)
+            print("The stores differ in size too (--store-size, --mongo-store-size).")
 
 
 if __name__ == "__main__":
