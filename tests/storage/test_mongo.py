@@ -280,8 +280,8 @@ def test_a_failure_after_the_insert_leaves_nothing(any_mode, monkeypatch):
 
 
 def test_a_failed_batch_leaves_no_new_identity_behind(any_mode, monkeypatch):
-    """Identity vault entries are written with the batch and undone with it; an entry
-    stored before the failed batch stays."""
+    """Identity vault entries are written only once the batch is stored, so a failed batch
+    leaves no new one; an entry stored before the failed batch stays."""
     agent = "account:https://lrs.test|pseudonym-1"
     kept, fresh = Identity(agent, "digest-1", b"sealed-1"), Identity(agent, "digest-2", b"s-2")
     target = dataclasses.replace(record(), identities=(kept,))
