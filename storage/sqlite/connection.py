@@ -7,6 +7,8 @@ write so concurrent workers queue on the write lock instead of failing on upgrad
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -38,6 +40,11 @@ class SQLiteBase:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._writer = threading.Lock()
+        self._writer_fd = (
+            -1 if self.path == ":memory:"
+            else os.open(f"{self.path}-writer", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        )
         with self._transaction() as conn:
             for cls in type(self).__mro__:
                 for statement in cls.__dict__.get("DDL", ()):
@@ -73,23 +80,44 @@ class SQLiteBase:
         if conn.in_transaction:
             yield conn
             return
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot start a write transaction: {exc}") from exc
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+        with self._writer_turn():
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot start a write transaction: {exc}") from exc
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        """Queue writers of this file (threads, then processes) on locks that wake the next
+        one as soon as the lock is free. SQLite's busy handler polls instead, sleeping up to
+        tens of milliseconds per retry, which left a quarter of the CPU idle under many
+        small concurrent writes. The lock only orders writers; `BEGIN IMMEDIATE` still
+        guards correctness against writers that do not take it (another tool on the file)."""
+        with self._writer:
+            if self._writer_fd < 0:
+                yield
+                return
+            fcntl.flock(self._writer_fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._writer_fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
         with self._lock:
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
+            if self._writer_fd >= 0:
+                os.close(self._writer_fd)
+                self._writer_fd = -1
         self._local = threading.local()
 
     def __enter__(self) -> SQLiteBase:
