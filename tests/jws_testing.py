@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+from tests.statements import xapi_examples
+
 SIGNATURE_USAGE = "http://adlnet.gov/expapi/attachments/signature"
 _HASHES = {"RS256": hashes.SHA256, "RS384": hashes.SHA384, "RS512": hashes.SHA512}
 
@@ -78,43 +80,12 @@ def signature_attachment(token: bytes) -> dict:
         "length": len(token),
         "sha2": hashlib.sha256(token).hexdigest(),
     }
+
+
 # xAPI-Data.md Appendix D: the example signed statement and its JWS (RS256, x5c). The
 # example's attachment `length` (4235) is not the JWS length (4239); its sha2 is right.
-SPEC_SIGNED_STATEMENT = {
-    "version": "1.0.0",
-    "id": "33cff416-e331-4c9d-969e-5373a1756120",
-    "actor": {
-        "mbox": "mailto:example@example.com",
-        "name": "Example Learner",
-        "objectType": "Agent",
-    },
-    "verb": {
-        "id": "http://adlnet.gov/expapi/verbs/experienced",
-        "display": {"en-US": "experienced"},
-    },
-    "object": {
-        "id": "https://www.youtube.com/watch?v=xh4kIiH3Sm8",
-        "objectType": "Activity",
-        "definition": {
-            "name": {"en-US": "Tax Tips & Information : How to File a Tax Return "},
-            "description": {
-                "en-US": "Filing a tax return will require filling out either a 1040, 1040A"
-                " or 1040EZ form"
-            },
-        },
-    },
-    "timestamp": "2013-04-01T12:00:00Z",
-    "attachments": [
-        {
-            "usageType": "http://adlnet.gov/expapi/attachments/signature",
-            "display": {"en-US": "Signature"},
-            "description": {"en-US": "A test signature"},
-            "contentType": "application/octet-stream",
-            "length": 4235,
-            "sha2": "672fa5fa658017f1b72d65036f13379c6ab05d4ab3b6664908d8acf0b6a0c634",
-        }
-    ],
-}
+SPEC_SIGNED_STATEMENT = xapi_examples.SIGNED
+
 SPEC_JWS = (
     b"ew0KICAgICJhbGciOiAiUlMyNTYiLA0KICAgICJ4NWMiOiBbDQogICAgICAgICJNSUlEQVRDQ0FtcWdBd0lCQWdJ"
     b"SkFNQjFjc051QTYra01BMEdDU3FHU0liM0RRRUJCUVVBTUhFeEN6QUpCZ05WQkFZVEFsVlRNUkl3RUFZRFZRUUlF"
