@@ -1,45 +1,45 @@
-"""Persistence behind one interface, chosen by a URI (`open_storage`).
+"""Persistence behind one interface (`storage.protocol`), chosen by a URI (`open_storage`).
+
+Backends (`storage.sqlite`, `storage.mongo`) implement primitives; the xAPI rules of storing
+are written once above them in `storage.commands`. Errors, one root::
 
     StorageError
      +-- ConflictError            a write contradicts what is stored (xAPI 409)
      |    +-- DuplicateIdError    a statement id is already stored (insert race)
+     +-- ConcurrentUpdateError    a compare-and-set found the row changed since it was read
      +-- DocumentMergeError       a POSTed document cannot be merged: not JSON objects (400)
-     +-- NotFoundError            the thing named does not exist
      +-- PreconditionFailedError  an If-Match / If-None-Match check failed (xAPI 412)
      +-- UnavailableError         the backend cannot be reached or opened
 """
 
 from __future__ import annotations
 
-from storage.base import (
-    ACTIVITY_PROFILE,
-    AGENT_PROFILE,
-    DEFAULT_TENANT,
-    STATE,
-    ActivityStore,
-    AttachmentStore,
-    Credential,
-    CredentialStore,
-    Document,
-    DocumentScope,
-    DocumentStore,
-    StatementFilter,
-    StatementRecord,
-    StatementStore,
-    Storage,
-    StoredStatement,
-)
 from storage.errors import (
+    ConcurrentUpdateError,
     ConflictError,
     DocumentMergeError,
     DuplicateIdError,
-    NotFoundError,
     PreconditionFailedError,
     StorageError,
     UnavailableError,
 )
-from storage.ingest import store_statements
-from storage.records import build_record
+from storage.protocol import Storage, Transaction
+from storage.records import (
+    ACTIVITY_PROFILE,
+    AGENT_PROFILE,
+    DEFAULT_TENANT,
+    STATE,
+    ActivityDefinitions,
+    AttachmentItems,
+    Credential,
+    Document,
+    DocumentScope,
+    Identity,
+    StatementFilter,
+    StatementRecord,
+    StoredStatement,
+    build_record,
+)
 from storage.uri import DEFAULT_STORAGE_URI, open_storage
 
 __all__ = [
@@ -48,26 +48,24 @@ __all__ = [
     "DEFAULT_STORAGE_URI",
     "DEFAULT_TENANT",
     "STATE",
-    "ActivityStore",
-    "AttachmentStore",
+    "ActivityDefinitions",
+    "AttachmentItems",
+    "ConcurrentUpdateError",
     "ConflictError",
     "Credential",
-    "CredentialStore",
     "Document",
     "DocumentMergeError",
     "DocumentScope",
-    "DocumentStore",
     "DuplicateIdError",
-    "NotFoundError",
+    "Identity",
     "PreconditionFailedError",
     "StatementFilter",
     "StatementRecord",
-    "StatementStore",
     "Storage",
     "StorageError",
     "StoredStatement",
+    "Transaction",
     "UnavailableError",
     "build_record",
     "open_storage",
-    "store_statements",
 ]

@@ -3,8 +3,8 @@
     StorageError
      +-- ConflictError            a write contradicts what is stored (xAPI 409)
      |    +-- DuplicateIdError    a statement id is already stored (insert race)
+     +-- ConcurrentUpdateError    a compare-and-set found the row changed since it was read
      +-- DocumentMergeError       a POSTed document cannot be merged: not JSON objects (400)
-     +-- NotFoundError            the thing named does not exist
      +-- PreconditionFailedError  an If-Match / If-None-Match check failed (xAPI 412)
      +-- UnavailableError         the backend cannot be reached or opened
 """
@@ -28,12 +28,14 @@ class DuplicateIdError(ConflictError):
         self.ids = ids
 
 
+class ConcurrentUpdateError(StorageError):
+    """A compare-and-set write found the row changed (or created) by another writer since it
+    was read. Only backends whose writers are not serialized raise it; the commands in
+    `storage.commands` read again and retry."""
+
+
 class DocumentMergeError(StorageError):
     """A document POST onto a stored document where either is not a JSON object."""
-
-
-class NotFoundError(StorageError):
-    """The thing named does not exist."""
 
 
 class PreconditionFailedError(StorageError):

@@ -94,7 +94,13 @@ from pymongo.errors import (
     PyMongoError,
 )
 
-from storage.base import (
+from storage.commands import (
+    check_preconditions,
+    document_etag,
+    merge_definitions,
+    merge_json_documents,
+)
+from storage.records import (
     ActivityDefinitions,
     Credential,
     Document,
@@ -103,10 +109,6 @@ from storage.base import (
     StatementFilter,
     StatementRecord,
     StoredStatement,
-    check_preconditions,
-    document_etag,
-    merge_definitions,
-    merge_json_documents,
 )
 from storage.errors import DuplicateIdError, StorageError, UnavailableError
 

@@ -1,24 +1,173 @@
-"""Turning a statement ready to store into a `StatementRecord`: serialized once, with the
-query fields (Communication 2.1.3 filters) computed once at write time."""
+"""What the storage layer holds and returns: plain, frozen records shared by every backend.
+
+Agent keys are canonical IFI strings (`statements.agent_key`), never agent JSON; times are
+in the fixed-width `stored` format (`statements.stored_timestamp`), which sorts as text.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
 from statements import statement_index_fields
-from storage.base import Identity, StatementRecord
+
+DEFAULT_TENANT = "default"
+
+# The three document resources (Communication 2.3, 2.6, 2.7).
+STATE = "state"
+ACTIVITY_PROFILE = "activity_profile"
+AGENT_PROFILE = "agent_profile"
+
+# sha2 (lowercase hex) -> (content type, data): attachment data (Data 2.4.11).
+AttachmentItems = Mapping[str, tuple[str, bytes]]
+
+# Activity id -> the definitions to merge into its canonical one, in arrival order; an empty
+# sequence only records the id (Communication 4.2: without `define`, "ids will be saved").
+ActivityDefinitions = Mapping[str, Sequence[Mapping[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """One original agent behind a pseudonym, kept in the identity vault.
+
+    `agent` is the pseudonym's agent key; `digest` tells apart the distinct originals of one
+    pseudonym (a keyed digest: a plain hash of an identifier is an identifier too); `sealed`
+    is the original agent, encrypted (`anonymize.seal`). Backends treat all three as opaque.
+    """
+
+    agent: str
+    digest: str
+    sealed: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StatementRecord:
+    """A statement ready to persist: its final JSON plus query fields computed once.
+
+    `statement` is the serialized statement exactly as it will be returned (it already holds
+    `id`, `stored`, `authority` and `version`). `agents` holds the keys of the actor and of
+    an Agent/Group object (members included), `related_agents` every other agent position
+    (Communication 2.1.3 `related_agents`); `activities` holds the object Activity id,
+    `related_activities` every other activity id in the statement. `ref` is the id of the
+    statement the object refers to (StatementRef), `voids` that id again when the verb voids.
+
+    Identity vault (pseudonymization on): `sealed` holds the statement's original agents,
+    encrypted, returned with the statement; `identities` are stored once per (agent, digest).
+    Both are written in the same atomic step as the statement.
+    """
+
+    id: str
+    statement: bytes
+    stored: str
+    verb: str
+    writer: str
+    registration: str | None = None
+    ref: str | None = None
+    voids: str | None = None
+    agents: frozenset[str] = field(default_factory=frozenset)
+    related_agents: frozenset[str] = field(default_factory=frozenset)
+    activities: frozenset[str] = field(default_factory=frozenset)
+    related_activities: frozenset[str] = field(default_factory=frozenset)
+    sealed: bytes | None = None
+    identities: tuple[Identity, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStatement:
+    """A statement as read back; `statement` and `sealed` are byte-for-byte what was
+    written. `pending` is True while the statement's deferred writes (identities, activity
+    definitions: `Storage.defers_shared_writes`) are not known to be done."""
+
+    id: str
+    statement: bytes
+    stored: str
+    voided: bool
+    voids: str | None
+    writer: str
+    sealed: bytes | None = None
+    pending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StatementFilter:
+    """A list query in storage terms (agent keys already canonical, times in stored format).
+
+    Filters other than `since`/`until` also match a statement whose StatementRef target
+    (recursively) matches (Communication 2.1.3, Filter Conditions for StatementRefs). Voided
+    statements never match. `after` is the keyset cursor: the (stored, id) of the last
+    statement of the previous page.
+    """
+
+    agent: str | None = None
+    verb: str | None = None
+    activity: str | None = None
+    registration: str | None = None
+    related_agents: bool = False
+    related_activities: bool = False
+    since: str | None = None
+    until: str | None = None
+    ascending: bool = False
+    writer: str | None = None
+    after: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """An API credential; only a hash of its secret is ever stored."""
+
+    key: str
+    secret_hash: str
+    name: str
+    scopes: tuple[str, ...]
+    authority: str
+    tenant: str = DEFAULT_TENANT
+    created: str = ""
+    revoked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentScope:
+    """Where documents live: their resource and the parameters naming their context.
+
+    State documents are scoped by activity, agent and registration, Activity Profile documents
+    by activity, Agent Profile documents by agent (Communication 2.3, 2.6, 2.7); unused parts
+    are empty strings. `agent` is an agent key (`statements.agent_key`), never agent JSON.
+    For a single document, `registration=None` names the one stored without a registration;
+    for listing and deleting a scope it means any registration (Communication 2.3,
+    "Activity + Agent [+ registration if specified]").
+    """
+
+    resource: str
+    activity: str = ""
+    agent: str = ""
+    registration: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A stored document: the bytes exactly as sent with their Content-Type, the ETag (SHA-1
+    hex of the bytes, unquoted) and when it last changed (in the `stored` timestamp format)."""
+
+    id: str
+    content: bytes
+    content_type: str
+    etag: str
+    updated: str
 
 
 def build_record(
-    statement: dict,
+    statement: dict[str, Any],
     *,
     writer: str,
     sealed: bytes | None = None,
     identities: tuple[Identity, ...] = (),
 ) -> StatementRecord:
-    """`statement` must already carry its final `id` and `stored` (see `storage.ingest`).
-    The record id is the lowercase UUID, the form every reference to it is looked up by.
-    `sealed` and `identities` are its identity vault entries (see `StatementRecord`)."""
+    """The record of a statement that carries its final `id` and `stored`: serialized once,
+    with the query fields (Communication 2.1.3 filters) computed once. The record id is the
+    lowercase UUID, the form every reference to it is looked up by."""
     fields = statement_index_fields(statement)
     return StatementRecord(
         id=statement["id"].lower(),

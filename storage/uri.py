@@ -6,7 +6,7 @@ import importlib
 import importlib.util
 from pathlib import Path
 
-from storage.base import Storage
+from storage.protocol import Storage
 from storage.errors import StorageError
 
 DEFAULT_STORAGE_URI = "sqlite:///lrs-data/lrs.db"

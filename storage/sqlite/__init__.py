@@ -1,23 +1,11 @@
-"""The embedded SQLite backend: one file, WAL, stdlib `sqlite3`."""
+"""The embedded SQLite backend: one file, WAL, stdlib `sqlite3`.
+
+`database` owns the file and the write transaction, one module per resource holds its
+table's SQL, and `backend` composes them into the `Storage` of `storage.protocol`.
+"""
 
 from __future__ import annotations
 
-from storage.sqlite.activities import SQLiteActivities
-from storage.sqlite.attachments import SQLiteAttachments
-from storage.sqlite.connection import SQLiteBase
-from storage.sqlite.credentials import SQLiteCredentials
-from storage.sqlite.documents import SQLiteDocumentStore
-from storage.sqlite.statements import SQLiteStatements
+from storage.sqlite.backend import SQLiteStorage, SQLiteTransaction
 
-__all__ = ["SQLiteStorage"]
-
-
-class SQLiteStorage(
-    SQLiteStatements,
-    SQLiteDocumentStore,
-    SQLiteCredentials,
-    SQLiteAttachments,
-    SQLiteActivities,
-    SQLiteBase,
-):
-    """Every resource store on one SQLite database file."""
+__all__ = ["SQLiteStorage", "SQLiteTransaction"]

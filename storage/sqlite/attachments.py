@@ -4,14 +4,22 @@ statement rows, so data sent with many statements is stored once."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Sequence
 
 import orjson
 
-from storage.errors import StorageError
+from storage.records import AttachmentItems
 
+# A rowid table: attachment rows can be large, which WITHOUT ROWID tables handle badly.
+DDL = (
+    """CREATE TABLE IF NOT EXISTS attachments (
+        tenant TEXT NOT NULL,
+        sha2 TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        content BLOB NOT NULL
+    )""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS attachments_key ON attachments (tenant, sha2)",
+)
 _INSERT = (
     "INSERT INTO attachments (tenant, sha2, content_type, content) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (tenant, sha2) DO NOTHING"
@@ -22,45 +30,14 @@ _SELECT = (
 )
 
 
-class SQLiteAttachments:
-    """Mixin for `SQLiteBase`: the `AttachmentStore` part of the storage Protocol."""
-
-    # A rowid table: attachment rows can be large, which WITHOUT ROWID tables handle badly.
-    DDL: ClassVar[tuple[str, ...]] = (
-        """CREATE TABLE IF NOT EXISTS attachments (
-            tenant TEXT NOT NULL,
-            sha2 TEXT NOT NULL,
-            content_type TEXT NOT NULL,
-            content BLOB NOT NULL
-        )""",
-        "CREATE UNIQUE INDEX IF NOT EXISTS attachments_key ON attachments (tenant, sha2)",
+def put(conn: sqlite3.Connection, tenant: str, items: AttachmentItems) -> None:
+    conn.executemany(
+        _INSERT, [(tenant, sha2.lower(), ct, data) for sha2, (ct, data) in items.items()]
     )
 
-    if TYPE_CHECKING:  # provided by SQLiteBase
-        _conn: sqlite3.Connection
 
-        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
-
-    def put_attachments(self, tenant: str, items: Mapping[str, tuple[str, bytes]]) -> None:
-        if not items:
-            return
-        try:
-            with self._transaction() as conn:
-                conn.executemany(
-                    _INSERT,
-                    [(tenant, sha2.lower(), ct, data) for sha2, (ct, data) in items.items()],
-                )
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot store attachments: {exc}") from exc
-
-    def get_attachments(
-        self, tenant: str, sha2s: Sequence[str]
-    ) -> dict[str, tuple[str, bytes]]:
-        if not sha2s:
-            return {}
-        wanted = orjson.dumps([s.lower() for s in sha2s])
-        try:
-            rows = self._conn.execute(_SELECT, (tenant, wanted)).fetchall()
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot read attachments: {exc}") from exc
-        return {sha2: (content_type, bytes(content)) for sha2, content_type, content in rows}
+def get(conn: sqlite3.Connection, tenant: str, sha2s: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+    if not sha2s:
+        return {}
+    rows = conn.execute(_SELECT, (tenant, orjson.dumps([s.lower() for s in sha2s]))).fetchall()
+    return {sha2: (content_type, bytes(content)) for sha2, content_type, content in rows}

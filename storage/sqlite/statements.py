@@ -16,11 +16,13 @@ reference chain (`via` = that statement's seq); all filters of one query must ho
 same `via`. `statement_refs` keeps the transitive closure of the chains, so that a target
 arriving after the statements that refer to it can hand its keys to all of them.
 
-Identity vault: a statement's sealed original agents are a column of its row; the sealed
-originals behind each pseudonym are rows of `identities`, written in the same transaction.
+Identity vault: a statement's sealed original agents are a column of its row (the sealed
+originals behind each pseudonym are rows of `storage.sqlite.identities`).
 
-The layout is versioned (`PRAGMA user_version`): a file of another layout is refused, never
-misread.
+Functions here take the connection to use: the backend (`storage.sqlite.backend`) passes its
+write transaction's or the thread's reading one. The voiding and chain rules are not here:
+they are `storage.commands`, made of these primitives. The layout is versioned
+(`storage.sqlite.database.SCHEMA_VERSION`).
 """
 
 from __future__ import annotations
@@ -29,17 +31,12 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
 
 import orjson
 
-from storage.base import Identity, StatementFilter, StatementRecord, StoredStatement
 from storage.errors import DuplicateIdError, StorageError
-
-SCHEMA_VERSION = 1
+from storage.records import StatementFilter, StatementRecord, StoredStatement
 
 # Key prefixes. An agent or activity the filter matches without `related_*` ("a|", "o|") is
 # stored once; the `related_*` filters read those plus the related-only positions ("A|", "O|").
@@ -131,278 +128,203 @@ def _json(values: Iterable[object]) -> bytes:
     return orjson.dumps(list(values))
 
 
-class SQLiteStatements:
-    """Statement resource mixin for `SQLiteBase`."""
+# The versioned statements layout (see `storage.sqlite.database.SCHEMA_VERSION`); the
+# identity vault's table is `storage.sqlite.identities`.
+DDL = (
+    """CREATE TABLE IF NOT EXISTS statements (
+        seq INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        stored TEXT NOT NULL,
+        verb TEXT NOT NULL,
+        registration TEXT,
+        ref TEXT,
+        voids TEXT,
+        voided INTEGER NOT NULL DEFAULT 0,
+        writer TEXT NOT NULL,
+        keys BLOB NOT NULL,
+        statement BLOB NOT NULL,
+        sealed BLOB
+    )""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS statements_id ON statements (tenant, id)",
+    "CREATE INDEX IF NOT EXISTS statements_stored ON statements (tenant, stored, id)",
+    "CREATE INDEX IF NOT EXISTS statements_writer ON statements (tenant, writer, stored, id)",
+    """CREATE INDEX IF NOT EXISTS statements_voids ON statements (tenant, voids)
+        WHERE voids IS NOT NULL""",
+    """CREATE TABLE IF NOT EXISTS filter_keys (
+        key_id INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        key TEXT NOT NULL,
+        UNIQUE (tenant, key)
+    )""",
+    """CREATE TABLE IF NOT EXISTS statement_keys (
+        key_id INTEGER NOT NULL,
+        stored INTEGER NOT NULL,
+        id BLOB NOT NULL,
+        via INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (key_id, stored, id, via)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS statement_refs (
+        tenant TEXT NOT NULL,
+        target TEXT NOT NULL,
+        source TEXT NOT NULL,
+        PRIMARY KEY (tenant, target, source)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS statement_refs_source ON statement_refs (tenant, source)",
+)
 
-    # Run by `__init__` after the layout check, not by SQLiteBase (hence not named DDL).
-    STATEMENTS_DDL: ClassVar[tuple[str, ...]] = (
-        """CREATE TABLE IF NOT EXISTS statements (
-            seq INTEGER PRIMARY KEY,
-            tenant TEXT NOT NULL,
-            id TEXT NOT NULL,
-            stored TEXT NOT NULL,
-            verb TEXT NOT NULL,
-            registration TEXT,
-            ref TEXT,
-            voids TEXT,
-            voided INTEGER NOT NULL DEFAULT 0,
-            writer TEXT NOT NULL,
-            keys BLOB NOT NULL,
-            statement BLOB NOT NULL,
-            sealed BLOB
-        )""",
-        "CREATE UNIQUE INDEX IF NOT EXISTS statements_id ON statements (tenant, id)",
-        "CREATE INDEX IF NOT EXISTS statements_stored ON statements (tenant, stored, id)",
-        "CREATE INDEX IF NOT EXISTS statements_writer ON statements (tenant, writer, stored, id)",
-        """CREATE INDEX IF NOT EXISTS statements_voids ON statements (tenant, voids)
-            WHERE voids IS NOT NULL""",
-        """CREATE TABLE IF NOT EXISTS filter_keys (
-            key_id INTEGER PRIMARY KEY,
-            tenant TEXT NOT NULL,
-            key TEXT NOT NULL,
-            UNIQUE (tenant, key)
-        )""",
-        """CREATE TABLE IF NOT EXISTS statement_keys (
-            key_id INTEGER NOT NULL,
-            stored INTEGER NOT NULL,
-            id BLOB NOT NULL,
-            via INTEGER NOT NULL,
-            seq INTEGER NOT NULL,
-            PRIMARY KEY (key_id, stored, id, via)
-        ) WITHOUT ROWID""",
-        """CREATE TABLE IF NOT EXISTS statement_refs (
-            tenant TEXT NOT NULL,
-            target TEXT NOT NULL,
-            source TEXT NOT NULL,
-            PRIMARY KEY (tenant, target, source)
-        ) WITHOUT ROWID""",
-        "CREATE INDEX IF NOT EXISTS statement_refs_source ON statement_refs (tenant, source)",
-        """CREATE TABLE IF NOT EXISTS identities (
-            tenant TEXT NOT NULL,
-            agent TEXT NOT NULL,
-            digest TEXT NOT NULL,
-            sealed BLOB NOT NULL,
-            PRIMARY KEY (tenant, agent, digest)
-        ) WITHOUT ROWID""",
+
+def insert(conn: sqlite3.Connection, tenant: str, records: Sequence[StatementRecord]) -> None:
+    """Write the statement rows and their own filter keys (`Transaction.insert_statements`)."""
+    if not records:
+        return
+    ids = [r.id for r in records]
+    existing = _existing_ids(conn, tenant, ids)
+    if existing:
+        raise DuplicateIdError(existing)
+    own_keys = [record_keys(r) for r in records]
+    key_ids = _key_ids(conn, tenant, {k for keys in own_keys for k in keys})
+    own_ids = [[key_ids[k] for k in keys] for keys in own_keys]
+    (last,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM statements").fetchone()
+    seqs = range(last + 1, last + 1 + len(records))
+    try:
+        conn.executemany(
+            "INSERT INTO statements (seq, tenant, id, stored, verb, registration,"
+            " ref, voids, writer, keys, statement, sealed)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (seq, tenant, r.id, r.stored, r.verb, r.registration, r.ref, r.voids,
+                 r.writer, orjson.dumps(keys), r.statement, r.sealed)
+                for seq, r, keys in zip(seqs, records, own_ids, strict=True)
+            ],
+        )
+    except sqlite3.IntegrityError as exc:
+        # Only an id repeated inside `records` itself can get here.
+        raise DuplicateIdError(_repeated(ids)) from exc
+    rows = []
+    try:
+        for seq, r, keys in zip(seqs, records, own_ids, strict=True):
+            stored, id_bytes = _micros(r.stored), _id_bytes(r.id)
+            rows += [(key, stored, id_bytes, seq) for key in keys]
+    except ValueError as exc:  # a `stored` or id not in canonical form: a caller's bug
+        raise StorageError(f"cannot store statements: {exc}") from exc
+    conn.executemany(
+        "INSERT OR IGNORE INTO statement_keys (key_id, stored, id, via, seq)"
+        " VALUES (?,?,?,0,?)",
+        rows,
     )
 
-    if TYPE_CHECKING:  # provided by SQLiteBase
-        _conn: sqlite3.Connection
 
-        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
-
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(path)  # type: ignore[call-arg]
-        with self._transaction() as conn:
-            (version,) = conn.execute("PRAGMA user_version").fetchone()
-            if version == 0 and conn.execute(
-                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'statements'"
-            ).fetchone():
-                version = -1  # written before the layout was versioned
-            if version not in (0, SCHEMA_VERSION):
-                raise StorageError(
-                    f"the SQLite file {path} holds statements in another layout"
-                    f" (version {version}); this LRS reads version {SCHEMA_VERSION} only"
-                )
-            for statement in self.STATEMENTS_DDL:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    # -- commands --------------------------------------------------------------------------
-
-    def insert_statements(self, tenant: str, records: Sequence[StatementRecord]) -> None:
-        if not records:
-            return
-        ids = [r.id for r in records]
-        try:
-            with self._transaction() as conn:
-                existing = self._existing_ids(conn, tenant, ids)
-                if existing:
-                    raise DuplicateIdError(existing)
-                own_keys = [record_keys(r) for r in records]
-                key_ids = _key_ids(conn, tenant, {k for keys in own_keys for k in keys})
-                own_ids = [[key_ids[k] for k in keys] for keys in own_keys]
-                (last,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM statements").fetchone()
-                seqs = range(last + 1, last + 1 + len(records))
-                try:
-                    conn.executemany(
-                        "INSERT INTO statements (seq, tenant, id, stored, verb, registration,"
-                        " ref, voids, writer, keys, statement, sealed)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                        [
-                            (seq, tenant, r.id, r.stored, r.verb, r.registration, r.ref, r.voids,
-                             r.writer, orjson.dumps(keys), r.statement, r.sealed)
-                            for seq, r, keys in zip(seqs, records, own_ids, strict=True)
-                        ],
-                    )
-                except sqlite3.IntegrityError as exc:
-                    # Only an id repeated inside `records` itself can get here.
-                    raise DuplicateIdError(_repeated(ids)) from exc
-                rows = []
-                for seq, r, keys in zip(seqs, records, own_ids, strict=True):
-                    stored, id_bytes = _micros(r.stored), _id_bytes(r.id)
-                    rows += [(key, stored, id_bytes, seq) for key in keys]
-                conn.executemany(
-                    "INSERT OR IGNORE INTO statement_keys (key_id, stored, id, via, seq)"
-                    " VALUES (?,?,?,0,?)",
-                    rows,
-                )
-                identities = [
-                    (tenant, i.agent, i.digest, i.sealed) for r in records for i in r.identities
-                ]
-                if identities:
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO identities (tenant, agent, digest, sealed)"
-                        " VALUES (?,?,?,?)",
-                        identities,
-                    )
-                self._link_references(conn, tenant, records)
-                self._apply_voiding(conn, tenant, records)
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot store statements: {exc}") from exc
-        except ValueError as exc:  # a `stored` or id not in canonical form: a caller's bug
-            raise StorageError(f"cannot store statements: {exc}") from exc
-
-    @staticmethod
-    def _existing_ids(conn: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> list[str]:
-        return [
-            row[0]
-            for row in conn.execute(
-                "SELECT id FROM statements WHERE tenant = ?"
-                " AND id IN (SELECT value FROM json_each(?))",
-                (tenant, _json(ids)),
-            )
-        ]
-
-    @staticmethod
-    def _link_references(
-        conn: sqlite3.Connection, tenant: str, records: Sequence[StatementRecord]
-    ) -> None:
-        """Extend the reference closure and copy keys along it (see the module docstring).
-
-        A record needs work if its object is a StatementRef, or if statements stored earlier
-        already refer to it (its keys reach them only now). In-batch referrers are served
-        when the referrer itself is processed, since every record's row and keys exist by then.
-        """
-        referred = {
-            row[0]
-            for row in conn.execute(
-                "SELECT target FROM statement_refs WHERE tenant = ?"
-                " AND target IN (SELECT value FROM json_each(?))",
-                (tenant, _json(r.id for r in records)),
-            )
-        }
-        for record in records:
-            if record.ref is None and record.id not in referred:
-                continue
-            ancestors = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT source FROM statement_refs WHERE tenant = ? AND target = ?"
-                    " AND source != target",
-                    (tenant, record.id),
-                )
-            ]
-            chain = []
-            if record.ref is not None:
-                chain = [record.ref] + [
-                    row[0]
-                    for row in conn.execute(
-                        "SELECT target FROM statement_refs WHERE tenant = ? AND source = ?",
-                        (tenant, record.ref),
-                    )
-                ]
-            # Every `a` gets the keys of every `x` it now reaches (stored ones only).
-            pairs = [(a, record.id) for a in ancestors]
-            pairs += [(a, x) for a in (record.id, *ancestors) for x in chain if a != x]
-            if not pairs:
-                continue
-            members = _members(conn, tenant, {m for pair in pairs for m in pair})
-            conn.executemany(
-                "INSERT OR IGNORE INTO statement_keys (key_id, stored, id, via, seq)"
-                " VALUES (?,?,?,?,?)",
-                [
-                    (key, members[a][1], members[a][2], members[x][0], members[a][0])
-                    for a, x in pairs
-                    if a in members and x in members
-                    for key in members[x][3]
-                ],
-            )
-            if chain:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO statement_refs (tenant, target, source)"
-                    " VALUES (?,?,?)",
-                    [(tenant, x, a) for a in (record.id, *ancestors) for x in chain if a != x],
-                )
-
-    @staticmethod
-    def _apply_voiding(
-        conn: sqlite3.Connection, tenant: str, records: Sequence[StatementRecord]
-    ) -> None:
-        """Data 2.3.2: a statement is voided iff it is not itself a voiding statement and a
-        stored voiding statement refers to it, whichever of the two arrived first."""
-        targets = {r.voids for r in records if r.voids is not None}
-        targets.update(
-            row[0]
-            for row in conn.execute(
-                "SELECT voids FROM statements WHERE tenant = ? AND voids IS NOT NULL"
-                " AND voids IN (SELECT value FROM json_each(?))",
-                (tenant, _json(r.id for r in records if r.voids is None)),
-            )
+def _existing_ids(conn: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> list[str]:
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM statements WHERE tenant = ?"
+            " AND id IN (SELECT value FROM json_each(?))",
+            (tenant, _json(ids)),
         )
-        if targets:
-            conn.execute(
-                "UPDATE statements SET voided = 1 WHERE tenant = ? AND voids IS NULL"
-                " AND id IN (SELECT value FROM json_each(?))",
-                (tenant, _json(targets)),
-            )
+    ]
 
-    # -- queries ---------------------------------------------------------------------------
 
-    def get_statements(self, tenant: str, ids: Sequence[str]) -> dict[str, StoredStatement]:
-        if not ids:
-            return {}
-        try:
-            rows = self._conn.execute(_GET_SQL, (tenant, _json(ids))).fetchall()
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot read statements: {exc}") from exc
-        return {row[0]: _stored(row) for row in rows}
+def voided_targets(conn: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> set[str]:
+    if not ids:
+        return set()
+    return {
+        row[0]
+        for row in conn.execute(
+            "SELECT voids FROM statements WHERE tenant = ? AND voids IS NOT NULL"
+            " AND voids IN (SELECT value FROM json_each(?))",
+            (tenant, _json(ids)),
+        )
+    }
 
-    def get_identities(self, tenant: str, agent: str) -> list[Identity]:
-        try:
-            rows = self._conn.execute(
-                "SELECT agent, digest, sealed FROM identities WHERE tenant = ? AND agent = ?"
-                " ORDER BY digest",
-                (tenant, agent),
-            ).fetchall()
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot read identities: {exc}") from exc
-        return [Identity(agent=row[0], digest=row[1], sealed=row[2]) for row in rows]
 
-    def query_statements(
-        self, tenant: str, query: StatementFilter, limit: int
-    ) -> list[StoredStatement]:
-        if limit <= 0:
-            return []
-        sql, params = _query_sql(tenant, query)
-        results: list[StoredStatement] = []
-        try:
-            cursor = self._conn.execute(sql, params)
-            try:
-                last = None
-                for row in cursor:
-                    # Rows of one statement found through several chain members are adjacent.
-                    if row[0] == last:
-                        continue
-                    last = row[0]
-                    results.append(_stored(row))
-                    if len(results) == limit:
-                        break
-            finally:
-                cursor.close()
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot query statements: {exc}") from exc
-        return results
+def set_voided(conn: sqlite3.Connection, tenant: str, ids: Iterable[str]) -> None:
+    wanted = list(ids)
+    if wanted:
+        conn.execute(
+            "UPDATE statements SET voided = 1 WHERE tenant = ?"
+            " AND id IN (SELECT value FROM json_each(?))",
+            (tenant, _json(wanted)),
+        )
+
+
+def reference_targets(
+    conn: sqlite3.Connection, tenant: str, ids: Sequence[str]
+) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for source, target in conn.execute(
+        "SELECT source, target FROM statement_refs WHERE tenant = ?"
+        " AND source IN (SELECT value FROM json_each(?))",
+        (tenant, _json(ids)),
+    ):
+        found.setdefault(source, []).append(target)
+    return found
+
+
+def reference_sources(
+    conn: sqlite3.Connection, tenant: str, ids: Sequence[str]
+) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for target, source in conn.execute(
+        "SELECT target, source FROM statement_refs WHERE tenant = ?"
+        " AND target IN (SELECT value FROM json_each(?)) AND source != target",
+        (tenant, _json(ids)),
+    ):
+        found.setdefault(target, []).append(source)
+    return found
+
+
+def add_references(
+    conn: sqlite3.Connection, tenant: str, pairs: Sequence[tuple[str, str]]
+) -> None:
+    """Each source gets a copy of the stored target's own keys (`via` = the target's seq) and
+    a `statement_refs` row, so that a target arriving later finds the sources waiting."""
+    members = _members(conn, tenant, {m for pair in pairs for m in pair})
+    conn.executemany(
+        "INSERT OR IGNORE INTO statement_keys (key_id, stored, id, via, seq)"
+        " VALUES (?,?,?,?,?)",
+        [
+            (key, members[a][1], members[a][2], members[x][0], members[a][0])
+            for a, x in pairs
+            if a in members and x in members
+            for key in members[x][3]
+        ],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO statement_refs (tenant, target, source) VALUES (?,?,?)",
+        [(tenant, x, a) for a, x in pairs],
+    )
+
+
+def get(conn: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> dict[str, StoredStatement]:
+    if not ids:
+        return {}
+    return {row[0]: _stored(row) for row in conn.execute(_GET_SQL, (tenant, _json(ids)))}
+
+
+def query(
+    conn: sqlite3.Connection, tenant: str, query: StatementFilter, limit: int
+) -> list[StoredStatement]:
+    if limit <= 0:
+        return []
+    sql, params = _query_sql(tenant, query)
+    results: list[StoredStatement] = []
+    cursor = conn.execute(sql, params)
+    try:
+        last = None
+        for row in cursor:
+            # Rows of one statement found through several chain members are adjacent.
+            if row[0] == last:
+                continue
+            last = row[0]
+            results.append(_stored(row))
+            if len(results) == limit:
+                break
+    finally:
+        cursor.close()
+    return results
 
 
 def _key_ids(conn: sqlite3.Connection, tenant: str, keys: set[str]) -> dict[str, int]:

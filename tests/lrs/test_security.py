@@ -29,7 +29,7 @@ from lrs.auth import SCOPES, Authenticator, hash_secret
 from lrs.errors import redacted_traceback
 from lrs.protocol import AlternateSyntaxMiddleware
 from lrs.state import EXTENSION
-from storage.base import Credential
+from storage import Credential
 from tests.e2e.conftest import HOST, create_credential, free_port, lrs_command
 
 ACTIVITY = "http://example.com/activities/security"

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from storage.base import Identity, StatementFilter, StatementRecord
+from storage import Identity, StatementFilter, StatementRecord
+from storage.commands import insert_statements
 from storage.errors import DuplicateIdError
 
 VERB = "http://adlnet.gov/expapi/verbs/completed"
@@ -23,7 +24,7 @@ def record(number: int, *, sealed: bytes | None = None, identities=()) -> Statem
 
 
 def test_sealed_is_returned_by_every_read(store):
-    store.insert_statements("t", [record(1, sealed=b"\x01blob\x00"), record(2)])
+    insert_statements(store, "t", [record(1, sealed=b"\x01blob\x00"), record(2)])
     got = store.get_statements("t", [record(1).id, record(2).id])
     assert got[record(1).id].sealed == b"\x01blob\x00"
     assert got[record(2).id].sealed is None
@@ -37,18 +38,18 @@ def test_identities_are_stored_once_per_digest_and_tenant(store):
     first = Identity("account:https://p/k|a", "d1", b"one")
     second = Identity("account:https://p/k|a", "d2", b"two")
     other = Identity("account:https://p/k|b", "d1", b"three")
-    store.insert_statements("t", [record(1, identities=[first, other]), record(2)])
-    store.insert_statements("t", [record(3, identities=[
+    insert_statements(store, "t", [record(1, identities=[first, other]), record(2)])
+    insert_statements(store, "t", [record(3, identities=[
         Identity(first.agent, "d1", b"ignored: stored once"), second])])
     assert store.get_identities("t", first.agent) == [first, second]
     assert store.get_identities("t", other.agent) == [other]
     assert store.get_identities("u", first.agent) == []
-    store.insert_statements("u", [record(1, identities=[first])])
+    insert_statements(store, "u", [record(1, identities=[first])])
     assert store.get_identities("u", first.agent) == [first]
 
 
 def test_a_failed_batch_stores_no_identity(store):
-    store.insert_statements("t", [record(1)])
+    insert_statements(store, "t", [record(1)])
     with pytest.raises(DuplicateIdError):
-        store.insert_statements("t", [record(1, identities=[Identity("x", "d", b"s")])])
+        insert_statements(store, "t", [record(1, identities=[Identity("x", "d", b"s")])])
     assert store.get_identities("t", "x") == []

@@ -9,13 +9,12 @@ import uuid
 
 import pytest
 
+from lrs.service.ingest import statement_activities, store_statements
 from statements import validate_statements
-from storage import ActivityStore, Storage, store_statements
-from storage.base import merge_definition
+from storage import Storage, build_record
+from storage.commands import insert_statements, merge_definition, put_activities
 from storage.errors import DuplicateIdError
-from storage.ingest import statement_activities
 from storage.mongo import MongoStorage
-from storage.records import build_record
 from tests.mongo_server import secantus_server, with_database
 
 T = "tenant-a"
@@ -139,7 +138,6 @@ def test_statement_activities_finds_every_position():
 
 
 def test_backends_implement_the_protocol(store):
-    assert isinstance(store, ActivityStore)
     assert isinstance(store, Storage)
 
 
@@ -149,13 +147,13 @@ def test_unknown_activities_are_absent(store):
 
 
 def test_recorded_id_without_definition_reads_as_empty(store):
-    store.put_activities(T, {COURSE: []})
+    put_activities(store, T, {COURSE: []})
     assert store.get_activities(T, [COURSE, MODULE]) == {COURSE: {}}
 
 
 def test_definitions_merge_in_order(store):
-    store.put_activities(T, {COURSE: [{"name": {"en-US": "Course"}, "extensions": {EXT_A: 1}}]})
-    store.put_activities(
+    put_activities(store, T, {COURSE: [{"name": {"en-US": "Course"}, "extensions": {EXT_A: 1}}]})
+    put_activities(store, 
         T,
         {COURSE: [{"name": {"fr": "Cours"}}, {"name": {"en-US": "The course"},
                                                "extensions": {EXT_B: 2}}]},
@@ -168,8 +166,8 @@ def test_definitions_merge_in_order(store):
 
 def test_recording_an_id_again_keeps_its_definition(store):
     """Communication 4.2: ids are saved, the canonical representation is not updated."""
-    store.put_activities(T, {COURSE: [{"name": {"en": "Course"}}]})
-    store.put_activities(T, {COURSE: [], MODULE: []})
+    put_activities(store, T, {COURSE: [{"name": {"en": "Course"}}]})
+    put_activities(store, T, {COURSE: [], MODULE: []})
     assert store.get_activities(T, [COURSE, MODULE]) == {
         COURSE: {"name": {"en": "Course"}}, MODULE: {}
     }
@@ -177,25 +175,25 @@ def test_recording_an_id_again_keeps_its_definition(store):
 
 def test_extension_keys_with_dots_and_dollars_round_trip(store):
     definition = {"extensions": {"http://example.com/a.b": {"$x": 1, "y.z": [1, "2"]}}}
-    store.put_activities(T, {COURSE: [definition]})
+    put_activities(store, T, {COURSE: [definition]})
     assert store.get_activities(T, [COURSE]) == {COURSE: definition}
 
 
 def test_activity_ids_compare_exactly(store):
     """IRIs are compared as strings: another case is another Activity."""
-    store.put_activities(T, {COURSE: [{"name": {"en": "lower"}}]})
+    put_activities(store, T, {COURSE: [{"name": {"en": "lower"}}]})
     upper = COURSE.replace("course", "Course")
     assert store.get_activities(T, [upper]) == {}
-    store.put_activities(T, {upper: [{"name": {"en": "upper"}}]})
+    put_activities(store, T, {upper: [{"name": {"en": "upper"}}]})
     assert store.get_activities(T, [COURSE, upper]) == {
         COURSE: {"name": {"en": "lower"}}, upper: {"name": {"en": "upper"}}
     }
 
 
 def test_tenants_are_isolated(store):
-    store.put_activities(T, {COURSE: [{"name": {"en": "A's"}}]})
+    put_activities(store, T, {COURSE: [{"name": {"en": "A's"}}]})
     assert store.get_activities("tenant-b", [COURSE]) == {}
-    store.put_activities("tenant-b", {COURSE: [{"name": {"fr": "B"}}]})
+    put_activities(store, "tenant-b", {COURSE: [{"name": {"fr": "B"}}]})
     assert store.get_activities(T, [COURSE]) == {COURSE: {"name": {"en": "A's"}}}
     assert store.get_activities("tenant-b", [COURSE]) == {COURSE: {"name": {"fr": "B"}}}
 
@@ -207,16 +205,16 @@ def test_failed_statement_batch_changes_no_activity(store):
 
 
 def check_failed_batch_changes_no_activity(store) -> None:
-    store.put_activities(T, {COURSE: [{"name": {"en": "kept"}}]})
+    put_activities(store, T, {COURSE: [{"name": {"en": "kept"}}]})
     taken = build_record(
         {**statement({"id": COURSE}), "stored": "2024-01-01T00:00:00.000000Z"}, writer="w"
     )
-    store.insert_statements(T, [taken])
+    insert_statements(store, T, [taken])
     fresh = build_record(
         {**statement({"id": MODULE}), "stored": "2024-01-01T00:00:00.000001Z"}, writer="w"
     )
     with pytest.raises(DuplicateIdError):
-        store.insert_statements_with_activities(
+        insert_statements(store, 
             T, [fresh, taken], {COURSE: [{"name": {"en": "changed"}}], MODULE: []}
         )
     assert store.get_activities(T, [COURSE, MODULE]) == {COURSE: {"name": {"en": "kept"}}}
@@ -233,7 +231,7 @@ def check_concurrent_merges_lose_nothing(store) -> None:
     def write(n: int) -> None:
         try:
             for round_ in range(5):
-                store.put_activities(T, {COURSE: [{"name": {f"x-w{n}r{round_}": str(n)}}]})
+                put_activities(store, T, {COURSE: [{"name": {f"x-w{n}r{round_}": str(n)}}]})
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -265,7 +263,7 @@ def test_standalone_mongodb_merges_by_compare_and_set(standalone_uri):
             check(mongo)
 
 
-# -- ingest (storage.ingest.store_statements) --------------------------------------------------
+# -- ingest (lrs.service.ingest.store_statements) --------------------------------------------------
 
 
 def test_without_define_ids_are_recorded_and_definitions_ignored(store):

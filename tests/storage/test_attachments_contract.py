@@ -1,4 +1,4 @@
-"""The AttachmentStore contract (Data 2.4.11, Communication 1.5.2), on every backend through
+"""The attachment storage contract (Data 2.4.11, Communication 1.5.2), on every backend through
 the `store` fixture; and the ingest rule writing attachment data with its statements."""
 
 from __future__ import annotations
@@ -8,8 +8,10 @@ import threading
 
 import pytest
 
+from lrs.service.ingest import store_statements
 from statements import StatementError, validate_statements
-from storage import AttachmentStore, Storage, store_statements
+from storage import Storage
+from storage.commands import put_attachments
 from storage.errors import ConflictError
 
 T = "tenant-a"
@@ -23,12 +25,11 @@ def sha(data: bytes) -> str:
 
 
 def test_backends_implement_the_protocol(store):
-    assert isinstance(store, AttachmentStore)
     assert isinstance(store, Storage)
 
 
 def test_put_get_round_trip_byte_for_byte(store):
-    store.put_attachments(T, {sha(ESSAY): ("text/plain", ESSAY),
+    put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY),
                               sha(PHOTO): ("image/png", PHOTO)})
     assert store.get_attachments(T, [sha(ESSAY), sha(PHOTO)]) == {
         sha(ESSAY): ("text/plain", ESSAY),
@@ -37,7 +38,7 @@ def test_put_get_round_trip_byte_for_byte(store):
 
 
 def test_get_returns_only_what_is_stored(store):
-    store.put_attachments(T, {sha(ESSAY): ("text/plain", ESSAY)})
+    put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY)})
     assert store.get_attachments(T, [sha(PHOTO)]) == {}
     assert store.get_attachments(T, []) == {}
     assert store.get_attachments(T, [sha(ESSAY), sha(PHOTO)]) == {
@@ -46,27 +47,27 @@ def test_get_returns_only_what_is_stored(store):
 
 
 def test_put_nothing_is_a_no_op(store):
-    store.put_attachments(T, {})
+    put_attachments(store, T, {})
     assert store.get_attachments(T, [sha(ESSAY)]) == {}
 
 
 def test_same_hash_is_stored_once_and_first_write_wins(store):
     """Deduplicated by sha2: writing it again (any content type) changes nothing."""
-    store.put_attachments(T, {sha(ESSAY): ("text/plain", ESSAY)})
-    store.put_attachments(T, {sha(ESSAY): ("text/markdown", ESSAY)})
+    put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY)})
+    put_attachments(store, T, {sha(ESSAY): ("text/markdown", ESSAY)})
     assert store.get_attachments(T, [sha(ESSAY)]) == {sha(ESSAY): ("text/plain", ESSAY)}
 
 
 def test_hashes_are_matched_case_insensitively(store):
-    store.put_attachments(T, {sha(ESSAY).upper(): ("text/plain", ESSAY)})
+    put_attachments(store, T, {sha(ESSAY).upper(): ("text/plain", ESSAY)})
     assert store.get_attachments(T, [sha(ESSAY)]) == {sha(ESSAY): ("text/plain", ESSAY)}
     assert store.get_attachments(T, [sha(ESSAY).upper()]) == {sha(ESSAY): ("text/plain", ESSAY)}
 
 
 def test_tenants_are_isolated(store):
-    store.put_attachments(T, {sha(ESSAY): ("text/plain", ESSAY)})
+    put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY)})
     assert store.get_attachments("tenant-b", [sha(ESSAY)]) == {}
-    store.put_attachments("tenant-b", {sha(ESSAY): ("application/x-other", ESSAY)})
+    put_attachments(store, "tenant-b", {sha(ESSAY): ("application/x-other", ESSAY)})
     assert store.get_attachments(T, [sha(ESSAY)]) == {sha(ESSAY): ("text/plain", ESSAY)}
     assert store.get_attachments("tenant-b", [sha(ESSAY)]) == {
         sha(ESSAY): ("application/x-other", ESSAY)
@@ -79,7 +80,7 @@ def test_concurrent_writers_of_the_same_data_both_succeed(store):
     def write() -> None:
         try:
             for _ in range(20):
-                store.put_attachments(T, {sha(ESSAY): ("text/plain", ESSAY)})
+                put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY)})
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 

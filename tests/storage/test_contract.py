@@ -1,6 +1,7 @@
-"""The StatementStore and CredentialStore contract, run on every backend through the `store`
-fixture. Only the Protocol is used here: records are built by hand, so these tests pin what a
-backend must do, independently of the ingest rules above it."""
+"""The statement and credential storage contract, run on every backend through the `store`
+fixture: the Protocol and the rules written once above it (`storage.commands`). Records are
+built by hand, so these tests pin what storage must do, independently of the service's
+ingest rules above it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import uuid
 import orjson
 import pytest
 
-from storage.base import Credential, StatementFilter, StatementRecord, Storage
+from storage import Credential, StatementFilter, StatementRecord, Storage
+from storage.commands import insert_statements
 from storage.errors import DuplicateIdError
 
 T = "tenant-a"
@@ -85,7 +87,7 @@ def test_backend_implements_protocol(store):
 
 def test_round_trip_is_byte_for_byte(store):
     record = rec(1, voids=None)
-    store.insert_statements(T, [record])
+    insert_statements(store, T, [record])
     got = store.get_statements(T, [record.id])
     assert list(got) == [record.id]
     stored = got[record.id]
@@ -98,22 +100,22 @@ def test_round_trip_is_byte_for_byte(store):
 
 def test_get_statements_returns_only_stored_ids(store):
     a, b = rec(1), rec(2)
-    store.insert_statements(T, [a, b])
+    insert_statements(store, T, [a, b])
     assert set(store.get_statements(T, [a.id, str(uuid.uuid4()), b.id])) == {a.id, b.id}
     assert store.get_statements(T, []) == {}
 
 
 def test_insert_empty_batch_is_noop(store):
-    store.insert_statements(T, [])
+    insert_statements(store, T, [])
     assert query(store) == []
 
 
 def test_duplicate_id_raises_and_batch_is_all_or_nothing(store):
     first = rec(1)
-    store.insert_statements(T, [first])
+    insert_statements(store, T, [first])
     before, again, after = rec(2), rec(3, id=first.id), rec(4)
     with pytest.raises(DuplicateIdError) as info:
-        store.insert_statements(T, [before, again, after])
+        insert_statements(store, T, [before, again, after])
     assert info.value.ids == [first.id]
     assert set(store.get_statements(T, [before.id, after.id])) == set()
     # The stored statement is untouched (Communication 2.1.1: no modification on re-send).
@@ -124,8 +126,8 @@ def test_duplicate_id_raises_and_batch_is_all_or_nothing(store):
 def test_tenants_are_isolated(store):
     shared = str(uuid.uuid4())
     mine, theirs = rec(1, id=shared), rec(2, id=shared, verb=COMPLETED)
-    store.insert_statements(T, [mine])
-    store.insert_statements(OTHER, [theirs])
+    insert_statements(store, T, [mine])
+    insert_statements(store, OTHER, [theirs])
     assert store.get_statements(T, [shared])[shared].statement == mine.statement
     assert store.get_statements(OTHER, [shared])[shared].statement == theirs.statement
     assert query(store, verb=COMPLETED) == []
@@ -152,7 +154,7 @@ def corpus(store):
         "object_agent_bob": rec(6, agents=(ALICE, BOB), activities=()),
         "other_writer": rec(7, agents=(CAROL,), writer="client-2"),
     }
-    store.insert_statements(T, list(records.values()))
+    insert_statements(store, T, list(records.values()))
     return {name: r.id for name, r in records.items()}
 
 
@@ -215,7 +217,7 @@ def test_limit(store, corpus):
 def test_since_is_exclusive_and_until_inclusive(store, filters):
     """Communication 2.1.3: `since` exclusive, `until` "at or before"."""
     records = [rec(n) for n in range(1, 6)]
-    store.insert_statements(T, records)
+    insert_statements(store, T, records)
     found = query(store, since=ts(2), until=ts(4), ascending=True, **filters)
     assert found == [records[2].id, records[3].id]
     assert query(store, since=ts(5), **filters) == []
@@ -228,7 +230,7 @@ def test_keyset_paging_with_inserts_between_pages(store, ascending, filters):
     """Paging by the (stored, id) cursor: statements stored while a client pages never make
     it see a statement twice or miss one that was there when it started."""
     initial = [rec(n) for n in range(10, 20)]
-    store.insert_statements(T, initial)
+    insert_statements(store, T, initial)
     seen: list[str] = []
     after = None
     page_number = 0
@@ -243,7 +245,7 @@ def test_keyset_paging_with_inserts_between_pages(store, ascending, filters):
         page_number += 1
         if page_number <= 3:
             # New statements arrive between pages: newer than all, and one on a tie.
-            store.insert_statements(T, [rec(100 + page_number), rec(19)])
+            insert_statements(store, T, [rec(100 + page_number), rec(19)])
     assert len(seen) == len(set(seen))
     expected = [r.id for r in initial]
     if not ascending:
@@ -253,7 +255,7 @@ def test_keyset_paging_with_inserts_between_pages(store, ascending, filters):
 
 def test_paging_orders_ties_on_stored_by_id(store):
     same = [rec(5) for _ in range(4)]
-    store.insert_statements(T, same)
+    insert_statements(store, T, same)
     by_id = sorted(r.id for r in same)
     assert query(store, ascending=True) == by_id
     first = store.query_statements(T, StatementFilter(ascending=True), 2)
@@ -269,8 +271,8 @@ def test_paging_orders_ties_on_stored_by_id(store):
 def test_voided_statement_is_never_returned_but_still_readable(store):
     target = rec(1)
     voiding = rec(2, verb=VOIDED, ref=target.id, voids=target.id, agents=(BOB,), activities=())
-    store.insert_statements(T, [target])
-    store.insert_statements(T, [voiding])
+    insert_statements(store, T, [target])
+    insert_statements(store, T, [voiding])
     got = store.get_statements(T, [target.id, voiding.id])
     assert got[target.id].voided is True
     assert got[voiding.id].voided is False
@@ -286,7 +288,7 @@ def test_voided_statement_is_never_returned_but_still_readable(store):
 def test_voiding_in_same_batch(store):
     target = rec(1)
     voiding = rec(2, verb=VOIDED, ref=target.id, voids=target.id, activities=())
-    store.insert_statements(T, [voiding, target])
+    insert_statements(store, T, [voiding, target])
     assert store.get_statements(T, [target.id])[target.id].voided is True
     assert query(store) == [voiding.id]
 
@@ -294,8 +296,8 @@ def test_voiding_in_same_batch(store):
 def test_target_arriving_after_its_voiding_statement_is_stored_voided(store):
     target_id = str(uuid.uuid4())
     voiding = rec(1, verb=VOIDED, ref=target_id, voids=target_id, activities=())
-    store.insert_statements(T, [voiding])
-    store.insert_statements(T, [rec(2, id=target_id)])
+    insert_statements(store, T, [voiding])
+    insert_statements(store, T, [rec(2, id=target_id)])
     assert store.get_statements(T, [target_id])[target_id].voided is True
     assert query(store) == [voiding.id]
 
@@ -305,16 +307,16 @@ def test_voiding_statement_is_never_voided(store):
     first = rec(1)
     voiding = rec(2, verb=VOIDED, ref=first.id, voids=first.id, activities=())
     second = rec(3, verb=VOIDED, ref=voiding.id, voids=voiding.id, activities=())
-    store.insert_statements(T, [first, voiding])
-    store.insert_statements(T, [second])
+    insert_statements(store, T, [first, voiding])
+    insert_statements(store, T, [second])
     assert store.get_statements(T, [voiding.id])[voiding.id].voided is False
 
 
 def test_voiding_is_scoped_to_the_tenant(store):
     target = rec(1)
-    store.insert_statements(T, [target])
-    store.insert_statements(OTHER, [rec(1, id=target.id)])
-    store.insert_statements(
+    insert_statements(store, T, [target])
+    insert_statements(store, OTHER, [rec(1, id=target.id)])
+    insert_statements(store, 
         OTHER, [rec(2, verb=VOIDED, ref=target.id, voids=target.id, activities=())]
     )
     assert store.get_statements(T, [target.id])[target.id].voided is False
@@ -334,7 +336,7 @@ def confirm(n: int, target: str, **kwargs: object) -> StatementRecord:
 def test_statement_ref_matches_through_its_target(store):
     passed = rec(1, agents=(BOB,), activities=(COURSE,), verb=COMPLETED)
     confirmed = confirm(2, passed.id)
-    store.insert_statements(T, [passed, confirmed])
+    insert_statements(store, T, [passed, confirmed])
     both = [confirmed.id, passed.id]
     assert query(store, agent=BOB) == both
     assert query(store, activity=COURSE) == both
@@ -349,7 +351,7 @@ def test_statement_ref_needs_all_filters_on_one_statement(store):
     filters spread over the chain."""
     passed = rec(1, agents=(BOB,), verb=COMPLETED)
     confirmed = confirm(2, passed.id)
-    store.insert_statements(T, [passed, confirmed])
+    insert_statements(store, T, [passed, confirmed])
     assert query(store, agent=BOB, verb=CONFIRMED) == []
     assert query(store, agent=CAROL, verb=COMPLETED) == []
     assert query(store, agent=CAROL, verb=CONFIRMED) == [confirmed.id]
@@ -358,7 +360,7 @@ def test_statement_ref_needs_all_filters_on_one_statement(store):
 def test_statement_ref_time_filters_apply_to_the_referring_statement(store):
     passed = rec(1, agents=(BOB,))
     confirmed = confirm(5, passed.id)
-    store.insert_statements(T, [passed, confirmed])
+    insert_statements(store, T, [passed, confirmed])
     assert query(store, agent=BOB, since=ts(2)) == [confirmed.id]
     assert query(store, agent=BOB, until=ts(4)) == [passed.id]
     assert query(store, agent=BOB, since=ts(5)) == []
@@ -367,7 +369,7 @@ def test_statement_ref_time_filters_apply_to_the_referring_statement(store):
 def test_statement_ref_writer_applies_to_the_referring_statement(store):
     passed = rec(1, agents=(BOB,), writer="client-1")
     confirmed = confirm(2, passed.id, writer="client-2")
-    store.insert_statements(T, [passed, confirmed])
+    insert_statements(store, T, [passed, confirmed])
     assert query(store, agent=BOB, writer="client-2") == [confirmed.id]
 
 
@@ -375,7 +377,7 @@ def test_statement_ref_rule_is_recursive(store):
     c = rec(1, agents=(BOB,), activities=(MODULE,))
     b = confirm(2, c.id)
     a = confirm(3, b.id, agents=(TEAM,))
-    store.insert_statements(T, [c, b, a])
+    insert_statements(store, T, [c, b, a])
     assert query(store, agent=BOB) == [a.id, b.id, c.id]
     assert query(store, activity=MODULE) == [a.id, b.id, c.id]
     assert query(store, agent=CAROL) == [a.id, b.id]
@@ -397,10 +399,10 @@ def test_statement_ref_targets_arriving_late(store, order, batched):
         "a": confirm(3, b_id, agents=(TEAM,)),
     }
     if batched:
-        store.insert_statements(T, [made[name] for name in order])
+        insert_statements(store, T, [made[name] for name in order])
     else:
         for name in order:
-            store.insert_statements(T, [made[name]])
+            insert_statements(store, T, [made[name]])
     a_id = made["a"].id
     assert query(store, agent=BOB) == [a_id, b_id, c_id]
     assert query(store, activity=MODULE, ascending=True) == [c_id, b_id, a_id]
@@ -410,7 +412,7 @@ def test_statement_ref_targets_arriving_late(store, order, batched):
 
 def test_statement_ref_to_unknown_target_matches_only_itself(store):
     dangling = confirm(1, str(uuid.uuid4()))
-    store.insert_statements(T, [dangling])
+    insert_statements(store, T, [dangling])
     assert query(store, agent=CAROL) == [dangling.id]
     assert query(store, agent=BOB) == []
 
@@ -419,8 +421,8 @@ def test_statement_ref_cycle_terminates(store):
     a_id, b_id = str(uuid.uuid4()), str(uuid.uuid4())
     a = confirm(1, b_id, id=a_id, agents=(ALICE,))
     b = confirm(2, a_id, id=b_id, agents=(BOB,))
-    store.insert_statements(T, [a])
-    store.insert_statements(T, [b])
+    insert_statements(store, T, [a])
+    insert_statements(store, T, [b])
     assert query(store, agent=ALICE) == [b_id, a_id]
     assert query(store, agent=BOB) == [b_id, a_id]
 
@@ -430,7 +432,7 @@ def test_statement_ref_to_voided_target_still_matches(store):
     passed = rec(1, agents=(BOB,))
     confirmed = confirm(2, passed.id)
     voiding = rec(3, verb=VOIDED, ref=passed.id, voids=passed.id, agents=(ALICE,), activities=())
-    store.insert_statements(T, [passed, confirmed, voiding])
+    insert_statements(store, T, [passed, confirmed, voiding])
     assert query(store, agent=BOB) == [voiding.id, confirmed.id]
 
 
@@ -438,7 +440,7 @@ def test_statement_ref_paging_returns_each_statement_once(store):
     passed = rec(1, agents=(BOB,))
     confirmed = confirm(2, passed.id, agents=(BOB,))
     again = confirm(3, confirmed.id, agents=(BOB,))
-    store.insert_statements(T, [passed, confirmed, again])
+    insert_statements(store, T, [passed, confirmed, again])
     seen: list[str] = []
     after = None
     while page := store.query_statements(T, StatementFilter(agent=BOB, after=after), 1):
@@ -451,7 +453,7 @@ def test_related_filter_returns_a_statement_once_when_it_matches_twice(store):
     """ALICE is the actor of the referring statement and the instructor of its target."""
     taught = rec(1, agents=(BOB,), related_agents=(ALICE,))
     confirmed = confirm(2, taught.id, agents=(ALICE,))
-    store.insert_statements(T, [taught, confirmed])
+    insert_statements(store, T, [taught, confirmed])
     assert query(store, agent=ALICE, related_agents=True) == [confirmed.id, taught.id]
     assert query(store, agent=ALICE) == [confirmed.id]
     page = store.query_statements(T, StatementFilter(agent=ALICE, related_agents=True), 1)
@@ -460,9 +462,9 @@ def test_related_filter_returns_a_statement_once_when_it_matches_twice(store):
 
 def test_statement_ref_is_scoped_to_the_tenant(store):
     passed = rec(1, agents=(BOB,))
-    store.insert_statements(OTHER, [passed])
+    insert_statements(store, OTHER, [passed])
     confirmed = confirm(2, passed.id)
-    store.insert_statements(T, [confirmed])
+    insert_statements(store, T, [confirmed])
     assert query(store, agent=BOB) == []
     assert query(store, tenant=OTHER, agent=BOB) == [passed.id]
 

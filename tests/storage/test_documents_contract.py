@@ -1,5 +1,5 @@
-"""The DocumentStore contract (Communication 2.2 to 2.7, 3.1), run on every backend through
-the `store` fixture. Only the Protocol is used here."""
+"""The document storage contract (Communication 2.2 to 2.7, 3.1), run on every backend
+through the `store` fixture: the Protocol and `storage.commands.documents` above it."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import threading
 
 import pytest
 
-from storage.base import (
+from storage import (
     ACTIVITY_PROFILE,
     AGENT_PROFILE,
     STATE,
     DocumentScope,
 )
+from storage.commands import delete_document, delete_documents, put_document
 from storage.errors import DocumentMergeError, PreconditionFailedError
 
 T = "tenant-a"
@@ -36,7 +37,7 @@ def json_of(document):
 
 
 def put(store, doc_id, content, scope=STATE_SCOPE, *, tenant=T, updated=T1, **kwargs):
-    return store.put_document(
+    return put_document(store, 
         tenant, scope, doc_id, content, kwargs.pop("content_type", JSON), updated=updated, **kwargs
     )
 
@@ -122,9 +123,9 @@ def test_list_since_is_exclusive_and_maps_ids_to_latest_update(store):
 
 def test_delete_document(store):
     put(store, "s1", b"x")
-    assert store.delete_document(T, STATE_SCOPE, "s1") is True
+    assert delete_document(store, T, STATE_SCOPE, "s1") is True
     assert store.get_document(T, STATE_SCOPE, "s1") is None
-    assert store.delete_document(T, STATE_SCOPE, "s1") is False
+    assert delete_document(store, T, STATE_SCOPE, "s1") is False
 
 
 def test_delete_documents_with_and_without_registration(store):
@@ -136,11 +137,11 @@ def test_delete_documents_with_and_without_registration(store):
     for scope in (STATE_SCOPE, reg, reg2, bob, profile):
         put(store, "a", b"1", scope)
         put(store, "b", b"1", scope)
-    assert store.delete_documents(T, reg) == 2
+    assert delete_documents(store, T, reg) == 2
     assert store.list_documents(T, reg) == {}
     assert list(store.list_documents(T, reg2)) == ["a", "b"]
     assert store.get_document(T, STATE_SCOPE, "a") is not None
-    assert store.delete_documents(T, STATE_SCOPE) == 4
+    assert delete_documents(store, T, STATE_SCOPE) == 4
     assert store.list_documents(T, STATE_SCOPE) == {}
     assert list(store.list_documents(T, bob)) == ["a", "b"]
     assert list(store.list_documents(T, profile)) == ["a", "b"]
@@ -152,10 +153,10 @@ def test_tenants_are_isolated(store):
     assert store.get_document("t1", STATE_SCOPE, "s1").content == b"a"
     assert store.get_document("t2", STATE_SCOPE, "s1").content == b"b"
     assert store.get_document("t3", STATE_SCOPE, "s1") is None
-    assert store.delete_documents("t1", STATE_SCOPE) == 1
+    assert delete_documents(store, "t1", STATE_SCOPE) == 1
     assert store.list_documents("t1", STATE_SCOPE) == {}
     assert list(store.list_documents("t2", STATE_SCOPE)) == ["s1"]
-    assert store.delete_document("t1", STATE_SCOPE, "s1") is False
+    assert delete_document(store, "t1", STATE_SCOPE, "s1") is False
     assert store.get_document("t2", STATE_SCOPE, "s1").content == b"b"
 
 
@@ -211,13 +212,13 @@ def test_if_none_match_etag(store):
 def test_delete_with_preconditions(store):
     first = put(store, "s1", b"one")
     with pytest.raises(PreconditionFailedError):
-        store.delete_document(T, STATE_SCOPE, "s1", if_match=["0" * 40])
+        delete_document(store, T, STATE_SCOPE, "s1", if_match=["0" * 40])
     with pytest.raises(PreconditionFailedError):
-        store.delete_document(T, STATE_SCOPE, "s1", if_none_match=["*"])
+        delete_document(store, T, STATE_SCOPE, "s1", if_none_match=["*"])
     assert store.get_document(T, STATE_SCOPE, "s1") is not None
-    assert store.delete_document(T, STATE_SCOPE, "s1", if_match=[first.etag]) is True
+    assert delete_document(store, T, STATE_SCOPE, "s1", if_match=[first.etag]) is True
     with pytest.raises(PreconditionFailedError):
-        store.delete_document(T, STATE_SCOPE, "s1", if_match=["*"])
+        delete_document(store, T, STATE_SCOPE, "s1", if_match=["*"])
 
 
 def test_concurrent_conditional_writes_exactly_one_wins(store):

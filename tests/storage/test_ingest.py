@@ -1,4 +1,4 @@
-"""The ingest rules shared by every backend (`storage.ingest.store_statements`), run on every
+"""The ingest rules shared by every backend (`lrs.service.ingest.store_statements`), run on every
 backend through the `store` fixture: Data 2.3 and Communication 2.1.1-2.1.2."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 from statements import StatementError, validate_statements
-from storage import ConflictError, StatementFilter, store_statements
-from storage.ingest import _StoredClock
+from storage import ConflictError, StatementFilter
+from lrs.service.ingest import StoredClock, store_statements
 
 T = "tenant-a"
 AUTHORITY = {"objectType": "Agent", "mbox": "mailto:client@example.com", "name": "Client"}
@@ -104,7 +104,7 @@ def test_stored_strictly_increases_within_and_across_batches(store):
 
 
 def test_stored_clock_starts_at_now_and_never_goes_back():
-    clock = _StoredClock()
+    clock = StoredClock()
     now = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
     assert clock.take(3, now) == now
     assert clock.take(1, now) == now + timedelta(microseconds=3)
@@ -231,11 +231,16 @@ class LaggingView:
             return {k: v for k, v in found.items() if k not in self.hidden}
         return found
 
-    def insert_statements(self, tenant, records):
-        self.inner.insert_statements(tenant, records)
+    @property
+    def defers_shared_writes(self):
+        return self.inner.defers_shared_writes
 
-    def insert_statements_with_activities(self, tenant, records, activities):
-        self.inner.insert_statements_with_activities(tenant, records, activities)
+    @property
+    def needs_settling(self):
+        return self.inner.needs_settling
+
+    def atomically(self, work):
+        return self.inner.atomically(work)
 
     def query_statements(self, tenant, query, limit):
         return self.inner.query_statements(tenant, query, limit)

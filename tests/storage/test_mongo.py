@@ -14,8 +14,8 @@ import pytest
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from storage import StatementFilter, StatementRecord, open_storage
-from storage.base import DocumentScope, Identity
+from storage import DocumentScope, Identity, StatementFilter, StatementRecord, open_storage
+from storage.commands import insert_statements, put_document
 from storage.errors import DuplicateIdError, StorageError, UnavailableError
 from storage.mongo import MongoStorage, paging_key
 from tests.mongo_server import free_port, secantus_server, with_database
@@ -326,7 +326,7 @@ def test_concurrent_inserts_of_one_id_end_in_one_success_and_one_duplicate(mongo
         ) -> None:
             barrier.wait()
             try:
-                store.insert_statements(T, [record(), shared, record()])
+                insert_statements(store, T, [record(), shared, record()])
                 outcomes.append("stored")
             except DuplicateIdError as exc:
                 outcomes.append(f"duplicate {exc.ids}")
@@ -424,7 +424,7 @@ def test_document_merges_without_transactions_lose_no_property(mongo_database_ur
         barrier.wait()
         try:
             for i in range(10):
-                store.put_document(T, scope, "s", orjson.dumps({f"p{n}-{i}": i}),
+                put_document(store, T, scope, "s", orjson.dumps({f"p{n}-{i}": i}),
                                    "application/json", updated=stamp(), merge=True)
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)

@@ -14,9 +14,11 @@ import orjson
 import pytest
 
 from storage import StatementFilter, StatementRecord, open_storage
+from storage.commands import insert_statements
 from storage.errors import StorageError
 from storage.sqlite import SQLiteStorage
-from storage.sqlite.statements import _GET_SQL, SCHEMA_VERSION, _query_sql
+from storage.sqlite.database import SCHEMA_VERSION
+from storage.sqlite.statements import _GET_SQL, _query_sql
 
 ROOT = Path(__file__).resolve().parents[2]
 T = "tenant-a"
@@ -99,7 +101,7 @@ def test_a_cursor_or_bound_this_lrs_did_not_write_compares_as_text(
         f"{prefix}-0000-4000-8000-000000000000"
         for prefix in ("00000000", "11111111", "80000000", "a0000000", "abcdef01", "ffffffff")
     ]
-    sqlite_store.insert_statements(T, [_record(i, TIE) for i in ids])
+    insert_statements(sqlite_store, T, [_record(i, TIE) for i in ids])
     rows = sorted((TIE, i) for i in ids)
     if not ascending:
         rows.reverse()
@@ -151,7 +153,8 @@ def test_threads_each_use_their_own_connection(sqlite_store):
 WRITER = textwrap.dedent(
     """
     import sys, uuid
-    from storage import open_storage, store_statements
+    from lrs.service.ingest import store_statements
+    from storage import open_storage
     from statements import validate_statements
 
     uri, name, shared = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -227,7 +230,8 @@ BOUNDS = {
 
 
 def _plan(store: SQLiteStorage, sql: str, params: list | tuple) -> list[str]:
-    return [row[3] for row in store._conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+    with sqlite3.connect(store.path) as conn:
+        return [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
 
 
 @pytest.mark.parametrize("ascending", [False, True])
@@ -266,8 +270,8 @@ def test_lookups_by_id_are_index_seeks(sqlite_store):
 
 
 def _ingest(store: SQLiteStorage, count: int) -> list[str]:
+    from lrs.service.ingest import store_statements
     from statements import validate_statements
-    from storage import store_statements
 
     raw = [
         {"actor": {"mbox": "mailto:a@example.com"},

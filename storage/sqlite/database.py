@@ -1,8 +1,11 @@
-"""Connection handling shared by the SQLite resource modules.
+"""The SQLite database file: connections, the write transaction and the schema.
 
 One connection per thread (gunicorn may run threads; sqlite3 connections must not cross
 them), WAL mode so readers never block the single writer, and `BEGIN IMMEDIATE` for every
 write so concurrent workers queue on the write lock instead of failing on upgrade.
+
+The schema is the DDL of every resource module, created on open. The statements layout is
+versioned (`PRAGMA user_version`): a file of another layout is refused, never misread.
 """
 
 from __future__ import annotations
@@ -11,10 +14,9 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ClassVar
 
 from storage.errors import StorageError, UnavailableError
 
@@ -28,31 +30,55 @@ CACHE_KIB = 32 * 1024
 WAL_CHECKPOINT_PAGES = 16000
 
 
-class SQLiteBase:
-    """Owns the database file; resource mixins add their `DDL` and methods."""
+SCHEMA_VERSION = 1
 
-    DDL: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, path: str | Path) -> None:
+class Database:
+    """Owns the database file: per-thread connections and the single writer's turn."""
+
+    def __init__(self, path: str | Path, ddl: Iterable[str], statements_ddl: Iterable[str]) -> None:
+        """Open (creating) the file and its schema: `ddl` for every table, `statements_ddl`
+        for the versioned statements layout, refused when the file holds another one."""
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._writer = threading.Lock()
-        self._writer_fd = (
-            -1 if self.path == ":memory:"
-            else os.open(f"{self.path}-writer", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self._writer_fd = os.open(
+            f"{self.path}-writer", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
         )
-        with self._transaction() as conn:
-            for cls in type(self).__mro__:
-                for statement in cls.__dict__.get("DDL", ()):
+        try:
+            with self.write() as conn:
+                for statement in ddl:
                     conn.execute(statement)
+                self._check_layout(conn)
+                for statement in statements_ddl:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            self.close()
+            raise UnavailableError(f"cannot open SQLite database {self.path}: {exc}") from exc
+        except StorageError:
+            self.close()
+            raise
+
+    def _check_layout(self, conn: sqlite3.Connection) -> None:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if version == 0 and conn.execute(
+            "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'statements'"
+        ).fetchone():
+            version = -1  # written before the layout was versioned
+        if version not in (0, SCHEMA_VERSION):
+            raise StorageError(
+                f"the SQLite file {self.path} holds statements in another layout"
+                f" (version {version}); this LRS reads version {SCHEMA_VERSION} only"
+            )
 
     @property
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             try:
                 conn = sqlite3.connect(
@@ -73,10 +99,10 @@ class SQLiteBase:
         return conn
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: everything inside commits together or not at all. Inside
         another one it joins it: the outer transaction commits or rolls back the whole."""
-        conn = self._conn
+        conn = self.conn
         if conn.in_transaction:
             yield conn
             return
@@ -101,9 +127,6 @@ class SQLiteBase:
         small concurrent writes. The lock only orders writers; `BEGIN IMMEDIATE` still
         guards correctness against writers that do not take it (another tool on the file)."""
         with self._writer:
-            if self._writer_fd < 0:
-                yield
-                return
             fcntl.flock(self._writer_fd, fcntl.LOCK_EX)
             try:
                 yield
@@ -119,9 +142,3 @@ class SQLiteBase:
                 os.close(self._writer_fd)
                 self._writer_fd = -1
         self._local = threading.local()
-
-    def __enter__(self) -> SQLiteBase:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

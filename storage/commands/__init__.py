@@ -1,0 +1,51 @@
+"""The xAPI rules of storing, written once above the backends' primitives
+(`storage.protocol`): every backend gets the same voiding, StatementRef chains, document
+preconditions and merge, and activity definition merge, because no backend implements them.
+
+Each command takes the `Storage` to write to; the service core (`lrs.service`) calls them,
+and so can any other tool writing an LRS store.
+"""
+
+from __future__ import annotations
+
+from storage.commands.activities import (
+    merge_activities,
+    merge_definition,
+    merge_definitions,
+    put_activities,
+)
+from storage.commands.attachments import put_attachments
+from storage.commands.documents import (
+    check_preconditions,
+    delete_document,
+    delete_documents,
+    document_etag,
+    is_json_content_type,
+    merge_json_documents,
+    put_document,
+)
+from storage.commands.statements import (
+    apply_voiding,
+    finish_statements,
+    insert_statements,
+    link_references,
+)
+
+__all__ = [
+    "apply_voiding",
+    "check_preconditions",
+    "delete_document",
+    "delete_documents",
+    "document_etag",
+    "finish_statements",
+    "insert_statements",
+    "is_json_content_type",
+    "link_references",
+    "merge_activities",
+    "merge_definition",
+    "merge_definitions",
+    "merge_json_documents",
+    "put_activities",
+    "put_attachments",
+    "put_document",
+]

@@ -1,0 +1,190 @@
+"""The interface every backend implements: primitive commands inside a transaction, and
+queries.
+
+The xAPI rules of storing (voiding, StatementRef chains, document preconditions and merge,
+activity definition merge) are written once above this interface, in `storage.commands`,
+out of the primitives below; a backend only persists and finds (SQL LRS's model: rules once,
+backends as primitives, a transaction passed in). So a primitive never decides: `set_voided`
+voids what it is told, `write_document` writes what it is given.
+
+A write is a function of a `Transaction`, run by `Storage.atomically`: everything it does
+commits together or not at all. Backends whose writers are not serialized (MongoDB) may run
+it more than once (a transient transaction conflict) and report a compare-and-set that lost
+a race as `ConcurrentUpdateError`; the commands then read again and retry. Two capability
+flags tell the commands what else a backend needs:
+
+- `defers_shared_writes`: identities and activity definitions are written in their own
+  step after the statements commit (inside one transaction, concurrent batches naming the
+  same learners and activities would conflict); the statements are marked `pending` until
+  that step is done, so a re-send of a batch whose step failed can finish it.
+- `needs_settling`: concurrent writers may each miss the other's statements (snapshot
+  isolation), so links and voiding are applied once more after the commit.
+
+Every row a backend writes carries the tenant id, and every query is scoped to one tenant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from storage.records import (
+    AttachmentItems,
+    Credential,
+    Document,
+    DocumentScope,
+    Identity,
+    StatementFilter,
+    StatementRecord,
+    StoredStatement,
+)
+
+T = TypeVar("T")
+
+
+@runtime_checkable
+class Transaction(Protocol):
+    """The primitives a write is made of; valid only inside the `atomically` call that
+    created it."""
+
+    # -- statements ---------------------------------------------------------------------
+
+    def get_statements(self, tenant: str, ids: Sequence[str]) -> dict[str, StoredStatement]:
+        """The stored statements among `ids`, voided or not, keyed by id."""
+
+    def insert_statements(
+        self, tenant: str, records: Sequence[StatementRecord], *, pending: bool = False
+    ) -> None:
+        """Write the statements with their own query fields (not their identities: see
+        `put_identities`), marked `pending` when asked. Raises DuplicateIdError naming the
+        ids already stored, or repeated in `records`, and then writes none."""
+
+    def clear_pending(self, tenant: str, ids: Sequence[str]) -> None:
+        """The deferred writes of these statements are done."""
+
+    def voided_targets(self, tenant: str, ids: Sequence[str]) -> set[str]:
+        """The ids among `ids` that a stored statement voids (its `voids` names them)."""
+
+    def set_voided(self, tenant: str, ids: Iterable[str]) -> None:
+        """Mark the stored statements among `ids` voided (missing ids are ignored)."""
+
+    def reference_targets(self, tenant: str, ids: Sequence[str]) -> dict[str, list[str]]:
+        """For each of `ids`, the statements it refers to, directly or through others (its
+        StatementRef chain as recorded by `add_references`, stored or not)."""
+
+    def reference_sources(self, tenant: str, ids: Sequence[str]) -> dict[str, list[str]]:
+        """For each of `ids`, the stored statements whose chain reaches it."""
+
+    def add_references(self, tenant: str, pairs: Sequence[tuple[str, str]]) -> None:
+        """Record that each (source, target) source's chain reaches target, and give source
+        the target's own query fields when the target is stored (a filter matching the
+        target then matches the source). Idempotent."""
+
+    # -- identities, attachments --------------------------------------------------------
+
+    def put_identities(self, tenant: str, identities: Sequence[Identity]) -> None:
+        """Store each identity unless one with its (agent, digest) is stored."""
+
+    def put_attachments(self, tenant: str, items: AttachmentItems) -> None:
+        """Store `sha2 -> (content type, data)`; a hash already stored is left as it is (its
+        data is the same by definition)."""
+
+    # -- activities ---------------------------------------------------------------------
+
+    def get_activities(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The canonical definition of each known activity among `ids` (`{}` for one known
+        without a definition)."""
+
+    def record_activities(self, tenant: str, ids: Iterable[str]) -> None:
+        """Make each id known, with an empty definition unless it is known already."""
+
+    def write_activity(
+        self,
+        tenant: str,
+        activity_id: str,
+        definition: Mapping[str, Any],
+        *,
+        replaces: Mapping[str, Any] | None,
+    ) -> None:
+        """Set an activity's canonical definition: create it when `replaces` is None, else
+        replace the definition equal to `replaces`. Raises ConcurrentUpdateError when the
+        stored state is not the one expected."""
+
+    # -- documents ----------------------------------------------------------------------
+
+    def get_document(self, tenant: str, scope: DocumentScope, doc_id: str) -> Document | None:
+        """The document, or None."""
+
+    def write_document(
+        self, tenant: str, scope: DocumentScope, document: Document, *, replaces: str | None
+    ) -> None:
+        """Create the document when `replaces` is None, else replace the one whose ETag is
+        `replaces`. Raises ConcurrentUpdateError when the stored state is not the one
+        expected."""
+
+    def remove_document(self, tenant: str, scope: DocumentScope, doc_id: str, *, etag: str) -> None:
+        """Delete the document whose ETag is `etag`; ConcurrentUpdateError when it is not
+        stored with that ETag."""
+
+    def remove_documents(self, tenant: str, scope: DocumentScope) -> int:
+        """Delete every document in `scope`; how many."""
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """Everything the service needs from a backend: writes through `atomically`, queries
+    directly. Backends are context managers; `close` releases connections and files."""
+
+    defers_shared_writes: bool
+    needs_settling: bool
+
+    def atomically(self, work: Callable[[Transaction], T]) -> T:
+        """Run `work` in one transaction and return its result; on any exception nothing
+        it did remains. `work` may be run again after a transient conflict, so it must not
+        have effects outside the transaction."""
+
+    # -- statements ---------------------------------------------------------------------
+
+    def get_statements(self, tenant: str, ids: Sequence[str]) -> dict[str, StoredStatement]:
+        """The stored statements among `ids`, voided or not, keyed by id."""
+
+    def query_statements(
+        self, tenant: str, query: StatementFilter, limit: int
+    ) -> list[StoredStatement]:
+        """Up to `limit` matching statements ordered by (stored, id), newest first unless
+        `query.ascending`."""
+
+    def get_identities(self, tenant: str, agent: str) -> list[Identity]:
+        """The identities stored for the pseudonym with agent key `agent`, by digest."""
+
+    # -- attachments, activities, documents ----------------------------------------------
+
+    def get_attachments(self, tenant: str, sha2s: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        """The stored data among `sha2s`, as `sha2 -> (content type, data)`."""
+
+    def get_activities(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The canonical definition of each known activity among `ids` (ids compare
+        exactly); an empty dict for one known without a definition."""
+
+    def get_document(self, tenant: str, scope: DocumentScope, doc_id: str) -> Document | None:
+        """The document, or None."""
+
+    def list_documents(
+        self, tenant: str, scope: DocumentScope, since: str | None = None
+    ) -> dict[str, str]:
+        """Ids of the documents in `scope` updated after `since` (exclusive), each mapped to
+        its latest `updated`, in id order."""
+
+    # -- credentials --------------------------------------------------------------------
+
+    def put_credential(self, credential: Credential) -> None:
+        """Create or replace the credential with this key."""
+
+    def get_credential(self, key: str) -> Credential | None:
+        """The credential with this key, revoked or not."""
+
+    def list_credentials(self, tenant: str | None = None) -> list[Credential]:
+        """Every credential, or those of one tenant, oldest first."""
+
+    def close(self) -> None:
+        """Release connections and files."""

@@ -1,0 +1,199 @@
+"""The embedded backend's `Storage` and `Transaction` (`storage.protocol`), composed from the
+resource modules, which each hold one table's SQL as functions of a connection.
+
+Writers are serialized (`BEGIN IMMEDIATE` behind the writer's turn), so a batch, its
+identities and its activity merges commit together and nothing needs settling afterwards.
+Every `sqlite3.Error` becomes a StorageError naming what was being done.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from storage.errors import StorageError
+from storage.protocol import Transaction
+from storage.records import (
+    AttachmentItems,
+    Credential,
+    Document,
+    DocumentScope,
+    Identity,
+    StatementFilter,
+    StatementRecord,
+    StoredStatement,
+)
+from storage.sqlite import (
+    activities,
+    attachments,
+    credentials,
+    documents,
+    identities,
+    statements,
+)
+from storage.sqlite.database import Database
+
+T = TypeVar("T")
+
+_DDL = (
+    *credentials.DDL,
+    *documents.DDL,
+    *attachments.DDL,
+    *activities.DDL,
+    *identities.DDL,
+)
+
+
+@contextmanager
+def _errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot {action}: {exc}") from exc
+
+
+class SQLiteTransaction:
+    """The primitives on the connection of one write transaction."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def get_statements(self, tenant: str, ids: Sequence[str]) -> dict[str, StoredStatement]:
+        return statements.get(self._conn, tenant, ids)
+
+    def insert_statements(
+        self, tenant: str, records: Sequence[StatementRecord], *, pending: bool = False
+    ) -> None:
+        if pending:
+            raise ValueError("SQLite writes a batch in one transaction: nothing is pending")
+        statements.insert(self._conn, tenant, records)
+
+    def clear_pending(self, tenant: str, ids: Sequence[str]) -> None:
+        """Nothing is ever pending here (`defers_shared_writes` is False)."""
+
+    def voided_targets(self, tenant: str, ids: Sequence[str]) -> set[str]:
+        return statements.voided_targets(self._conn, tenant, ids)
+
+    def set_voided(self, tenant: str, ids: Iterable[str]) -> None:
+        statements.set_voided(self._conn, tenant, ids)
+
+    def reference_targets(self, tenant: str, ids: Sequence[str]) -> dict[str, list[str]]:
+        return statements.reference_targets(self._conn, tenant, ids)
+
+    def reference_sources(self, tenant: str, ids: Sequence[str]) -> dict[str, list[str]]:
+        return statements.reference_sources(self._conn, tenant, ids)
+
+    def add_references(self, tenant: str, pairs: Sequence[tuple[str, str]]) -> None:
+        statements.add_references(self._conn, tenant, pairs)
+
+    def put_identities(self, tenant: str, items: Sequence[Identity]) -> None:
+        identities.put(self._conn, tenant, items)
+
+    def put_attachments(self, tenant: str, items: AttachmentItems) -> None:
+        attachments.put(self._conn, tenant, items)
+
+    def get_activities(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return activities.get(self._conn, tenant, ids)
+
+    def record_activities(self, tenant: str, ids: Iterable[str]) -> None:
+        activities.record(self._conn, tenant, ids)
+
+    def write_activity(
+        self,
+        tenant: str,
+        activity_id: str,
+        definition: Mapping[str, Any],
+        *,
+        replaces: Mapping[str, Any] | None,
+    ) -> None:
+        activities.write(self._conn, tenant, activity_id, definition, replaces)
+
+    def get_document(self, tenant: str, scope: DocumentScope, doc_id: str) -> Document | None:
+        return documents.get(self._conn, tenant, scope, doc_id)
+
+    def write_document(
+        self, tenant: str, scope: DocumentScope, document: Document, *, replaces: str | None
+    ) -> None:
+        documents.write(self._conn, tenant, scope, document, replaces)
+
+    def remove_document(self, tenant: str, scope: DocumentScope, doc_id: str, *, etag: str) -> None:
+        documents.remove(self._conn, tenant, scope, doc_id, etag)
+
+    def remove_documents(self, tenant: str, scope: DocumentScope) -> int:
+        return documents.remove_scope(self._conn, tenant, scope)
+
+
+class SQLiteStorage:
+    """Every resource on one SQLite database file (WAL, stdlib `sqlite3`)."""
+
+    defers_shared_writes = False
+    needs_settling = False
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._db = Database(path, _DDL, statements.DDL)
+
+    def __repr__(self) -> str:
+        return f"SQLiteStorage({self.path!r})"
+
+    def atomically(self, work: Callable[[Transaction], T]) -> T:
+        with _errors("write"), self._db.write() as conn:
+            return work(SQLiteTransaction(conn))
+
+    def get_statements(self, tenant: str, ids: Sequence[str]) -> dict[str, StoredStatement]:
+        with _errors("read statements"):
+            return statements.get(self._db.conn, tenant, ids)
+
+    def query_statements(
+        self, tenant: str, query: StatementFilter, limit: int
+    ) -> list[StoredStatement]:
+        with _errors("query statements"):
+            return statements.query(self._db.conn, tenant, query, limit)
+
+    def get_identities(self, tenant: str, agent: str) -> list[Identity]:
+        with _errors("read identities"):
+            return identities.get(self._db.conn, tenant, agent)
+
+    def get_attachments(self, tenant: str, sha2s: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        with _errors("read attachments"):
+            return attachments.get(self._db.conn, tenant, sha2s)
+
+    def get_activities(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        with _errors("read activities"):
+            return activities.get(self._db.conn, tenant, ids)
+
+    def get_document(self, tenant: str, scope: DocumentScope, doc_id: str) -> Document | None:
+        with _errors("read a document"):
+            return documents.get(self._db.conn, tenant, scope, doc_id)
+
+    def list_documents(
+        self, tenant: str, scope: DocumentScope, since: str | None = None
+    ) -> dict[str, str]:
+        with _errors("list documents"):
+            return documents.list_ids(self._db.conn, tenant, scope, since)
+
+    def put_credential(self, credential: Credential) -> None:
+        with _errors("store a credential"), self._db.write() as conn:
+            credentials.put(conn, credential)
+
+    def get_credential(self, key: str) -> Credential | None:
+        with _errors("read a credential"):
+            return credentials.get(self._db.conn, key)
+
+    def list_credentials(self, tenant: str | None = None) -> list[Credential]:
+        with _errors("list credentials"):
+            return credentials.list_all(self._db.conn, tenant)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SQLiteStorage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
