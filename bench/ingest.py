@@ -236,12 +236,12 @@ def worker_rss(master_pid):
 @contextmanager
 def mongo_store(uri):
     """A MongoDB URI for the run: `uri` as given, else a SecantusDB on a free loopback port
-    (tests/mongo_server.py's, with in-memory storage), stopped afterwards."""
+    (bench/secantus.py's, with in-memory storage), stopped afterwards."""
     if uri:
         yield uri, f"MongoDB at {uri.split('@')[-1]}"
         return
     sys.path.insert(1, str(REPO))
-    from tests.mongo_server import secantus_server, with_database
+    from bench.secantus import secantus_server, with_database
 
     with tempfile.TemporaryDirectory(prefix="lrs-bench-secantus-") as tmp, \
             secantus_server(Path(tmp)) as server:

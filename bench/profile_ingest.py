@@ -29,15 +29,16 @@ from typing import Any
 
 import orjson
 
-import lrs.privacy
-import lrs.statements
-import storage.ingest
-import storage.sqlite
+import lrs.service.ingest
+import lrs.service.privacy
+import lrs.service.statements
+import storage.sqlite.backend
+import storage.sqlite.statements
 from anonymize.keys import encode_key
 from bench.ingest import make_statement
 from lrs import create_app
 from lrs.auth import new_credential
-from lrs.state import EXTENSION
+from lrs.extension import EXTENSION
 
 HOME_PAGE = "http://lrs.example.com"
 _spent: dict[str, float] = defaultdict(float)
@@ -57,18 +58,22 @@ def _timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
 
 def _instrument() -> None:
     """Stage timers around the functions the write path calls by module attribute."""
-    lrs.statements.validate_statements = _timed("validate", lrs.statements.validate_statements)
-    lrs.statements.store_statements = _timed("store_statements", lrs.statements.store_statements)
-    lrs.privacy.Privacy.prepare = _timed("privacy.prepare", lrs.privacy.Privacy.prepare)
-    storage.ingest.build_record = _timed("  build_record", storage.ingest.build_record)
-    sqlite = storage.sqlite.SQLiteStorage
-    sqlite.get_statements = _timed("  sqlite get (known ids)", sqlite.get_statements)
-    sqlite.insert_statements = _timed("  sqlite insert_statements", sqlite.insert_statements)
-    if hasattr(sqlite, "insert_statements_with_activities"):
-        sqlite.insert_statements_with_activities = _timed(
-            "  sqlite insert with activities (commit)",
-            sqlite.insert_statements_with_activities,
-        )
+    service = lrs.service.statements
+    service.validate_statements = _timed("validate", service.validate_statements)
+    service.store_statements = _timed("store_statements", service.store_statements)
+    privacy = lrs.service.privacy.Privacy
+    privacy.prepare = _timed("privacy.prepare", privacy.prepare)  # type: ignore[method-assign]
+    ingest = lrs.service.ingest
+    ingest.build_record = _timed("  build_record", ingest.build_record)
+    sqlite = storage.sqlite.backend.SQLiteStorage
+    sqlite.get_statements = _timed(  # type: ignore[method-assign]
+        "  sqlite get (known ids)", sqlite.get_statements
+    )
+    sqlite.atomically = _timed(  # type: ignore[method-assign]
+        "  sqlite write transaction (commit)", sqlite.atomically
+    )
+    rows = storage.sqlite.statements
+    rows.insert = _timed("    sqlite statement rows", rows.insert)
 
 
 def main() -> None:

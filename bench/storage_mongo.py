@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from bench import storage as storage_bench
-from tests.mongo_server import secantus_server, with_database
+from bench.secantus import secantus_server, with_database
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The application factory: configuration is read once here, the store opened here."""
+"""The application factory: configuration is read once here, the service core built here."""
 
 from __future__ import annotations
 
@@ -12,24 +12,23 @@ from lrs import about, activities, agents, documents, protocol, statements
 from lrs.auth import Authenticator
 from lrs.config import load_config
 from lrs.errors import register_error_handlers
-from lrs.privacy import load_privacy
-from lrs.state import EXTENSION, LrsState
-from storage import open_storage
+from lrs.extension import EXTENSION, LrsExtension
+from lrs.service import LearningRecordStore
 
 API_PREFIX = "/xapi"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """A configured LRS app. `config` overrides the file and `LRS_*` environment settings."""
+    """A configured LRS app. `config` overrides the file and `LRS_*` environment settings.
+    Close it with `app.extensions["lrs"].close()` (`lrs serve` does when a worker exits)."""
     settings = load_config(config, os.environ)
-    privacy = load_privacy(settings)  # before the store: no key, no start
+    service = LearningRecordStore.open(settings)  # no key, no start: before anything else
     app = Flask("lrs")
     app.debug = False  # never from FLASK_DEBUG: debug mode shows more of a request in errors
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.url_map.strict_slashes = False
-    store = open_storage(settings.storage_uri)
-    app.extensions[EXTENSION] = LrsState(
-        config=settings, store=store, authenticator=Authenticator(store), privacy=privacy
+    app.extensions[EXTENSION] = LrsExtension(
+        config=settings, service=service, authenticator=Authenticator(service.store)
     )
     register_error_handlers(app)
     protocol.init_app(app, max_body_bytes=settings.max_body_bytes)

@@ -7,7 +7,7 @@ the secret under a random per-process key; a later request with the same secret 
 against that HMAC in constant time. The credential itself is re-read on every request (one
 indexed read), so revoking it or replacing its secret takes effect immediately.
 
-Scopes are the xAPI list (Communication 4.2) plus ours: `reidentify`, `admin`.
+Scopes and what they allow are `lrs.service.principal`'s.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import hmac
 import secrets
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from threading import Lock
 from typing import Any
@@ -27,32 +26,8 @@ from typing import Any
 import orjson
 
 from lrs.errors import ApiError
-from storage.base import DEFAULT_TENANT, Credential, CredentialStore
-
-STATEMENTS_WRITE = "statements/write"
-STATEMENTS_READ = "statements/read"
-STATEMENTS_READ_MINE = "statements/read/mine"
-ALL_READ = "all/read"
-ALL = "all"
-STATE = "state"
-PROFILE = "profile"
-DEFINE = "define"
-REIDENTIFY = "reidentify"
-ADMIN = "admin"
-SCOPES = frozenset(
-    {
-        STATEMENTS_WRITE, STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ, ALL, STATE, PROFILE,
-        DEFINE, REIDENTIFY, ADMIN,
-    }
-)
-
-# Which scopes allow each kind of request. `all` allows everything; `all/read` every read.
-STATEMENT_READ_SCOPES = (STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ, ALL)
-STATEMENT_WRITE_SCOPES = (STATEMENTS_WRITE, ALL)
-STATE_READ_SCOPES = (STATE, ALL_READ, ALL)
-STATE_WRITE_SCOPES = (STATE, ALL)
-PROFILE_READ_SCOPES = (PROFILE, ALL_READ, ALL)
-PROFILE_WRITE_SCOPES = (PROFILE, ALL)
+from lrs.service.principal import SCOPES, Principal
+from storage import DEFAULT_TENANT, Credential, Storage
 
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 _SCRYPT_MAXMEM = 64 * 1024 * 1024
@@ -127,28 +102,10 @@ def new_credential(
     return credential, secret
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is asking: the verified credential's identity, tenant and scopes."""
-
-    key: str
-    tenant: str
-    scopes: frozenset[str]
-    authority: dict[str, Any]
-
-    def allows(self, allowed: Iterable[str]) -> bool:
-        return not self.scopes.isdisjoint(allowed)
-
-    @property
-    def reads_only_own(self) -> bool:
-        """Statement reads limited to what this credential wrote (`statements/read/mine`)."""
-        return self.scopes.isdisjoint((STATEMENTS_READ, ALL_READ, ALL))
-
-
 class Authenticator:
     """Verifies Basic credentials against a CredentialStore, caching scrypt results."""
 
-    def __init__(self, store: CredentialStore) -> None:
+    def __init__(self, store: Storage) -> None:
         self._store = store
         self._pepper = secrets.token_bytes(32)
         # What an unknown or revoked key's secret is checked against, so that it costs one

@@ -20,14 +20,12 @@ import click
 import orjson
 
 from anonymize import KeyFileError, Keyring, init_key_file
-from lrs.auth import SCOPES, new_credential
+from lrs.auth import new_credential
 from lrs.config import Config, ConfigError
 from lrs.config import load_config as _load_config
-from lrs.privacy import load_privacy
+from lrs.service import SCOPES, load_privacy
 from statements import StatementError, validate_statements
-from storage import open_storage
-from storage.base import DEFAULT_TENANT, Storage
-from storage.errors import StorageError
+from storage import DEFAULT_TENANT, Storage, StorageError, open_storage
 
 
 def _config() -> Config:
@@ -87,6 +85,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
                 "keepalive": 5,
                 "accesslog": None,
                 "errorlog": "-",
+                "worker_exit": _close_worker_app,
             }.items():
                 self.cfg.set(name, value)
 
@@ -98,6 +97,14 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             return create_app(overrides)
 
     Server().run()
+
+
+def _close_worker_app(server: Any, worker: Any) -> None:
+    """gunicorn's worker_exit hook: close the worker's store (connections, files)."""
+    app = getattr(worker, "wsgi", None)
+    extension = getattr(app, "extensions", {}).get("lrs")
+    if extension is not None:
+        extension.close()
 
 
 @main.group()

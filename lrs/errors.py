@@ -2,9 +2,9 @@
 
     {"error": {"code": "...", "message": "...", "fields": {"json.path": ["rule", ...]}}}
 
-Library errors (statements, storage) are mapped to their xAPI status here and nowhere else
-(Communication 3.2). Unexpected exceptions become a bare 500: never a stack trace, never a
-secret, in a response.
+Library errors (the service core's, statements', storage's) are mapped to their xAPI status
+here and nowhere else (Communication 3.2). Unexpected exceptions become a bare 500: never a
+stack trace, never a secret, in a response.
 """
 
 from __future__ import annotations
@@ -17,11 +17,18 @@ import orjson
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
+from lrs.service.errors import (
+    ForbiddenError,
+    IdentityVaultError,
+    InvalidRequestError,
+    NotFoundError,
+    RequestConflictError,
+    ServiceError,
+)
 from statements import StatementError
 from storage.errors import (
     ConflictError,
     DocumentMergeError,
-    NotFoundError,
     PreconditionFailedError,
     StorageError,
     UnavailableError,
@@ -95,8 +102,6 @@ def _from_storage_error(exc: StorageError) -> Response:
         error = ApiError(409, str(exc), code="conflict")
     elif isinstance(exc, PreconditionFailedError):
         error = ApiError(412, str(exc), code="precondition_failed")
-    elif isinstance(exc, NotFoundError):
-        error = ApiError(404, str(exc) or "not found", code="not_found")
     elif isinstance(exc, UnavailableError):
         log.error("storage unavailable: %s", exc)
         error = ApiError(503, "the store is unavailable", code="unavailable")
@@ -104,6 +109,22 @@ def _from_storage_error(exc: StorageError) -> Response:
         log.error("storage error: %s", exc)
         error = ApiError(500, "internal error", code="internal_error")
     return error_response(error)
+
+
+_SERVICE_STATUS: tuple[tuple[type[ServiceError], int], ...] = (
+    (InvalidRequestError, 400),
+    (ForbiddenError, 403),
+    (NotFoundError, 404),
+    (RequestConflictError, 409),
+    (IdentityVaultError, 500),
+)
+
+
+def _from_service_error(exc: ServiceError) -> Response:
+    status = next((code for kind, code in _SERVICE_STATUS if isinstance(exc, kind)), 500)
+    if status >= 500:
+        log.error("service error %s", exc.code)
+    return error_response(ApiError(status, exc.message, code=exc.code, fields=exc.fields))
 
 
 def _from_http_exception(exc: HTTPException) -> Response:
@@ -148,6 +169,7 @@ def redacted_traceback(exc: BaseException) -> str:
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, error_response)
+    app.register_error_handler(ServiceError, _from_service_error)
     app.register_error_handler(StatementError, _from_statement_error)
     app.register_error_handler(StorageError, _from_storage_error)
     app.register_error_handler(HTTPException, _from_http_exception)

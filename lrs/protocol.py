@@ -19,9 +19,9 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 from flask import Flask, Response, current_app, g, request
 
-from lrs.auth import Principal
 from lrs.errors import ApiError, bad_request
-from lrs.state import lrs_state
+from lrs.extension import lrs_extension
+from lrs.service.principal import Principal
 
 LATEST_VERSION = "1.0.3"
 _VERSION_RE = re.compile(r"^1\.0(\.\d+)?$")
@@ -196,7 +196,7 @@ def _preflight() -> Response:
 
 
 def _after_request(response: Response) -> Response:
-    config = lrs_state().config
+    config = lrs_extension().config
     response.headers["X-Experience-API-Version"] = (
         g.get("xapi_version") or config.version_fallback
     )
@@ -230,9 +230,8 @@ def xapi_version() -> str:
 
 def authorize(allowed: Iterable[str]) -> Principal:
     """The authenticated principal if it holds one of `allowed` scopes: else 401 / 403."""
-    principal = lrs_state().authenticator.authenticate(request.headers.get("Authorization"))
-    if not principal.allows(allowed):
-        raise ApiError(403, "this credential's scopes do not allow this request")
+    principal = lrs_extension().authenticator.authenticate(request.headers.get("Authorization"))
+    principal.require(allowed)  # 403 before a body is read
     g.principal = principal
     return principal
 
@@ -253,15 +252,7 @@ def query_params(allowed: Iterable[str] | None = None) -> dict[str, str]:
 
 def json_body() -> Any:
     """The request body parsed as JSON; 400 unless it is application/json (Communication 1.5)."""
-    mimetype = request.mimetype
-    if mimetype == "multipart/mixed":
-        raise bad_request(
-            "multipart/mixed statement requests (attachments) are not supported yet; "
-            "send application/json with fileUrl attachments",
-            field="Content-Type",
-            code="unsupported_content_type",
-        )
-    if mimetype != "application/json":
+    if request.mimetype != "application/json":
         raise bad_request(
             "Content-Type must be application/json", field="Content-Type",
             code="unsupported_content_type",

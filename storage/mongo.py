@@ -100,6 +100,7 @@ from storage.commands import (
     merge_definitions,
     merge_json_documents,
 )
+from storage.errors import DuplicateIdError, StorageError, UnavailableError
 from storage.records import (
     ActivityDefinitions,
     Credential,
@@ -110,7 +111,6 @@ from storage.records import (
     StatementRecord,
     StoredStatement,
 )
-from storage.errors import DuplicateIdError, StorageError, UnavailableError
 
 if TYPE_CHECKING:
     from pymongo.client_session import ClientSession

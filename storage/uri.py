@@ -6,8 +6,8 @@ import importlib
 import importlib.util
 from pathlib import Path
 
-from storage.protocol import Storage
 from storage.errors import StorageError
+from storage.protocol import Storage
 
 DEFAULT_STORAGE_URI = "sqlite:///lrs-data/lrs.db"
 

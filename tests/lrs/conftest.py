@@ -11,7 +11,7 @@ from lrs_testing import HOME_PAGE, Api, add_credential
 
 from anonymize.keys import encode_key
 from lrs import create_app
-from lrs.state import EXTENSION
+from lrs.extension import EXTENSION
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from lrs.auth import new_credential
-from lrs.state import EXTENSION
+from lrs.extension import EXTENSION
 
 VERSION = {"X-Experience-API-Version": "1.0.3"}
 HOME_PAGE = "https://lrs.test"

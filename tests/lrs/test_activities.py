@@ -11,7 +11,7 @@ from flask import Flask
 from lrs_testing import Api, add_credential, statement
 
 from lrs import create_app
-from lrs.state import EXTENSION
+from lrs.extension import EXTENSION
 
 COURSE = "http://example.com/activities/course"
 MODULE = "http://example.com/activities/module"

@@ -14,7 +14,7 @@ import uuid
 import pytest
 from lrs_testing import statement
 
-from lrs.state import EXTENSION
+from lrs.extension import EXTENSION
 from tests.jws_testing import (
     SPEC_JWS,
     SPEC_SIGNED_STATEMENT,

@@ -12,7 +12,7 @@ from lrs_testing import HOME_PAGE, basic, statement
 from lrs import auth
 from lrs.auth import Authenticator, hash_secret, new_credential, verify_secret
 from lrs.errors import ApiError
-from lrs.state import EXTENSION
+from lrs.extension import EXTENSION
 
 
 def test_hash_is_salted_and_self_describing():

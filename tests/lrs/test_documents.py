@@ -15,7 +15,7 @@ import pytest
 from lrs_testing import Api, add_credential
 
 from lrs import create_app
-from lrs.state import EXTENSION
+from lrs.extension import EXTENSION
 
 ACT = "http://example.com/activities/course"
 ALICE = {"objectType": "Agent", "mbox": "mailto:alice@example.com", "name": "Alice Secretname"}
@@ -541,7 +541,7 @@ def test_only_the_agent_key_is_stored_never_the_agent_json(api, app_config):
         )
         agents = {row[0] for row in conn.execute("SELECT agent FROM documents")}
     assert "Secretname" not in dump
-    assert "alice" not in dump  # pseudonymized (lrs.privacy)
+    assert "alice" not in dump  # pseudonymized (lrs.service.privacy)
     [agent] = agents
     assert agent.startswith("account:https://lrs.invalid/pseudonym/")
 

@@ -25,10 +25,11 @@ from lrs_testing import HOME_PAGE, Api, add_credential, basic, statement
 
 from anonymize.keys import encode_key
 from lrs import create_app
-from lrs.auth import SCOPES, Authenticator, hash_secret
+from lrs.auth import Authenticator, hash_secret
 from lrs.errors import redacted_traceback
+from lrs.extension import EXTENSION
 from lrs.protocol import AlternateSyntaxMiddleware
-from lrs.state import EXTENSION
+from lrs.service import SCOPES
 from storage import Credential
 from tests.e2e.conftest import HOST, create_credential, free_port, lrs_command
 

@@ -12,7 +12,7 @@ from flask import Flask
 
 from anonymize.keys import encode_key
 from lrs import create_app
-from lrs.state import EXTENSION
+from lrs.extension import EXTENSION
 from tests.e2e.conftest import live_lrs  # noqa: F401  (the same live server fixture)
 from tests.lrs.lrs_testing import HOME_PAGE, Api, add_credential
 

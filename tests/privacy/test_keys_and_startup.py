@@ -13,7 +13,7 @@ import pytest
 from anonymize import Keyring
 from lrs import create_app
 from lrs.config import ConfigError, load_config
-from lrs.privacy import load_privacy
+from lrs.service import load_privacy
 from tests.e2e.conftest import HOST, free_port, lrs_command
 
 SECRET_LOOKING = "c2VjcmV0LXZhbHVlLXRoYXQtbXVzdC1uZXZlci1zaG93"

@@ -13,7 +13,7 @@ import pytest
 from people import IDENTIFIERS, LIA, TEACHER, ZOE, simple
 from scan import find_identifiers, store_bytes
 
-from lrs.state import EXTENSION
+from lrs.extension import EXTENSION
 
 ACTIVITY = "http://example.com/activities/leak-paths"
 
@@ -85,10 +85,10 @@ def test_a_500_while_storing_logs_no_statement(app, writer, storage_uri, caplog,
     error might) is logged without that message."""
     store = app.extensions[EXTENSION].store
 
-    def failing(tenant, records, activities):
-        raise RuntimeError(f"cannot write {records!r} {json.dumps(ZOE)}")
+    def failing(work):
+        raise RuntimeError(f"cannot write {work!r} {json.dumps(ZOE)}")
 
-    monkeypatch.setattr(store, "insert_statements_with_activities", failing)
+    monkeypatch.setattr(store, "atomically", failing)
     caplog.set_level(logging.DEBUG)
     answer = writer.post_statements(simple(actor=TEACHER, context={"instructor": ZOE}))
     assert answer.status_code == 500

@@ -4,9 +4,11 @@ applies the privacy library (`anonymize`) to what it stores and what it returns.
 Writes (`Privacy.prepare`): every agent position of a statement is replaced by its keyed
 pseudonym and the masking policy is applied, before anything reaches storage. The original
 agents go to the identity vault, sealed with the tenant's vault key (AES-GCM): per statement
-the `originals` mapping, with aad = tenant + "|" + statement id; per pseudonym each distinct
-original agent, with aad = tenant + "|identity|" + the pseudonym's agent key. Both are
-written in the statement's own transaction (`storage.ingest.store_statements`).
+the `originals` mapping, with aad = tenant + "|" + statement id, stored in the statement's
+row; per pseudonym each distinct original agent, with aad = tenant + "|identity|" + the
+pseudonym's agent key, stored once per (pseudonym, keyed digest of the original) in the
+store's identities. Both are written with the statements (`storage.commands.
+insert_statements`: in their transaction, or in the deferred step a re-send can finish).
 
 Reads: a query's or a document resource's `agent` is pseudonymized the same way
 (`Privacy.agent_key`), so a client finds its data with the identifiers it wrote with. Only a
@@ -41,9 +43,9 @@ from anonymize import (
     unseal,
 )
 from lrs.config import Config, ConfigError
-from lrs.errors import ApiError, bad_request
+from lrs.service.errors import IdentityVaultError, InvalidRequestError, invalid
 from statements import agent_key, is_signature_attachment
-from storage.base import Identity, StatementStore, StoredStatement
+from storage import Identity, Storage, StoredStatement
 
 _IFI_FIELDS = ("mbox", "mbox_sha1sum", "openid", "account")
 _KNOWN_MAX = 100_000
@@ -129,7 +131,7 @@ class Privacy:
             try:
                 result = pseudonymizer.pseudonymize_statement(statement)
             except PseudonymError as exc:
-                raise bad_request(f"[{index}].{exc}", code="invalid_statement") from None
+                raise InvalidRequestError(f"[{index}].{exc}", code="invalid_statement") from None
             stored.append(self.masking.apply(result.statement))
             if not result.originals:
                 continue
@@ -174,13 +176,13 @@ class Privacy:
         try:
             return self.pseudonymizer(tenant).pseudonym(agent)
         except PseudonymError as exc:
-            raise bad_request(str(exc), field="agent") from None
+            raise invalid(str(exc), field="agent") from None
 
     def agent_key(self, tenant: str, agent: Mapping[str, Any]) -> str:
         """The storage key of a validated agent given as a query or document parameter."""
         key = agent_key(dict(self.stored_agent(tenant, agent)))
         if key is None:
-            raise bad_request("agent needs an inverse functional identifier", field="agent")
+            raise invalid("agent needs an inverse functional identifier", field="agent")
         return key
 
     def reveal(self, tenant: str, row: StoredStatement) -> bytes:
@@ -196,12 +198,12 @@ class Privacy:
             )
         except AnonymizeError as exc:
             # A blob sealed under a key this keyring lacks, or altered: never guess.
-            raise ApiError(500, "cannot open the identity vault", code="vault_error") from exc
+            raise IdentityVaultError("cannot open the identity vault") from exc
         assert isinstance(originals, dict)
         return orjson.dumps(restore_statement(orjson.loads(row.statement), originals))
 
     def person(
-        self, tenant: str, agent: Mapping[str, Any], store: StatementStore, *, reidentify: bool
+        self, tenant: str, agent: Mapping[str, Any], store: Storage, *, reidentify: bool
     ) -> dict[str, Any]:
         """The Person object for an agent (Communication 2.4): the agent as stored (its
         pseudonym when pseudonymization is on) and, for a `reidentify` reader, every name and
@@ -219,7 +221,7 @@ class Privacy:
             try:
                 original = unseal(identity.sealed, keys, aad=_identity_aad(tenant, key))
             except AnonymizeError as exc:
-                raise ApiError(500, "cannot open the identity vault", code="vault_error") from exc
+                raise IdentityVaultError("cannot open the identity vault") from exc
             originals.append(original)
         return _person([*originals, pseudonym])
 
@@ -265,8 +267,7 @@ def _refuse_signed(statements: Iterable[Mapping[str, Any]]) -> None:
         if is_signature_attachment(attachment)
     }
     if fields:
-        raise ApiError(
-            400,
+        raise InvalidRequestError(
             "this LRS pseudonymizes identities and cannot store signed statements",
             code="signed_statement_refused",
             fields=fields,

@@ -1,0 +1,160 @@
+"""`LearningRecordStore`: every operation of the LRS, without HTTP.
+
+Built from a storage backend, the privacy components and the settings; each operation takes
+the calling `Principal` and raises library errors only (`lrs.service.errors`,
+`statements.StatementError`, `storage.StorageError`). The Flask blueprints parse a request,
+call one operation and render its result; the CLI, the bench scripts and other tools call
+the same operations. Modelled on SQL LRS's `system/lrs.clj`: the rules live in the
+operations (`lrs.service.*`) and in `storage.commands`, backends provide primitives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from lrs.config import Config
+from lrs.service.activities import get_activity
+from lrs.service.agents import get_person
+from lrs.service.documents import DocumentResource, DocumentService
+from lrs.service.principal import Principal
+from lrs.service.privacy import Privacy, load_privacy
+from lrs.service.statements import StatementPage, StatementService
+from statements import AttachmentPart
+from storage import Document, Storage, open_storage
+
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+
+
+class LearningRecordStore:
+    """The LRS's operations over one store. Thread-safe; one per process (or app)."""
+
+    def __init__(self, store: Storage, privacy: Privacy, settings: Config) -> None:
+        self.store = store
+        self.privacy = privacy
+        self.settings = settings
+        self._statements = StatementService(
+            store, privacy, limit_max=settings.statements_limit_max
+        )
+        self._documents = DocumentService(
+            store, privacy, strict_profile_put=settings.strict_profile_put
+        )
+
+    @classmethod
+    def open(cls, settings: Config) -> LearningRecordStore:
+        """The service of a configuration: privacy first (no key, no start: ConfigError),
+        then the store it names (StorageError when it cannot be opened)."""
+        privacy = load_privacy(settings)
+        return cls(open_storage(settings.storage_uri), privacy, settings)
+
+    def close(self) -> None:
+        """Release the store's connections and files."""
+        self.store.close()
+
+    def __enter__(self) -> LearningRecordStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"LearningRecordStore(store={self.store!r}, privacy={self.privacy!r})"
+
+    # -- statements (Communication 2.1) ----------------------------------------------------
+
+    def post_statements(
+        self,
+        principal: Principal,
+        data: Any,
+        parts: Sequence[AttachmentPart] = (),
+        *,
+        version: str = "1.0.3",
+    ) -> list[str]:
+        """Store one statement or a batch (parsed JSON), all or none: their ids in order."""
+        return self._statements.post(principal, data, parts, version=version)
+
+    def put_statement(
+        self,
+        principal: Principal,
+        statement_id: str,
+        data: Any,
+        parts: Sequence[AttachmentPart] = (),
+        *,
+        version: str = "1.0.3",
+    ) -> None:
+        """Store one statement under `statement_id`."""
+        self._statements.put(principal, statement_id, data, parts, version=version)
+
+    def void_statement(
+        self, principal: Principal, statement_id: str, *, version: str = "1.0.3"
+    ) -> str:
+        """Void a stored statement (Data 2.3.2) with a voiding statement whose actor is the
+        principal's authority; the voiding statement's id."""
+        voiding = {
+            "actor": principal.authority,
+            "verb": {"id": VOIDED, "display": {"en-US": "voided"}},
+            "object": {"objectType": "StatementRef", "id": statement_id},
+        }
+        [voiding_id] = self._statements.post(principal, voiding, version=version)
+        return voiding_id
+
+    def read_statements(
+        self,
+        principal: Principal,
+        params: Mapping[str, str],
+        *,
+        more: str | None = None,
+        languages: Sequence[str] = (),
+    ) -> StatementPage:
+        """GET Statements with these parameters, or the page a `more` token continues."""
+        return self._statements.read(principal, params, more=more, languages=languages)
+
+    # -- documents (Communication 2.3, 2.6, 2.7) ------------------------------------------
+
+    def get_document(
+        self, principal: Principal, resource: DocumentResource, params: Mapping[str, str]
+    ) -> Document | dict[str, str]:
+        """One document, or (without its id parameter) the ids of a scope's documents."""
+        return self._documents.get(principal, resource, params)
+
+    def put_document(
+        self,
+        principal: Principal,
+        resource: DocumentResource,
+        params: Mapping[str, str],
+        content: bytes,
+        content_type: str | None,
+        *,
+        if_match: Sequence[str] | None = None,
+        if_none_match: Sequence[str] | None = None,
+        merge: bool = False,
+    ) -> Document:
+        """Replace (PUT) or merge into (POST, `merge`) one document."""
+        return self._documents.write(
+            principal, resource, params, content, content_type,
+            if_match=if_match, if_none_match=if_none_match, merge=merge,
+        )
+
+    def delete_document(
+        self,
+        principal: Principal,
+        resource: DocumentResource,
+        params: Mapping[str, str],
+        *,
+        if_match: Sequence[str] | None = None,
+        if_none_match: Sequence[str] | None = None,
+    ) -> None:
+        """Delete one document, or every document of a State scope."""
+        self._documents.delete(
+            principal, resource, params, if_match=if_match, if_none_match=if_none_match
+        )
+
+    # -- activities and agents (Communication 2.4, 2.5) -----------------------------------
+
+    def get_activity(self, principal: Principal, activity_id: str) -> dict[str, Any]:
+        """The Activity object with its canonical definition."""
+        return get_activity(self.store, principal, activity_id)
+
+    def get_person(self, principal: Principal, agent: str | None) -> dict[str, Any]:
+        """The Person object for an `agent` parameter (JSON text)."""
+        return get_person(self.store, self.privacy, principal, agent)

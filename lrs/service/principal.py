@@ -1,0 +1,76 @@
+"""Who is asking, and what each scope allows.
+
+Scopes are the xAPI list (Communication 4.2) plus ours: `reidentify` (original identities
+back from the vault) and `admin`. The groups below are the one statement of which scopes
+allow which kind of operation; interfaces check them early (HTTP answers 403 before reading
+a body) and the service core checks them again, for callers that are not HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from lrs.service.errors import ForbiddenError
+
+STATEMENTS_WRITE = "statements/write"
+STATEMENTS_READ = "statements/read"
+STATEMENTS_READ_MINE = "statements/read/mine"
+ALL_READ = "all/read"
+ALL = "all"
+STATE = "state"
+PROFILE = "profile"
+DEFINE = "define"
+REIDENTIFY = "reidentify"
+ADMIN = "admin"
+SCOPES = frozenset(
+    {
+        STATEMENTS_WRITE, STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ, ALL, STATE, PROFILE,
+        DEFINE, REIDENTIFY, ADMIN,
+    }
+)
+
+# Which scopes allow each kind of request. `all` allows everything; `all/read` every read.
+STATEMENT_READ_SCOPES = (STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ, ALL)
+STATEMENT_WRITE_SCOPES = (STATEMENTS_WRITE, ALL)
+STATE_READ_SCOPES = (STATE, ALL_READ, ALL)
+STATE_WRITE_SCOPES = (STATE, ALL)
+PROFILE_READ_SCOPES = (PROFILE, ALL_READ, ALL)
+PROFILE_WRITE_SCOPES = (PROFILE, ALL)
+# Definitions are metadata about content, not learners: any read scope, and the scopes of
+# clients working with the same activities (Communication 2.5).
+ACTIVITY_READ_SCOPES = (STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ, ALL, DEFINE, STATE,
+                        PROFILE)
+# Statements written with these update canonical Activity definitions (Communication 4.2).
+DEFINE_SCOPES = (DEFINE, ALL)
+AGENT_READ_SCOPES = tuple(dict.fromkeys((*STATEMENT_READ_SCOPES, *PROFILE_READ_SCOPES)))
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller of an operation: the verified credential's key, tenant, scopes and the
+    `authority` Agent written into its statements."""
+
+    key: str
+    tenant: str
+    scopes: frozenset[str]
+    authority: dict[str, Any]
+
+    def allows(self, allowed: Iterable[str]) -> bool:
+        return not self.scopes.isdisjoint(allowed)
+
+    def require(self, allowed: Iterable[str]) -> None:
+        """ForbiddenError unless this principal holds one of `allowed`."""
+        if not self.allows(allowed):
+            raise ForbiddenError("this credential's scopes do not allow this request")
+
+    @property
+    def reads_only_own(self) -> bool:
+        """Statement reads limited to what this credential wrote (`statements/read/mine`)."""
+        return self.scopes.isdisjoint((STATEMENTS_READ, ALL_READ, ALL))
+
+    @property
+    def reidentifies(self) -> bool:
+        """Whether original identities may be returned to this principal."""
+        return REIDENTIFY in self.scopes

@@ -1,0 +1,328 @@
+"""The Statement resource's operations (Communication 2.1): store one or a batch, read one
+or a page of a StatementResult.
+
+Writes: validation (`statements`), attachment matching and signature checks (Data 2.6),
+pseudonymization and masking (`lrs.service.privacy`), then the ingest rules
+(`lrs.service.ingest`); nothing is written unless all of it passes.
+
+Reads: stored statements are returned as the bytes the store holds (`exact`), or in the
+`ids` / `canonical` format; only a `reidentify` reader gets the original agents back. A page
+is continued by a cursor token holding the query and the keyset position (stored, id), so
+paging neither repeats nor skips statements while others write. An `agent` goes into the
+token as its pseudonym, so a raw identifier never travels in a URL that proxies may log.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from lrs.service.activities import canonical_definitions, with_canonical_definitions
+from lrs.service.errors import InvalidRequestError, NotFoundError, invalid
+from lrs.service.ingest import store_statements
+from lrs.service.principal import (
+    DEFINE_SCOPES,
+    STATEMENT_READ_SCOPES,
+    STATEMENT_WRITE_SCOPES,
+    Principal,
+)
+from lrs.service.privacy import Privacy
+from statements import (
+    AttachmentData,
+    AttachmentPart,
+    StatementQuery,
+    attachment_hashes,
+    format_canonical,
+    format_ids,
+    match_attachments,
+    parse_statement_query,
+    validate_statements,
+)
+from storage import StatementFilter, Storage, StoredStatement
+
+_UUID_HEX = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True, slots=True)
+class StatementPage:
+    """What a statement read returns: the statements as serialized JSON in the asked format
+    (one when `single`), the cursor token of the next page ("" when none), the newest
+    `stored` among them (None for an empty page), and, when asked, the data of their
+    attachments by sha2."""
+
+    statements: list[bytes]
+    single: bool
+    more: str
+    last_stored: str | None
+    attachments: AttachmentData | None
+
+
+class StatementService:
+    """Statement writes and reads over one store, with the privacy of the service."""
+
+    def __init__(self, store: Storage, privacy: Privacy, *, limit_max: int) -> None:
+        self.store = store
+        self.privacy = privacy
+        self.limit_max = limit_max
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def post(
+        self,
+        principal: Principal,
+        data: Any,
+        parts: Sequence[AttachmentPart] = (),
+        *,
+        version: str,
+    ) -> list[str]:
+        """Store one statement or a batch, all or none; their ids in order (Communication
+        2.1.2)."""
+        principal.require(STATEMENT_WRITE_SCOPES)
+        statements = validate_statements(data, version=version)
+        attachments = match_attachments(
+            statements, list(parts), batch=type(data) is list, version=version
+        )
+        return self._store(principal, statements, attachments)
+
+    def put(
+        self,
+        principal: Principal,
+        statement_id: str,
+        data: Any,
+        parts: Sequence[AttachmentPart] = (),
+        *,
+        version: str,
+    ) -> None:
+        """Store one statement under `statement_id` (Communication 2.1.1)."""
+        principal.require(STATEMENT_WRITE_SCOPES)
+        statement_id = parse_statement_id(statement_id, "statementId")
+        if not isinstance(data, dict):
+            raise InvalidRequestError(
+                "PUT takes a single statement object", code="invalid_statement"
+            )
+        [statement] = validate_statements(data, version=version)
+        sent_id = statement.get("id")
+        if sent_id is None:
+            statement["id"] = statement_id
+        elif not isinstance(sent_id, str) or sent_id.lower() != statement_id:
+            raise InvalidRequestError(
+                "the statement id does not match the statementId parameter",
+                code="invalid_statement",
+                fields={"id": ["must match the statementId parameter"]},
+            )
+        attachments = match_attachments([statement], list(parts), batch=False, version=version)
+        self._store(principal, [statement], attachments)
+
+    def _store(
+        self,
+        principal: Principal,
+        statements: list[dict[str, Any]],
+        attachments: AttachmentData,
+    ) -> list[str]:
+        """The only write path of statements: pseudonymized and masked (`Privacy.prepare`,
+        which refuses signed statements while pseudonymization is on: their signature data
+        holds the statement with identities in clear), then stored."""
+        for statement in statements:
+            if "id" not in statement:
+                # The vault entry is bound to the id, so it is assigned before pseudonymizing.
+                statement["id"] = str(uuid.uuid4())
+        prepared = self.privacy.prepare(principal.tenant, statements)
+        ids = store_statements(
+            self.store,
+            principal.tenant,
+            prepared.statements,
+            authority=principal.authority,
+            writer=principal.key,
+            attachments=attachments,
+            sealed=prepared.sealed,
+            identities=prepared.identities,
+            define_activities=principal.allows(DEFINE_SCOPES),
+        )
+        self.privacy.remember(prepared)
+        return ids
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def read(
+        self,
+        principal: Principal,
+        params: Mapping[str, str],
+        *,
+        more: str | None = None,
+        languages: Sequence[str] = (),
+    ) -> StatementPage:
+        """GET Statements (Communication 2.1.3): by statementId / voidedStatementId, or a
+        page of the StatementResult the filters ask for; `more` continues a page from its
+        cursor token (then `params` must be empty: the token holds the query)."""
+        principal.require(STATEMENT_READ_SCOPES)
+        after = None
+        if more is not None:
+            params, after = decode_cursor(more)
+        query = parse_statement_query(params)
+        if query.is_single:
+            return self._single(principal, query, languages)
+        limit = min(query.limit or self.limit_max, self.limit_max)
+        rows = self.store.query_statements(
+            principal.tenant, self._filter(query, principal, after), limit + 1
+        )
+        token = ""
+        if len(rows) > limit:
+            rows = rows[:limit]
+            token = self._cursor(params, query, principal.tenant, rows[-1])
+        return StatementPage(
+            statements=self._render(
+                [self._readable(row, principal) for row in rows], query, principal.tenant,
+                languages,
+            ),
+            single=False,
+            more=token,
+            last_stored=max((row.stored for row in rows), default=None),
+            attachments=self._attachments(principal.tenant, rows) if query.attachments else None,
+        )
+
+    def _single(
+        self, principal: Principal, query: StatementQuery, languages: Sequence[str]
+    ) -> StatementPage:
+        """statementId / voidedStatementId (Communication 2.1.3, 2.1.4): not found for an
+        unknown id, for a voided statement asked by statementId, and a live one asked by
+        voidedStatementId."""
+        wanted = query.statement_id or query.voided_statement_id
+        assert wanted is not None
+        found = self.store.get_statements(principal.tenant, [wanted]).get(wanted)
+        if (
+            found is None
+            or found.voided != (query.voided_statement_id is not None)
+            or (principal.reads_only_own and found.writer != principal.key)
+        ):
+            raise NotFoundError("no such statement")
+        return StatementPage(
+            statements=self._render(
+                [self._readable(found, principal)], query, principal.tenant, languages
+            ),
+            single=True,
+            more="",
+            last_stored=found.stored,
+            attachments=(
+                self._attachments(principal.tenant, [found]) if query.attachments else None
+            ),
+        )
+
+    def _filter(
+        self, query: StatementQuery, principal: Principal, after: tuple[str, str] | None
+    ) -> StatementFilter:
+        """The storage filter for a query: the only place an `agent` parameter is read."""
+        return StatementFilter(
+            agent=(
+                self.privacy.agent_key(principal.tenant, query.agent)
+                if query.agent is not None
+                else None
+            ),
+            verb=query.verb,
+            activity=query.activity,
+            registration=query.registration,
+            related_agents=query.related_agents,
+            related_activities=query.related_activities,
+            since=query.since,
+            until=query.until,
+            ascending=query.ascending,
+            writer=principal.key if principal.reads_only_own else None,
+            after=after,
+        )
+
+    def _readable(self, row: StoredStatement, principal: Principal) -> bytes:
+        """The stored statement, with its original agents only for a `reidentify` reader."""
+        if row.sealed is None or not principal.reidentifies:
+            return row.statement
+        return self.privacy.reveal(principal.tenant, row)
+
+    def _render(
+        self,
+        raws: list[bytes],
+        query: StatementQuery,
+        tenant: str,
+        languages: Sequence[str],
+    ) -> list[bytes]:
+        """Stored statements in the asked format; `exact` is the stored bytes untouched.
+        `canonical` puts in the LRS's canonical Activity definitions (one read for all),
+        then filters every language map by the reader's languages (Communication 2.1.3)."""
+        if query.format == "exact":
+            return raws
+        statements = [orjson.loads(raw) for raw in raws]
+        if query.format == "ids":
+            return [orjson.dumps(format_ids(statement)) for statement in statements]
+        definitions = canonical_definitions(self.store, tenant, statements)
+        return [
+            orjson.dumps(
+                format_canonical(
+                    with_canonical_definitions(statement, definitions), list(languages)
+                )
+            )
+            for statement in statements
+        ]
+
+    def _attachments(self, tenant: str, rows: Iterable[StoredStatement]) -> AttachmentData:
+        """The stored data of every attachment of these statements, once per sha2, in order
+        of first reference; attachments known only by fileUrl have none and are left out."""
+        hashes: dict[str, None] = {}
+        for row in rows:
+            if b'"attachments"' in row.statement:
+                hashes.update(dict.fromkeys(attachment_hashes(orjson.loads(row.statement))))
+        if not hashes:
+            return {}
+        stored = self.store.get_attachments(tenant, list(hashes))
+        return {sha2: stored[sha2] for sha2 in hashes if sha2 in stored}
+
+    def _cursor(
+        self,
+        params: Mapping[str, str],
+        query: StatementQuery,
+        tenant: str,
+        last: StoredStatement,
+    ) -> str:
+        """The cursor token: the query and the keyset position. An `agent` goes in as its
+        pseudonym; reading the token maps the pseudonym to itself."""
+        params = dict(params)
+        if query.agent is not None:
+            stored = self.privacy.stored_agent(tenant, query.agent)
+            params["agent"] = orjson.dumps(stored).decode()
+        payload = orjson.dumps({"q": params, "after": [last.stored, last.id]})
+        return base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+
+
+def decode_cursor(token: str) -> tuple[dict[str, str], tuple[str, str]]:
+    """The query and keyset position of a cursor token; NotFoundError for one this LRS did
+    not write (the page it names does not exist)."""
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        params, (stored, last_id) = data["q"], data["after"]
+        if not (
+            isinstance(params, dict)
+            and all(isinstance(v, str) for v in params.values())
+            and isinstance(stored, str)
+            and isinstance(last_id, str)
+        ):
+            raise ValueError
+    except (ValueError, TypeError, KeyError, binascii.Error, orjson.JSONDecodeError):
+        raise NotFoundError("no such page of statements") from None
+    return params, (stored, last_id)
+
+
+def parse_statement_id(value: str | None, name: str) -> str:
+    """A statement id parameter in canonical (lowercase) form; 400 naming `name` unless it
+    is a UUID."""
+    if value is None:
+        raise invalid(f"{name} parameter is required", field=name)
+    canonical = value.lower()
+    if (
+        len(canonical) != 36
+        or [i for i, c in enumerate(canonical) if c == "-"] != [8, 13, 18, 23]
+        or not set(canonical.replace("-", "")) <= _UUID_HEX
+    ):
+        raise invalid(f"{name} must be a UUID", field=name)
+    return canonical
