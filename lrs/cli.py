@@ -155,7 +155,7 @@ def credentials_list(tenant: str | None, as_json: bool) -> None:
     """List credentials (never their secrets)."""
     with _store(_config()) as store:
         rows = store.list_credentials(tenant)
-    public = [
+    public: list[dict[str, Any]] = [
         {
             "key": c.key, "name": c.name, "tenant": c.tenant, "scopes": list(c.scopes),
             "created": c.created, "revoked": c.revoked,

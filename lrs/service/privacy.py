@@ -216,12 +216,13 @@ class Privacy:
         key = agent_key(pseudonym)
         assert key is not None
         keys = self._keyring.derive_all(tenant, Purpose.VAULT)
-        originals = []
+        originals: list[Mapping[str, Any]] = []
         for identity in store.get_identities(tenant, key):
             try:
                 original = unseal(identity.sealed, keys, aad=_identity_aad(tenant, key))
             except AnonymizeError as exc:
                 raise IdentityVaultError("cannot open the identity vault") from exc
+            assert isinstance(original, dict)
             originals.append(original)
         return _person([*originals, pseudonym])
 

@@ -52,10 +52,10 @@ def get(conn: sqlite3.Connection, key: str) -> Credential | None:
 
 def list_all(conn: sqlite3.Connection, tenant: str | None) -> list[Credential]:
     if tenant is None:
-        rows = conn.execute(_SELECT + " ORDER BY created, seq").fetchall()
+        cursor = conn.execute(_SELECT + " ORDER BY created, seq")
     else:
-        rows = conn.execute(_SELECT + " WHERE tenant = ? ORDER BY created, seq", (tenant,))
-    return [_credential(row) for row in rows]
+        cursor = conn.execute(_SELECT + " WHERE tenant = ? ORDER BY created, seq", (tenant,))
+    return [_credential(row) for row in cursor]
 
 
 def _credential(row: tuple[Any, ...]) -> Credential:

@@ -283,3 +283,26 @@ def _ingest(store: SQLiteStorage, count: int) -> list[str]:
         store, T, validate_statements(raw), authority={"mbox": "mailto:c@example.com"},
         writer="client-1",
     )
+
+
+def test_driver_errors_of_documents_become_storage_errors(sqlite_store, monkeypatch):
+    """A `sqlite3.Error` in a document read or write surfaces as StorageError (logged as a
+    storage failure), never as an unexpected exception."""
+    import storage.sqlite.documents as documents
+    from storage import DocumentScope
+    from storage.commands import put_document
+
+    def broken(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    scope = DocumentScope("state", activity="http://example.com/a", agent="mbox:mailto:a@b.c")
+    monkeypatch.setattr(documents, "write", broken)
+    with pytest.raises(StorageError):
+        put_document(sqlite_store, T, scope, "s", b"{}", "application/json",
+                     updated="2024-01-01T00:00:00.000000Z")
+    monkeypatch.setattr(documents, "get", broken)
+    with pytest.raises(StorageError):
+        sqlite_store.get_document(T, scope, "s")
+    monkeypatch.setattr(documents, "list_ids", broken)
+    with pytest.raises(StorageError):
+        sqlite_store.list_documents(T, scope)
