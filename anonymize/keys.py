@@ -43,6 +43,7 @@ class Purpose(StrEnum):
     PSEUDONYM = "pseudonym"
     VAULT = "vault"
     GENERAL = "general"
+    AUDIT = "audit"
 
 
 class DerivedKey:

@@ -49,6 +49,12 @@ class Config:
     master_key: str = field(default="", repr=False)  # overrides key_file; never shown
     mask_allowed_extensions: tuple[str, ...] | None = None  # None keeps every extension
     mask_drop_fields: tuple[str, ...] = ()
+    # Defaults of new tenants' policies (README "Tenants"), besides the privacy ones above.
+    min_group_size: int = 10
+    retention_days: int | None = None
+    dimensions: tuple[tuple[str, str], ...] = ()
+    notice_languages: tuple[str, ...] = ("en",)
+    erasure_contact: str = ""
 
 
 def _as_int(key: str, value: Any) -> int:
@@ -145,6 +151,39 @@ def _as_drop_fields(key: str, value: Any) -> tuple[str, ...]:
     return names
 
 
+def _as_optional_int(key: str, value: Any) -> int | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return None
+    return _as_int(key, value)
+
+
+def _as_dimensions(key: str, value: Any) -> tuple[tuple[str, str], ...]:
+    """`name=IRI` pairs: a mapping, a list of "name=IRI", or in the environment a
+    comma-separated string. Names and IRIs are checked with the tenant policy."""
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, list | tuple) and all(
+        isinstance(item, list | tuple) and len(item) == 2 for item in value
+    ):
+        pairs = [tuple(item) for item in value]
+    else:
+        pairs = []
+        for item in _as_names(key, value):
+            name, equals, iri = item.partition("=")
+            if not equals:
+                raise ConfigError(f"{key}: {item!r} is not name=IRI")
+            pairs.append((name.strip(), iri.strip()))
+    if not all(isinstance(n, str) and isinstance(i, str) for n, i in pairs):
+        raise ConfigError(f"{key}: names and IRIs must be strings")
+    return tuple(pairs)
+
+
+def _as_text(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: must be a string")
+    return value.strip()
+
+
 _CONVERTERS = {
     "storage_uri": _as_str,
     "max_body_bytes": _as_int,
@@ -158,6 +197,11 @@ _CONVERTERS = {
     "master_key": _as_secret,
     "mask_allowed_extensions": _as_extension_iris,
     "mask_drop_fields": _as_drop_fields,
+    "min_group_size": _as_int,
+    "retention_days": _as_optional_int,
+    "dimensions": _as_dimensions,
+    "notice_languages": _as_names,
+    "erasure_contact": _as_text,
 }
 KEYS = tuple(f.name for f in fields(Config))
 

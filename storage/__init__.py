@@ -31,6 +31,7 @@ from storage.records import (
     STATE,
     ActivityDefinitions,
     AttachmentItems,
+    AuditEntry,
     Credential,
     Document,
     DocumentScope,
@@ -38,6 +39,7 @@ from storage.records import (
     StatementFilter,
     StatementRecord,
     StoredStatement,
+    Tenant,
     build_record,
 )
 from storage.uri import DEFAULT_STORAGE_URI, open_storage
@@ -50,6 +52,7 @@ __all__ = [
     "STATE",
     "ActivityDefinitions",
     "AttachmentItems",
+    "AuditEntry",
     "ConcurrentUpdateError",
     "ConflictError",
     "Credential",
@@ -64,6 +67,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StoredStatement",
+    "Tenant",
     "Transaction",
     "UnavailableError",
     "build_record",

@@ -30,6 +30,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from storage.records import (
     AttachmentItems,
+    AuditEntry,
     Credential,
     Document,
     DocumentScope,
@@ -37,6 +38,7 @@ from storage.records import (
     StatementFilter,
     StatementRecord,
     StoredStatement,
+    Tenant,
 )
 
 T = TypeVar("T")
@@ -128,6 +130,22 @@ class Transaction(Protocol):
 
     def remove_documents(self, tenant: str, scope: DocumentScope) -> int:
         """Delete every document in `scope`; how many."""
+
+    # -- tenants and the audit log -------------------------------------------------------
+
+    def get_tenant(self, name: str) -> Tenant | None:
+        """The tenant, or None."""
+
+    def write_tenant(self, tenant: Tenant, *, replaces: int | None) -> None:
+        """Create the tenant when `replaces` is None, else replace the one whose revision is
+        `replaces`. Raises ConcurrentUpdateError when the stored state is not the one
+        expected (a tenant of that name exists, or it changed)."""
+
+    def last_audit_entry(self, tenant: str) -> AuditEntry | None:
+        """The tenant's newest audit entry (highest `seq`), or None."""
+
+    def append_audit(self, entry: AuditEntry) -> None:
+        """Append one entry; ConcurrentUpdateError when its (tenant, seq) is taken."""
 
 
 @runtime_checkable

@@ -158,6 +158,44 @@ class Document:
     updated: str
 
 
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """A tenant (one country or programme): its name (a slug, the key every row carries),
+    a display name, and its policy as the JSON object of the settings explicitly given for
+    it (what is not given follows the service's configuration; `lrs.service.tenants` reads
+    and checks it). `revision` grows with every change, so each worker can tell that a
+    policy it holds is stale."""
+
+    name: str
+    display_name: str
+    policy: Mapping[str, Any]
+    created: str
+    updated: str
+    revision: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One entry of a tenant's append-only audit log: who (`credential` key) did what
+    (`action`) to which `resource`, with which `filters` (a JSON object, agents as
+    pseudonyms), how many records it returned or changed, in which request. `seq` numbers a
+    tenant's entries from 1; `previous` is the hash of the entry before (empty for the
+    first) and `hash` this entry's, so an edited or removed entry breaks the chain
+    (`storage.commands.audit`)."""
+
+    tenant: str
+    seq: int
+    time: str
+    credential: str
+    action: str
+    resource: str
+    filters: Mapping[str, Any]
+    count: int
+    request_id: str
+    previous: str
+    hash: str
+
+
 def build_record(
     statement: dict[str, Any],
     *,

@@ -13,13 +13,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lrs.config import Config
+from lrs.config import Config, ConfigError
 from lrs.service.activities import get_activity
 from lrs.service.agents import get_person
+from lrs.service.audit import Auditor
 from lrs.service.documents import DocumentResource, DocumentService
+from lrs.service.errors import InvalidRequestError
 from lrs.service.principal import Principal
 from lrs.service.privacy import Privacy, load_privacy
 from lrs.service.statements import StatementPage, StatementService
+from lrs.service.tenants import TenantPolicy, Tenants
 from statements import AttachmentPart
 from storage import Document, Storage, open_storage
 
@@ -33,19 +36,43 @@ class LearningRecordStore:
         self.store = store
         self.privacy = privacy
         self.settings = settings
+        self.tenants = Tenants(
+            store, TenantPolicy.from_config(settings), can_pseudonymize=privacy.enabled
+        )
+        self.audit = Auditor(store, privacy.keyring)
         self._statements = StatementService(
-            store, privacy, limit_max=settings.statements_limit_max
+            store, privacy, self.tenants, self.audit, limit_max=settings.statements_limit_max
         )
         self._documents = DocumentService(
-            store, privacy, strict_profile_put=settings.strict_profile_put
+            store, privacy, self.tenants, self.audit,
+            strict_profile_put=settings.strict_profile_put,
         )
 
     @classmethod
     def open(cls, settings: Config) -> LearningRecordStore:
         """The service of a configuration: privacy first (no key, no start: ConfigError),
-        then the store it names (StorageError when it cannot be opened)."""
+        then the store it names (StorageError when it cannot be opened). Refuses to start
+        (ConfigError) when the configuration's tenant defaults break a policy rule, or a
+        tenant pseudonymizes and no key is configured."""
         privacy = load_privacy(settings)
-        return cls(open_storage(settings.storage_uri), privacy, settings)
+        try:
+            TenantPolicy.from_config(settings)
+        except InvalidRequestError as exc:
+            raise ConfigError(exc.message) from None
+        store = open_storage(settings.storage_uri)
+        try:
+            service = cls(store, privacy, settings)
+            if not privacy.enabled:
+                pseudonymizing = [t.name for t in service.tenants.list() if t.policy.pseudonymize]
+                if pseudonymizing:
+                    raise ConfigError(
+                        f"tenants {', '.join(pseudonymizing)} pseudonymize identities but no "
+                        "master key is configured (lrs keys init, or LRS_MASTER_KEY)"
+                    )
+        except BaseException:
+            store.close()
+            raise
+        return service
 
     def close(self) -> None:
         """Release the store's connections and files."""
@@ -157,4 +184,4 @@ class LearningRecordStore:
 
     def get_person(self, principal: Principal, agent: str | None) -> dict[str, Any]:
         """The Person object for an `agent` parameter (JSON text)."""
-        return get_person(self.store, self.privacy, principal, agent)
+        return get_person(self.store, self.privacy, self.tenants, self.audit, principal, agent)

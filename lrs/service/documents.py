@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import orjson
 
+from lrs.service.audit import UNPSEUDONYMIZED, Auditor
 from lrs.service.errors import InvalidRequestError, NotFoundError, RequestConflictError, invalid
 from lrs.service.principal import (
     PROFILE_READ_SCOPES,
@@ -25,6 +26,7 @@ from lrs.service.principal import (
     Principal,
 )
 from lrs.service.privacy import Privacy
+from lrs.service.tenants import Tenants
 from statements import StatementError, validate_agent
 from statements.formats import IRI_ERROR, TIMESTAMP_ERROR, UUID_ERROR, is_iri, is_uuid
 from statements.timestamps import parse_timestamp, stored_timestamp
@@ -111,9 +113,19 @@ def _since(params: Mapping[str, str]) -> str | None:
 class DocumentService:
     """Document operations over one store; `strict_profile_put` as in the configuration."""
 
-    def __init__(self, store: Storage, privacy: Privacy, *, strict_profile_put: bool) -> None:
+    def __init__(
+        self,
+        store: Storage,
+        privacy: Privacy,
+        tenants: Tenants,
+        audit: Auditor,
+        *,
+        strict_profile_put: bool,
+    ) -> None:
         self.store = store
         self.privacy = privacy
+        self.tenants = tenants
+        self.audit = audit
         self.strict_profile_put = strict_profile_put
 
     def _scope(
@@ -127,7 +139,8 @@ class DocumentService:
                 raise invalid(f"activityId {IRI_ERROR}", field="activityId")
         if resource.agent:
             # The only place an `agent` parameter is read.
-            agent = self.privacy.agent_key(tenant, parse_agent(_required(params, "agent")))
+            view = self.tenants.get(tenant)
+            agent = self.privacy.agent_key(view, parse_agent(_required(params, "agent")))
         if resource.registration and "registration" in params:
             registration = params["registration"]
             if not is_uuid(registration):
@@ -146,14 +159,34 @@ class DocumentService:
         scope = self._scope(resource, params, principal.tenant)
         since = _since(params)
         doc_id = params.get(resource.id_param)
+        found: Document | dict[str, str] | None
         if doc_id is None:
-            return self.store.list_documents(principal.tenant, scope, since)
-        document = self.store.get_document(
-            principal.tenant, scope, _required(params, resource.id_param)
+            found = self.store.list_documents(principal.tenant, scope, since)
+        else:
+            found = self.store.get_document(
+                principal.tenant, scope, _required(params, resource.id_param)
+            )
+        count = (1 if found is not None else 0) if doc_id is not None else len(found or {})
+        self.audit.record(
+            principal, "documents.read", resource.name,
+            filters=self._audit_filters(params, scope, principal.tenant), count=count,
         )
-        if document is None:
+        if found is None:
             raise NotFoundError(f"no such document for this {resource.id_param}")
-        return document
+        return found
+
+    def _audit_filters(
+        self, params: Mapping[str, str], scope: DocumentScope, tenant: str
+    ) -> dict[str, str]:
+        """The parameters as the audit log records them: an agent as its pseudonym's key
+        (the scope's), or not at all for a tenant that does not pseudonymize."""
+        filters = dict(params)
+        if "agent" in filters:
+            view = self.tenants.get(tenant)
+            filters["agent"] = (
+                scope.agent if self.privacy.pseudonymizes(view) else UNPSEUDONYMIZED
+            )
+        return filters
 
     def write(
         self,

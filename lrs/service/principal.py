@@ -1,7 +1,10 @@
 """Who is asking, and what each scope allows.
 
 Scopes are the xAPI list (Communication 4.2) plus ours: `reidentify` (original identities
-back from the vault) and `admin`. The groups below are the one statement of which scopes
+back from the vault), `reports` (aggregates only), `export` (partner exports under one
+agreement), `erase` (erasure), `admin` (the tenant's policy, credentials and audit log) and
+`platform` (the operator of the whole LRS: every tenant). `all` is xAPI's: every xAPI
+resource, none of ours. The groups below are the one statement of which scopes
 allow which kind of operation; interfaces check them early (HTTP answers 403 before reading
 a body) and the service core checks them again, for callers that are not HTTP.
 """
@@ -23,13 +26,15 @@ STATE = "state"
 PROFILE = "profile"
 DEFINE = "define"
 REIDENTIFY = "reidentify"
+REPORTS = "reports"
+EXPORT = "export"
+ERASE = "erase"
 ADMIN = "admin"
-SCOPES = frozenset(
-    {
-        STATEMENTS_WRITE, STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ, ALL, STATE, PROFILE,
-        DEFINE, REIDENTIFY, ADMIN,
-    }
+PLATFORM = "platform"
+XAPI_SCOPES = frozenset(
+    {STATEMENTS_WRITE, STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ, ALL, STATE, PROFILE, DEFINE}
 )
+SCOPES = XAPI_SCOPES | {REIDENTIFY, REPORTS, EXPORT, ERASE, ADMIN, PLATFORM}
 
 # Which scopes allow each kind of request. `all` allows everything; `all/read` every read.
 STATEMENT_READ_SCOPES = (STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ, ALL)
@@ -45,6 +50,15 @@ ACTIVITY_READ_SCOPES = (STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ, ALL, DE
 # Statements written with these update canonical Activity definitions (Communication 4.2).
 DEFINE_SCOPES = (DEFINE, ALL)
 AGENT_READ_SCOPES = tuple(dict.fromkeys((*STATEMENT_READ_SCOPES, *PROFILE_READ_SCOPES)))
+ADMIN_SCOPES = (ADMIN, PLATFORM)
+PLATFORM_SCOPES = (PLATFORM,)
+# What a scope lets its holder grant to a credential it creates: itself, and for `all` the
+# xAPI scopes it stands for (`all/read` the read ones).
+_IMPLIED = {
+    ALL: XAPI_SCOPES,
+    ALL_READ: frozenset({ALL_READ, STATEMENTS_READ, STATEMENTS_READ_MINE}),
+    STATEMENTS_READ: frozenset({STATEMENTS_READ, STATEMENTS_READ_MINE}),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +70,8 @@ class Principal:
     tenant: str
     scopes: frozenset[str]
     authority: dict[str, Any]
+    # The request this principal makes, as the audit log records it.
+    request_id: str = ""
 
     def allows(self, allowed: Iterable[str]) -> bool:
         return not self.scopes.isdisjoint(allowed)
@@ -69,6 +85,14 @@ class Principal:
     def reads_only_own(self) -> bool:
         """Statement reads limited to what this credential wrote (`statements/read/mine`)."""
         return self.scopes.isdisjoint((STATEMENTS_READ, ALL_READ, ALL))
+
+    def can_grant(self, scopes: Iterable[str]) -> bool:
+        """Whether this principal may give `scopes` to a new credential: only what it holds
+        itself (least privilege: nobody mints a credential stronger than their own)."""
+        held: set[str] = set()
+        for scope in self.scopes:
+            held |= _IMPLIED.get(scope, frozenset({scope}))
+        return set(scopes) <= held
 
     @property
     def reidentifies(self) -> bool:

@@ -14,8 +14,9 @@ Reads: a query's or a document resource's `agent` is pseudonymized the same way
 (`Privacy.agent_key`), so a client finds its data with the identifiers it wrote with. Only a
 credential with the `reidentify` scope gets the original agents back (`Privacy.reveal`).
 
-With pseudonymization off, statements are stored with the identities as sent; the masking
-policy still applies.
+Whether to pseudonymize, and the masking policy, are the tenant's (`lrs.service.tenants`):
+every method takes the `TenantView` of the request. With pseudonymization off, statements
+are stored with the identities as sent; the masking policy still applies.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from anonymize import (
     KeyFileError,
     Keyring,
     KeyringError,
-    MaskingPolicy,
     PseudonymError,
     Pseudonymizer,
     Purpose,
@@ -44,6 +44,7 @@ from anonymize import (
 )
 from lrs.config import Config, ConfigError
 from lrs.service.errors import IdentityVaultError, InvalidRequestError, invalid
+from lrs.service.tenants import TenantView
 from statements import agent_key, is_signature_attachment
 from storage import Identity, Storage, StoredStatement
 
@@ -64,29 +65,38 @@ class Prepared:
 
 
 class Privacy:
-    """Pseudonymization (when `keyring` is given) and masking for one service instance.
+    """Pseudonymization and masking for one service instance, with the keys of `keyring`
+    (None: no master key is configured, so no tenant can pseudonymize).
 
     Thread-safe; one Pseudonymizer per tenant, made on first use. The originals whose
     identity entry this process has stored are remembered (bounded), so the same learner's
     next statements skip sealing it again: most of a batch's cost otherwise.
     """
 
-    __slots__ = ("_keyring", "_known", "_lock", "_pseudonymizers", "masking")
+    __slots__ = ("_keyring", "_known", "_lock", "_pseudonymizers")
 
-    def __init__(self, keyring: Keyring | None, masking: MaskingPolicy | None = None) -> None:
+    def __init__(self, keyring: Keyring | None) -> None:
         self._keyring = keyring
-        self.masking = masking or MaskingPolicy()
         self._pseudonymizers: dict[str, Pseudonymizer] = {}
         self._known: dict[tuple[str, bytes], None] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"Privacy(pseudonymize={self.enabled}, masking={self.masking!r})"
+        return f"Privacy(keys={'configured' if self.enabled else 'none'})"
 
     @property
     def enabled(self) -> bool:
-        """Whether identities are pseudonymized before storage."""
+        """Whether a master key is configured, so that tenants can pseudonymize."""
         return self._keyring is not None
+
+    @property
+    def keyring(self) -> Keyring | None:
+        """The keys (for other purposes of the service: the audit chain)."""
+        return self._keyring
+
+    def pseudonymizes(self, tenant: TenantView) -> bool:
+        """Whether `tenant`'s identities are pseudonymized (its policy, and a key)."""
+        return tenant.policy.pseudonymize and self._keyring is not None
 
     def pseudonymizer(self, tenant: str) -> Pseudonymizer:
         """The tenant's Pseudonymizer: the same one `anonymize` users build from the same
@@ -108,7 +118,7 @@ class Privacy:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def prepare(self, tenant: str, statements: list[dict[str, Any]]) -> Prepared:
+    def prepare(self, view: TenantView, statements: list[dict[str, Any]]) -> Prepared:
         """The statements as they will be stored, and their vault entries.
 
         Every statement must carry its `id` already (the vault entry is bound to it). Signed
@@ -116,8 +126,11 @@ class Privacy:
         payload holds the statement with its identities in clear, and a pseudonymized
         statement no longer matches its signature.
         """
-        if self._keyring is None:
-            return Prepared([self.masking.apply(s) for s in statements], {}, {})
+        masking = view.masking
+        if not self.pseudonymizes(view):
+            return Prepared([masking.apply(s) for s in statements], {}, {})
+        assert self._keyring is not None
+        tenant = view.name
         _refuse_signed(statements)
         pseudonymizer = self.pseudonymizer(tenant)
         vault_key = self._keyring.derive(tenant, Purpose.VAULT)
@@ -132,7 +145,7 @@ class Privacy:
                 result = pseudonymizer.pseudonymize_statement(statement)
             except PseudonymError as exc:
                 raise InvalidRequestError(f"[{index}].{exc}", code="invalid_statement") from None
-            stored.append(self.masking.apply(result.statement))
+            stored.append(masking.apply(result.statement))
             if not result.originals:
                 continue
             sealed[statement_id] = seal(
@@ -169,18 +182,18 @@ class Privacy:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def stored_agent(self, tenant: str, agent: Mapping[str, Any]) -> Mapping[str, Any]:
+    def stored_agent(self, view: TenantView, agent: Mapping[str, Any]) -> Mapping[str, Any]:
         """A validated agent given as a parameter, as the store knows it: its pseudonym."""
-        if self._keyring is None:
+        if not self.pseudonymizes(view):
             return agent
         try:
-            return self.pseudonymizer(tenant).pseudonym(agent)
+            return self.pseudonymizer(view.name).pseudonym(agent)
         except PseudonymError as exc:
             raise invalid(str(exc), field="agent") from None
 
-    def agent_key(self, tenant: str, agent: Mapping[str, Any]) -> str:
+    def agent_key(self, view: TenantView, agent: Mapping[str, Any]) -> str:
         """The storage key of a validated agent given as a query or document parameter."""
-        key = agent_key(dict(self.stored_agent(tenant, agent)))
+        key = agent_key(dict(self.stored_agent(view, agent)))
         if key is None:
             raise invalid("agent needs an inverse functional identifier", field="agent")
         return key
@@ -203,16 +216,18 @@ class Privacy:
         return orjson.dumps(restore_statement(orjson.loads(row.statement), originals))
 
     def person(
-        self, tenant: str, agent: Mapping[str, Any], store: Storage, *, reidentify: bool
-    ) -> dict[str, Any]:
+        self, view: TenantView, agent: Mapping[str, Any], store: Storage, *, reidentify: bool
+    ) -> tuple[dict[str, Any], int]:
         """The Person object for an agent (Communication 2.4): the agent as stored (its
         pseudonym when pseudonymization is on) and, for a `reidentify` reader, every name and
-        identifier the vault holds for that pseudonym."""
-        if self._keyring is None:
-            return _person([agent])
+        identifier the vault holds for that pseudonym; and how many originals were opened."""
+        if not self.pseudonymizes(view):
+            return _person([agent]), 0
+        assert self._keyring is not None
+        tenant = view.name
         pseudonym = self.pseudonymizer(tenant).pseudonym(agent)
         if not reidentify:
-            return _person([pseudonym])
+            return _person([pseudonym]), 0
         key = agent_key(pseudonym)
         assert key is not None
         keys = self._keyring.derive_all(tenant, Purpose.VAULT)
@@ -224,27 +239,25 @@ class Privacy:
                 raise IdentityVaultError("cannot open the identity vault") from exc
             assert isinstance(original, dict)
             originals.append(original)
-        return _person([*originals, pseudonym])
+        return _person([*originals, pseudonym]), len(originals)
 
 
 def load_privacy(config: Config) -> Privacy:
     """The Privacy of a configuration. Raises ConfigError, naming what to do, when
-    pseudonymization is on and no usable key is configured; never shows key material."""
-    try:
-        masking = MaskingPolicy(config.mask_allowed_extensions, config.mask_drop_fields)
-    except AnonymizeError as exc:
-        raise ConfigError(f"masking: {exc}") from None
+    pseudonymization is on and no usable key is configured; never shows key material. With
+    pseudonymization off by default, a configured key is still used when it loads (tenants
+    may turn pseudonymization on, and the audit chain is keyed with it)."""
     if not config.pseudonymize:
-        return Privacy(None, masking)
+        try:
+            return Privacy(_keyring(config))
+        except (KeyFileError, KeyringError):
+            return Privacy(None)
     advice = (
         f"create a key file with `lrs keys init {config.key_file}`, or set LRS_MASTER_KEY, "
         "or turn pseudonymization off with LRS_PSEUDONYMIZE=false"
     )
     try:
-        if config.master_key:
-            keyring = Keyring.from_text(config.master_key)
-        else:
-            keyring = Keyring.from_file(config.key_file)
+        keyring = _keyring(config)
     except KeyFileError as exc:
         raise ConfigError(
             f"pseudonymization is on but there is no usable key: {exc}; {advice}"
@@ -254,7 +267,13 @@ def load_privacy(config: Config) -> Privacy:
             f"pseudonymization is on but master_key (LRS_MASTER_KEY) is not usable: {exc}; "
             f"{advice}"
         ) from None
-    return Privacy(keyring, masking)
+    return Privacy(keyring)
+
+
+def _keyring(config: Config) -> Keyring:
+    if config.master_key:
+        return Keyring.from_text(config.master_key)
+    return Keyring.from_file(config.key_file)
 
 
 def _refuse_signed(statements: Iterable[Mapping[str, Any]]) -> None:

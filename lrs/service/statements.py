@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from lrs.service.activities import canonical_definitions, with_canonical_definitions
+from lrs.service.audit import UNPSEUDONYMIZED, Auditor
 from lrs.service.errors import InvalidRequestError, NotFoundError, invalid
 from lrs.service.ingest import store_statements
 from lrs.service.principal import (
@@ -33,6 +34,7 @@ from lrs.service.principal import (
     Principal,
 )
 from lrs.service.privacy import Privacy
+from lrs.service.tenants import Tenants, TenantView
 from statements import (
     AttachmentData,
     AttachmentPart,
@@ -64,11 +66,22 @@ class StatementPage:
 
 
 class StatementService:
-    """Statement writes and reads over one store, with the privacy of the service."""
+    """Statement writes and reads over one store, with the privacy of the service, the
+    policy of each tenant and the audit log."""
 
-    def __init__(self, store: Storage, privacy: Privacy, *, limit_max: int) -> None:
+    def __init__(
+        self,
+        store: Storage,
+        privacy: Privacy,
+        tenants: Tenants,
+        audit: Auditor,
+        *,
+        limit_max: int,
+    ) -> None:
         self.store = store
         self.privacy = privacy
+        self.tenants = tenants
+        self.audit = audit
         self.limit_max = limit_max
 
     # -- writes ---------------------------------------------------------------------------
@@ -132,7 +145,7 @@ class StatementService:
             if "id" not in statement:
                 # The vault entry is bound to the id, so it is assigned before pseudonymizing.
                 statement["id"] = str(uuid.uuid4())
-        prepared = self.privacy.prepare(principal.tenant, statements)
+        prepared = self.privacy.prepare(self.tenants.get(principal.tenant), statements)
         ids = store_statements(
             self.store,
             principal.tenant,
@@ -165,30 +178,41 @@ class StatementService:
         if more is not None:
             params, after = decode_cursor(more)
         query = parse_statement_query(params)
-        if query.is_single:
-            return self._single(principal, query, languages)
+        view = self.tenants.get(principal.tenant)
         limit = min(query.limit or self.limit_max, self.limit_max)
-        rows = self.store.query_statements(
-            principal.tenant, self._filter(query, principal, after), limit + 1
-        )
+        if query.is_single:
+            rows = self._single(principal, query)
+        else:
+            rows = self.store.query_statements(
+                principal.tenant, self._filter(query, principal, view, after), limit + 1
+            )
         token = ""
-        if len(rows) > limit:
+        if not query.is_single and len(rows) > limit:
             rows = rows[:limit]
-            token = self._cursor(params, query, principal.tenant, rows[-1])
-        return StatementPage(
+            token = self._cursor(params, query, view, rows[-1])
+        revealed = [row for row in rows if row.sealed is not None and principal.reidentifies]
+        page = StatementPage(
             statements=self._render(
                 [self._readable(row, principal) for row in rows], query, principal.tenant,
                 languages,
             ),
-            single=False,
+            single=query.is_single,
             more=token,
             last_stored=max((row.stored for row in rows), default=None),
             attachments=self._attachments(principal.tenant, rows) if query.attachments else None,
         )
+        filters = self._audit_filters(params, query, view)
+        self.audit.record(
+            principal, "statements.read", "statements", filters=filters, count=len(rows)
+        )
+        if revealed:
+            self.audit.record(
+                principal, "statements.reidentify", "statements", filters=filters,
+                count=len(revealed),
+            )
+        return page
 
-    def _single(
-        self, principal: Principal, query: StatementQuery, languages: Sequence[str]
-    ) -> StatementPage:
+    def _single(self, principal: Principal, query: StatementQuery) -> list[StoredStatement]:
         """statementId / voidedStatementId (Communication 2.1.3, 2.1.4): not found for an
         unknown id, for a voided statement asked by statementId, and a live one asked by
         voidedStatementId."""
@@ -201,25 +225,19 @@ class StatementService:
             or (principal.reads_only_own and found.writer != principal.key)
         ):
             raise NotFoundError("no such statement")
-        return StatementPage(
-            statements=self._render(
-                [self._readable(found, principal)], query, principal.tenant, languages
-            ),
-            single=True,
-            more="",
-            last_stored=found.stored,
-            attachments=(
-                self._attachments(principal.tenant, [found]) if query.attachments else None
-            ),
-        )
+        return [found]
 
     def _filter(
-        self, query: StatementQuery, principal: Principal, after: tuple[str, str] | None
+        self,
+        query: StatementQuery,
+        principal: Principal,
+        view: TenantView,
+        after: tuple[str, str] | None,
     ) -> StatementFilter:
         """The storage filter for a query: the only place an `agent` parameter is read."""
         return StatementFilter(
             agent=(
-                self.privacy.agent_key(principal.tenant, query.agent)
+                self.privacy.agent_key(view, query.agent)
                 if query.agent is not None
                 else None
             ),
@@ -278,18 +296,31 @@ class StatementService:
         stored = self.store.get_attachments(tenant, list(hashes))
         return {sha2: stored[sha2] for sha2 in hashes if sha2 in stored}
 
+    def _audit_filters(
+        self, params: Mapping[str, str], query: StatementQuery, view: TenantView
+    ) -> dict[str, str]:
+        """The query as the audit log records it: an `agent` as its pseudonym, never raw."""
+        filters = dict(params)
+        if query.agent is not None:
+            filters["agent"] = (
+                orjson.dumps(self.privacy.stored_agent(view, query.agent)).decode()
+                if self.privacy.pseudonymizes(view)
+                else UNPSEUDONYMIZED
+            )
+        return filters
+
     def _cursor(
         self,
         params: Mapping[str, str],
         query: StatementQuery,
-        tenant: str,
+        view: TenantView,
         last: StoredStatement,
     ) -> str:
         """The cursor token: the query and the keyset position. An `agent` goes in as its
         pseudonym; reading the token maps the pseudonym to itself."""
         params = dict(params)
         if query.agent is not None:
-            stored = self.privacy.stored_agent(tenant, query.agent)
+            stored = self.privacy.stored_agent(view, query.agent)
             params["agent"] = orjson.dumps(stored).decode()
         payload = orjson.dumps({"q": params, "after": [last.stored, last.id]})
         return base64.urlsafe_b64encode(payload).rstrip(b"=").decode()

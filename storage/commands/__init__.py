@@ -15,6 +15,7 @@ from storage.commands.activities import (
     put_activities,
 )
 from storage.commands.attachments import put_attachments
+from storage.commands.audit import AuditKey, BrokenLink, append_audit, entry_hash, verify_audit
 from storage.commands.documents import (
     check_preconditions,
     delete_document,
@@ -30,13 +31,19 @@ from storage.commands.statements import (
     insert_statements,
     link_references,
 )
+from storage.commands.tenants import create_tenant, update_tenant
 
 __all__ = [
+    "AuditKey",
+    "BrokenLink",
+    "append_audit",
     "apply_voiding",
     "check_preconditions",
+    "create_tenant",
     "delete_document",
     "delete_documents",
     "document_etag",
+    "entry_hash",
     "finish_statements",
     "insert_statements",
     "is_json_content_type",
@@ -48,4 +55,6 @@ __all__ = [
     "put_activities",
     "put_attachments",
     "put_document",
+    "update_tenant",
+    "verify_audit",
 ]

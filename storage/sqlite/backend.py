@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from storage.errors import StorageError
+from storage.errors import StorageError, UnavailableError
 from storage.protocol import Transaction
 from storage.records import (
     AttachmentItems,
+    AuditEntry,
     Credential,
     Document,
     DocumentScope,
@@ -25,26 +26,22 @@ from storage.records import (
     StatementFilter,
     StatementRecord,
     StoredStatement,
+    Tenant,
 )
 from storage.sqlite import (
     activities,
     attachments,
+    audit,
     credentials,
     documents,
     identities,
+    schema,
     statements,
+    tenants,
 )
 from storage.sqlite.database import Database
 
 T = TypeVar("T")
-
-_DDL = (
-    *credentials.DDL,
-    *documents.DDL,
-    *attachments.DDL,
-    *activities.DDL,
-    *identities.DDL,
-)
 
 
 @contextmanager
@@ -127,6 +124,18 @@ class SQLiteTransaction:
     def remove_documents(self, tenant: str, scope: DocumentScope) -> int:
         return documents.remove_scope(self._conn, tenant, scope)
 
+    def get_tenant(self, name: str) -> Tenant | None:
+        return tenants.get(self._conn, name)
+
+    def write_tenant(self, tenant: Tenant, *, replaces: int | None) -> None:
+        tenants.write(self._conn, tenant, replaces)
+
+    def last_audit_entry(self, tenant: str) -> AuditEntry | None:
+        return audit.last(self._conn, tenant)
+
+    def append_audit(self, entry: AuditEntry) -> None:
+        audit.append(self._conn, entry)
+
 
 class SQLiteStorage:
     """Every resource on one SQLite database file (WAL, stdlib `sqlite3`)."""
@@ -136,7 +145,15 @@ class SQLiteStorage:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self._db = Database(path, _DDL, statements.DDL)
+        self._db = Database(path)
+        try:
+            schema.prepare(self._db)
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise UnavailableError(f"cannot open SQLite database {self.path}: {exc}") from exc
+        except BaseException:
+            self._db.close()
+            raise
 
     def __repr__(self) -> str:
         return f"SQLiteStorage({self.path!r})"
@@ -176,6 +193,26 @@ class SQLiteStorage:
     ) -> dict[str, str]:
         with _errors("list documents"):
             return documents.list_ids(self._db.conn, tenant, scope, since)
+
+    def get_tenant(self, name: str) -> Tenant | None:
+        with _errors("read a tenant"):
+            return tenants.get(self._db.conn, name)
+
+    def list_tenants(self) -> list[Tenant]:
+        with _errors("list tenants"):
+            return tenants.list_all(self._db.conn)
+
+    def read_audit(
+        self,
+        tenant: str,
+        *,
+        after: int = 0,
+        since: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        with _errors("read the audit log"):
+            return audit.read(self._db.conn, tenant, after, since, action, limit)
 
     def put_credential(self, credential: Credential) -> None:
         with _errors("store a credential"), self._db.write() as conn:

@@ -4,8 +4,7 @@ One connection per thread (gunicorn may run threads; sqlite3 connections must no
 them), WAL mode so readers never block the single writer, and `BEGIN IMMEDIATE` for every
 write so concurrent workers queue on the write lock instead of failing on upgrade.
 
-The schema is the DDL of every resource module, created on open. The statements layout is
-versioned (`PRAGMA user_version`): a file of another layout is refused, never misread.
+The schema (tables, layout version, migrations) is `storage.sqlite.schema`'s.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,15 +29,10 @@ CACHE_KIB = 32 * 1024
 WAL_CHECKPOINT_PAGES = 16000
 
 
-SCHEMA_VERSION = 1
-
-
 class Database:
     """Owns the database file: per-thread connections and the single writer's turn."""
 
-    def __init__(self, path: str | Path, ddl: Iterable[str], statements_ddl: Iterable[str]) -> None:
-        """Open (creating) the file and its schema: `ddl` for every table, `statements_ddl`
-        for the versioned statements layout, refused when the file holds another one."""
+    def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
@@ -48,32 +42,6 @@ class Database:
         self._writer_fd = os.open(
             f"{self.path}-writer", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
         )
-        try:
-            with self.write() as conn:
-                for statement in ddl:
-                    conn.execute(statement)
-                self._check_layout(conn)
-                for statement in statements_ddl:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.Error as exc:
-            self.close()
-            raise UnavailableError(f"cannot open SQLite database {self.path}: {exc}") from exc
-        except StorageError:
-            self.close()
-            raise
-
-    def _check_layout(self, conn: sqlite3.Connection) -> None:
-        (version,) = conn.execute("PRAGMA user_version").fetchone()
-        if version == 0 and conn.execute(
-            "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'statements'"
-        ).fetchone():
-            version = -1  # written before the layout was versioned
-        if version not in (0, SCHEMA_VERSION):
-            raise StorageError(
-                f"the SQLite file {self.path} holds statements in another layout"
-                f" (version {version}); this LRS reads version {SCHEMA_VERSION} only"
-            )
 
     @property
     def conn(self) -> sqlite3.Connection:

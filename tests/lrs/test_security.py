@@ -258,7 +258,8 @@ def scoped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, dict
 def test_every_scope_is_in_the_table():
     assert set(SCOPES) == {
         "statements/write", "statements/read", "statements/read/mine", "all/read", "all",
-        "state", "profile", "define", "reidentify", "admin",
+        "state", "profile", "define", "reidentify", "admin", "reports", "export", "erase",
+        "platform",
     }
 
 

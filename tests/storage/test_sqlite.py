@@ -17,7 +17,7 @@ from storage import StatementFilter, StatementRecord, open_storage
 from storage.commands import insert_statements
 from storage.errors import StorageError
 from storage.sqlite import SQLiteStorage
-from storage.sqlite.database import SCHEMA_VERSION
+from storage.sqlite.schema import SCHEMA_VERSION
 from storage.sqlite.statements import _GET_SQL, _query_sql
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,83 @@
+"""The SQLite schema: every table's DDL, the layout version, and the migrations between
+versions, run when the file is opened.
+
+The version is `PRAGMA user_version`. A new file is created at the current version; a file
+of an older version is migrated in place, in the same `BEGIN IMMEDIATE` transaction that
+checks the version, so a migration interrupted at any point leaves the file as it was (and
+the next start runs it again), and a migration run twice finds nothing to do. A file of an
+unknown (newer) version is refused, never misread.
+
+    1  statements, filter keys, references, identities, documents, attachments, activities,
+       credentials (written before tenants were objects)
+    2  + tenants (a row per tenant, with its policy) and the audit log
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+from statements import stored_timestamp
+from storage.errors import StorageError
+from storage.sqlite import (
+    activities,
+    attachments,
+    audit,
+    credentials,
+    documents,
+    identities,
+    statements,
+    tenants,
+)
+from storage.sqlite.database import Database
+
+SCHEMA_VERSION = 2
+DEFAULT_TENANT = "default"
+
+_DDL = (
+    *credentials.DDL,
+    *documents.DDL,
+    *attachments.DDL,
+    *activities.DDL,
+    *identities.DDL,
+    *statements.DDL,
+    *tenants.DDL,
+    *audit.DDL,
+)
+
+
+def prepare(db: Database) -> None:
+    """Create or migrate the schema of `db`'s file; StorageError for a file this code
+    cannot read."""
+    with db.write() as conn:
+        version = _version(conn, db.path)
+        for statement in _DDL:
+            conn.execute(statement)
+        if version < 2:
+            _add_tenants(conn, new=version == 0)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _version(conn: sqlite3.Connection, path: str) -> int:
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version == 0 and conn.execute(
+        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'statements'"
+    ).fetchone():
+        version = -1  # written before the layout was versioned
+    if version not in range(SCHEMA_VERSION + 1):
+        raise StorageError(
+            f"the SQLite file {path} holds statements in another layout (version {version});"
+            f" this LRS reads version {SCHEMA_VERSION} and migrates the earlier ones"
+        )
+    return int(version)
+
+
+def _add_tenants(conn: sqlite3.Connection, *, new: bool) -> None:
+    """1 -> 2: a tenant row, following the configuration, for the default tenant and every
+    tenant the store already holds data or credentials of."""
+    names = {DEFAULT_TENANT}
+    if not new:
+        for table in ("credentials", "statements", "documents", "attachments", "activities"):
+            # Table names are this module's constants, never input.
+            names.update(row[0] for row in conn.execute(f"SELECT DISTINCT tenant FROM {table}"))  # noqa: S608
+    tenants.ensure(conn, sorted(names), stored_timestamp(datetime.now(UTC)))
