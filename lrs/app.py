@@ -8,14 +8,13 @@ from typing import Any
 
 from flask import Flask
 
-from lrs import about, activities, agents, documents, protocol, statements
+from lrs import about, activities, admin, agents, documents, privacy_page, protocol, statements
 from lrs.auth import Authenticator
 from lrs.config import load_config
 from lrs.errors import register_error_handlers
 from lrs.extension import EXTENSION, LrsExtension
+from lrs.protocol import XAPI_PREFIX
 from lrs.service import LearningRecordStore
-
-API_PREFIX = "/xapi"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -32,9 +31,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     register_error_handlers(app)
     protocol.init_app(app, max_body_bytes=settings.max_body_bytes)
-    app.register_blueprint(about.bp, url_prefix=API_PREFIX)
-    app.register_blueprint(statements.bp, url_prefix=API_PREFIX)
-    app.register_blueprint(documents.bp, url_prefix=API_PREFIX)
-    app.register_blueprint(agents.bp, url_prefix=API_PREFIX)
-    app.register_blueprint(activities.bp, url_prefix=API_PREFIX)
+    app.register_blueprint(about.bp, url_prefix=XAPI_PREFIX)
+    app.register_blueprint(statements.bp, url_prefix=XAPI_PREFIX)
+    app.register_blueprint(documents.bp, url_prefix=XAPI_PREFIX)
+    app.register_blueprint(agents.bp, url_prefix=XAPI_PREFIX)
+    app.register_blueprint(activities.bp, url_prefix=XAPI_PREFIX)
+    app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(privacy_page.bp, url_prefix="/privacy")
     return app

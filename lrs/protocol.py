@@ -9,8 +9,10 @@ handling and the request helpers below see an ordinary request.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -23,6 +25,7 @@ from lrs.errors import ApiError, bad_request
 from lrs.extension import lrs_extension
 from lrs.service.principal import Principal
 
+XAPI_PREFIX = "/xapi"
 LATEST_VERSION = "1.0.3"
 _VERSION_RE = re.compile(r"^1\.0(\.\d+)?$")
 _ALTERNATE_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"})
@@ -42,7 +45,7 @@ ALLOWED_HEADERS = (
 )
 EXPOSED_HEADERS = (
     "X-Experience-API-Version, X-Experience-API-Consistent-Through, ETag, Last-Modified, "
-    "Content-Type, Content-Length"
+    "Content-Type, Content-Length, X-Request-Id"
 )
 ALLOWED_METHODS = "GET, HEAD, PUT, POST, DELETE, OPTIONS"
 
@@ -167,10 +170,20 @@ def _is_version_exempt() -> bool:
     return bool(getattr(view, "_xapi_version_exempt", False))
 
 
+def is_xapi_request() -> bool:
+    """Whether the request is for the xAPI (under XAPI_PREFIX), whose protocol rules apply;
+    the admin API, the privacy pages and the dashboard are plain HTTP."""
+    path = request.path
+    return path == XAPI_PREFIX or path.startswith(XAPI_PREFIX + "/")
+
+
 def _before_request() -> Response | None:
+    g.request_id = uuid.uuid4().hex
     error = request.environ.get(_ERROR_KEY)
     if error is not None:
         raise error
+    if not is_xapi_request():
+        return None
     if request.method == "OPTIONS":
         return _preflight()
     header = request.headers.get("X-Experience-API-Version")
@@ -196,6 +209,9 @@ def _preflight() -> Response:
 
 
 def _after_request(response: Response) -> Response:
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    if not is_xapi_request():
+        return response
     config = lrs_extension().config
     response.headers["X-Experience-API-Version"] = (
         g.get("xapi_version") or config.version_fallback
@@ -232,6 +248,7 @@ def authorize(allowed: Iterable[str]) -> Principal:
     """The authenticated principal if it holds one of `allowed` scopes: else 401 / 403."""
     principal = lrs_extension().authenticator.authenticate(request.headers.get("Authorization"))
     principal.require(allowed)  # 403 before a body is read
+    principal = dataclasses.replace(principal, request_id=g.get("request_id", ""))
     g.principal = principal
     return principal
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from lrs.config import Config, ConfigError
 from lrs.service.activities import get_activity
+from lrs.service.admin import Administration
 from lrs.service.agents import get_person
 from lrs.service.audit import Auditor
 from lrs.service.documents import DocumentResource, DocumentService
@@ -40,6 +41,7 @@ class LearningRecordStore:
             store, TenantPolicy.from_config(settings), can_pseudonymize=privacy.enabled
         )
         self.audit = Auditor(store, privacy.keyring)
+        self.admin = Administration(self.tenants, self.audit)
         self._statements = StatementService(
             store, privacy, self.tenants, self.audit, limit_max=settings.statements_limit_max
         )

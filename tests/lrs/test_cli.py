@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import secrets
 
 import orjson
 import pytest
 from click.testing import CliRunner
 
+from anonymize.keys import encode_key
 from lrs.auth import verify_secret
 from lrs.cli import main
 from storage import open_storage
@@ -21,7 +23,8 @@ STATEMENT = {
 
 @pytest.fixture
 def env(storage_uri: str) -> dict[str, str]:
-    return {"LRS_STORAGE_URI": storage_uri, "LRS_CONFIG_FILE": ""}
+    return {"LRS_STORAGE_URI": storage_uri, "LRS_CONFIG_FILE": "",
+            "LRS_MASTER_KEY": encode_key(secrets.token_bytes(32))}
 
 
 def run(env, *args, input=None):
@@ -29,6 +32,7 @@ def run(env, *args, input=None):
 
 
 def test_create_list_revoke(env, storage_uri):
+    assert run(env, "tenants", "create", "school-a").exit_code == 0
     created = run(env, "credentials", "create", "--scopes", "statements/write,state",
                   "--name", "tablet app", "--tenant", "school-a", "--json")
     assert created.exit_code == 0, created.output

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,30 +18,13 @@ import orjson
 
 from anonymize import KeyFileError, Keyring, init_key_file
 from lrs.auth import new_credential
-from lrs.config import Config, ConfigError
-from lrs.config import load_config as _load_config
+from lrs.cli import audit, tenants
+from lrs.cli.common import config as _config
+from lrs.cli.common import store as _store
+from lrs.config import ConfigError
 from lrs.service import SCOPES, load_privacy
 from statements import StatementError, validate_statements
-from storage import DEFAULT_TENANT, Storage, StorageError, open_storage
-
-
-def _config() -> Config:
-    try:
-        return _load_config(None, os.environ)
-    except ConfigError as exc:
-        raise click.UsageError(f"configuration: {exc}") from None
-
-
-@contextmanager
-def _store(config: Config) -> Iterator[Storage]:
-    try:
-        store = open_storage(config.storage_uri)
-    except StorageError as exc:
-        raise click.ClickException(f"cannot open the store: {exc}") from None
-    try:
-        yield store
-    finally:
-        store.close()
+from storage import DEFAULT_TENANT
 
 
 @click.group()
@@ -140,6 +120,10 @@ def credentials_create(scopes: tuple[str, ...], name: str, tenant: str, as_json:
         _split_scopes(scopes), home_page=config.authority_home_page, name=name, tenant=tenant
     )
     with _store(config) as store:
+        if store.get_tenant(tenant) is None:
+            raise click.ClickException(
+                f"no tenant {tenant}: create it first with `lrs tenants create {tenant}`"
+            )
         store.put_credential(credential)
     if as_json:
         click.echo(json.dumps({"key": credential.key, "secret": secret}))
@@ -244,3 +228,7 @@ def validate(file: Path) -> None:
                 click.echo(f"{path or '(document)'}: {rule}")
         sys.exit(1)
     click.echo(f"valid ({len(validated)} statement{'s' if len(validated) != 1 else ''})")
+
+
+main.add_command(tenants.tenants)
+main.add_command(audit.audit)

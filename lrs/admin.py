@@ -1,0 +1,152 @@
+"""The admin API (JSON, not xAPI) under `/admin/`: tenants and their policies, the audit log.
+
+HTTP Basic credentials as for the xAPI; scopes `admin` (the credential's own tenant) and
+`platform` (every tenant). Errors have the service's one JSON shape. The rules are the
+service core's (`lrs.service.admin`); here requests are parsed and answers rendered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from flask import Blueprint, Response, request
+
+from lrs.errors import bad_request
+from lrs.extension import service
+from lrs.protocol import authorize, query_params
+from lrs.service.audit import entry_json
+from lrs.service.principal import ADMIN_SCOPES, PLATFORM_SCOPES
+from statements import parse_timestamp, stored_timestamp
+
+bp = Blueprint("admin", __name__)
+
+AUDIT_PAGE_MAX = 1000
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status=status, mimetype="application/json")
+
+
+def _body(allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON object body; 400 for anything else, an unknown key or a missing one."""
+    if request.mimetype != "application/json":
+        raise bad_request("Content-Type must be application/json", field="Content-Type")
+    try:
+        data = orjson.loads(request.get_data(cache=False))
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise bad_request("the body must be a JSON object", code="invalid_json")
+    for key in data:
+        if key not in allowed:
+            raise bad_request(f"unknown field {key}", field=key)
+    for key in required:
+        if key not in data:
+            raise bad_request(f"{key} is required", field=key)
+    return data
+
+
+def _text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise bad_request(f"{key} must be a string", field=key)
+    return value
+
+
+def _object(data: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, dict):
+        raise bad_request(f"{key} must be an object", field=key)
+    return value
+
+
+@bp.get("/tenants")
+def list_tenants() -> Response:
+    principal = authorize(ADMIN_SCOPES)
+    query_params(allowed=())
+    views = service().admin.list_tenants(principal)
+    return _json({"tenants": [view.to_json() for view in views]})
+
+
+@bp.post("/tenants")
+def create_tenant() -> Response:
+    principal = authorize(PLATFORM_SCOPES)
+    query_params(allowed=())
+    data = _body(("name", "display_name", "policy"), required=("name",))
+    name = _text(data, "name") or ""
+    view = service().admin.create_tenant(
+        principal, name, display_name=_text(data, "display_name") or "",
+        policy=_object(data, "policy"),
+    )
+    return _json(view.to_json(), status=201)
+
+
+@bp.get("/tenants/<name>")
+def get_tenant(name: str) -> Response:
+    principal = authorize(ADMIN_SCOPES)
+    query_params(allowed=())
+    return _json(service().admin.get_tenant(principal, name).to_json())
+
+
+@bp.patch("/tenants/<name>")
+def update_tenant(name: str) -> Response:
+    principal = authorize(ADMIN_SCOPES)
+    query_params(allowed=())
+    data = _body(("display_name", "policy"))
+    view = service().admin.update_tenant(
+        principal, name, display_name=_text(data, "display_name"), policy=_object(data, "policy")
+    )
+    return _json(view.to_json())
+
+
+def _audit_tenant(params: dict[str, str], own: str) -> str:
+    return params.get("tenant") or own
+
+
+@bp.get("/audit")
+def read_audit() -> Response:
+    """The audit log, oldest first, keyset-paged by `seq`: `more` continues after the last
+    entry of this page."""
+    principal = authorize(ADMIN_SCOPES)
+    params = query_params(allowed=("tenant", "after", "since", "action", "limit"))
+    tenant = _audit_tenant(params, principal.tenant)
+    after = _count(params, "after", 0)
+    limit = min(_count(params, "limit", 100) or 100, AUDIT_PAGE_MAX)
+    since = None
+    if "since" in params:
+        try:
+            since = stored_timestamp(parse_timestamp(params["since"]))
+        except ValueError:
+            raise bad_request("since must be an ISO 8601 timestamp", field="since") from None
+    entries = service().admin.read_audit(
+        principal, tenant, after=after, since=since, action=params.get("action"), limit=limit
+    )
+    more = ""
+    if len(entries) == limit:
+        following = {**params, "after": str(entries[-1].seq)}
+        more = request.script_root + request.path + "?" + urlencode(following)
+    return _json({"entries": [entry_json(e) for e in entries], "more": more})
+
+
+@bp.get("/audit/verify")
+def verify_audit() -> Response:
+    principal = authorize(ADMIN_SCOPES)
+    params = query_params(allowed=("tenant",))
+    tenant = _audit_tenant(params, principal.tenant)
+    checked, broken = service().admin.verify_audit(principal, tenant)
+    return _json({
+        "tenant": tenant,
+        "checked": checked,
+        "broken": None if broken is None else {"seq": broken.seq, "reason": broken.reason},
+    })
+
+
+def _count(params: dict[str, str], name: str, default: int) -> int:
+    if name not in params:
+        return default
+    text = params[name]
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise bad_request(f"{name} must be a non-negative integer", field=name)
+    return int(text)
