@@ -180,3 +180,55 @@ def test_validate_accepts_the_specs_examples(tmp_path):
     file.write_bytes(orjson.dumps(examples))
     result = CliRunner().invoke(main, ["validate", str(file)])
     assert result.exit_code == 0, result.output
+
+
+def test_tenants_create_show_update_list(env):
+    created = run(env, "tenants", "create", "school-a", "--display-name", "School A",
+                  "--dimension", "region=http://example.org/ext/region", "--k", "5",
+                  "--retention-days", "30", "--notice-language", "fr", "--json")
+    assert created.exit_code == 0, created.output
+    data = json.loads(created.output)
+    assert data["policy"]["dimensions"] == {"region": "http://example.org/ext/region"}
+    assert (data["policy"]["k"], data["policy"]["retention_days"]) == (5, 30)
+    assert data["policy"]["notice_languages"] == ["fr"]
+    updated = run(env, "tenants", "update", "school-a", "--no-retention", "--k", "8", "--json")
+    assert updated.exit_code == 0, updated.output
+    assert json.loads(updated.output)["policy"]["retention_days"] is None
+    shown = json.loads(run(env, "tenants", "show", "school-a", "--json").output)
+    assert shown["policy"]["k"] == 8 and shown["revision"] == 2
+    listed = json.loads(run(env, "tenants", "list", "--json").output)
+    assert [t["name"] for t in listed] == ["default", "school-a"]
+    human = run(env, "tenants", "list").output
+    assert "school-a  pseudonymize=on  k=8  retention=none  dimensions=region" in human
+
+
+def test_tenant_policy_errors_are_reported_and_change_nothing(env):
+    refused = run(env, "tenants", "create", "school-a", "--k", "1")
+    assert refused.exit_code == 1 and "policy.k" in refused.output
+    assert run(env, "tenants", "show", "school-a").exit_code == 1
+    assert run(env, "tenants", "create", "School A").exit_code == 1
+    unknown = run(env, "credentials", "create", "--scopes", "all", "--tenant", "nowhere")
+    assert unknown.exit_code == 1 and "lrs tenants create nowhere" in unknown.output
+    run(env, "tenants", "create", "school-a")
+    assert run(env, "tenants", "create", "school-a").exit_code == 1  # exists
+    bad = run(env, "tenants", "update", "school-a", "--dimension", "region")
+    assert bad.exit_code == 2
+
+
+def test_audit_list_and_verify(env, storage_uri):
+    run(env, "tenants", "create", "school-a")
+    run(env, "tenants", "update", "school-a", "--k", "6")
+    lines = run(env, "audit", "--tenant", "school-a", "--json").output.splitlines()
+    entries = [json.loads(line) for line in lines]
+    assert [e["action"] for e in entries] == ["tenant.create", "tenant.update"]
+    assert entries[0]["credential"] == "cli"
+    only = run(env, "audit", "--tenant", "school-a", "--action", "tenant.update").output
+    assert "tenant.update" in only and "tenant.create" not in only
+    verified = run(env, "audit", "verify", "--tenant", "school-a")
+    assert verified.exit_code == 0 and "chain intact" in verified.output
+    from tests.lrs.test_admin import edit_audit_entry
+
+    edit_audit_entry(storage_uri, "school-a", 1)
+    broken = run(env, "audit", "verify")
+    assert broken.exit_code == 1
+    assert "school-a: broken at entry 1" in broken.output

@@ -89,3 +89,47 @@ def check_reads(app: Flask, credentials: dict[str, list[str]]) -> None:
 def test_a_layout_1_sqlite_store_opens_and_reads_back(old_sqlite_app):
     app, credentials = old_sqlite_app
     check_reads(app, credentials)
+
+
+def test_a_layout_1_sqlite_store_is_migrated_in_place_once(old_sqlite_app, tmp_path):
+    """Layout 1 -> 2: a tenant row, following the configuration, for the default tenant and
+    each tenant with data; opening again changes nothing."""
+    import sqlite3
+
+    from storage.sqlite.schema import SCHEMA_VERSION
+
+    app, _ = old_sqlite_app
+    store = app.extensions[EXTENSION].store
+    tenants = {t.name: t for t in store.list_tenants()}
+    assert set(tenants) == {"default", "school-b"}
+    assert all(t.policy == {} for t in tenants.values())
+    with sqlite3.connect(tmp_path / "lrs.db") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    from storage import open_storage
+
+    with open_storage(f"sqlite:///{tmp_path / 'lrs.db'}") as again:
+        assert again.list_tenants() == list(tenants.values())
+
+
+def test_an_interrupted_migration_leaves_the_store_as_it_was(tmp_path, monkeypatch):
+    import sqlite3
+
+    import storage.sqlite.tenants
+    from storage import open_storage
+
+    shutil.copy(FIXTURES / "schema1.db", tmp_path / "lrs.db")
+    uri = f"sqlite:///{tmp_path / 'lrs.db'}"
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt  # the process stopped in the middle of the migration
+
+    monkeypatch.setattr(storage.sqlite.tenants, "ensure", crash)
+    with pytest.raises(KeyboardInterrupt):
+        open_storage(uri)
+    with sqlite3.connect(tmp_path / "lrs.db") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema")}
+        assert "tenants" not in names and "audit" not in names
+    monkeypatch.undo()
+    with open_storage(uri) as store:
+        assert {t.name for t in store.list_tenants()} == {"default", "school-b"}
