@@ -173,7 +173,8 @@ def validate_agent(data: Any, *, path: str = "agent") -> dict[str, Any]:
         check_agent_or_group(data)
     except ValidationError as error:
         raise StatementError(flatten_errors(error.messages, path)) from None
-    return orjson.loads(orjson.dumps(data))
+    copy: dict[str, Any] = orjson.loads(orjson.dumps(data))
+    return copy
 
 
 def agent_key(agent: dict[str, Any]) -> str | None:

@@ -91,7 +91,8 @@ def _same(a: Any, b: Any) -> bool:
         return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
     if ta is list:
         return len(a) == len(b) and all(map(_same, a, b))
-    return a == b
+    equal: bool = a == b
+    return equal
 
 
 def _statement(s: dict[str, Any], skip: frozenset[str] = frozenset()) -> dict[str, Any]:

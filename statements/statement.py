@@ -180,7 +180,7 @@ def _errors(schema: Schema, data: Any, prefix: str) -> dict[str, list[str]]:
 def _normalized(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """A fresh copy with every contextActivities value as an array (Data 2.4.6.2)."""
     try:
-        statement = orjson.loads(orjson.dumps(data))
+        statement: dict[str, Any] = orjson.loads(orjson.dumps(data))
     except orjson.JSONEncodeError:
         # orjson reads 1024 levels of nesting but writes 254: such a statement (deep
         # extensions) could never be stored or returned.

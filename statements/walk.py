@@ -124,6 +124,8 @@ def normalize_mbox(mbox: str) -> str:
     `@` has no domain and gets only its scheme normalized.
     """
     scheme = mbox[:7]
+    if scheme == "mailto:" and mbox.islower():
+        return mbox  # the common case (no character changes in lower(), tests/statements)
     if scheme != "mailto:" and scheme.lower() != "mailto:":
         return mbox
     at = mbox.rfind("@")  # the scheme holds none
@@ -132,7 +134,7 @@ def normalize_mbox(mbox: str) -> str:
     domain = mbox[at + 1 :]
     lowered = domain.lower()
     if scheme == "mailto:" and lowered == domain:
-        return mbox  # the common case: already normal, no new string
+        return mbox  # already normal: no new string
     return "mailto:" + mbox[7 : at + 1] + lowered
 
 
