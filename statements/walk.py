@@ -34,6 +34,11 @@ nested=True) in place of the object.
 
 A SubStatement inside a SubStatement is invalid (Data 2.4.4.3) but is walked all the same:
 skipping it would store its agents raw.
+
+Reading: `agent_positions` and `activity_positions` yield `Position`s; on the ingest hot path
+use `agent_position_tuples` and `activity_position_tuples`, the same fields as plain tuples.
+Writing: `map_agents` and `map_activities` return a copy with each position replaced by a
+callback, sharing everything they leave alone with the input.
 """
 
 from __future__ import annotations
@@ -125,7 +130,9 @@ def normalize_mbox(mbox: str) -> str:
     """
     scheme = mbox[:7]
     if scheme == "mailto:" and mbox.islower():
-        return mbox  # the common case (no character changes in lower(), tests/statements)
+        # The common case. An all-lowercase string is its own lower(): checked for every
+        # code point in tests/statements/test_walk.py.
+        return mbox
     if scheme != "mailto:" and scheme.lower() != "mailto:":
         return mbox
     at = mbox.rfind("@")  # the scheme holds none
@@ -307,7 +314,7 @@ def map_agents(
     only if `authority=True`, and the same inside a SubStatement (paths `object.actor`...).
     Group members are the callback's business (it gets the whole Group). Copy on write: the
     input is never modified, every object or array holding no replaced value is shared with
-    it, and one replace() returns unchanged (`is` the same) changes nothing.
+    it, and a value `replace` returns as it got it (the same object) changes nothing.
 
     Defensive, for the privacy callers: `replace` gets whatever is at a position, not only
     objects (only an absent or null value is skipped), and at a 2.0 list whatever is not the
