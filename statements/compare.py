@@ -133,20 +133,27 @@ def _activity(activity: Any) -> Any:
 
 
 def _agent(agent: Any, path: str = "") -> Any:
+    """`agent` in comparable form: itself when it is in that form already (the common case,
+    so that the walker copies nothing around it)."""
     if type(agent) is not dict:
         return agent
-    out = dict(agent)
-    out.setdefault("objectType", "Agent")
-    mbox = out.get("mbox")
+    changes: dict[str, Any] = {}
+    if "objectType" not in agent:
+        changes["objectType"] = "Agent"
+    mbox = agent.get("mbox")
     if type(mbox) is str:
-        out["mbox"] = _mbox(mbox)
-    sha1 = out.get("mbox_sha1sum")
+        normalized = _mbox(mbox)
+        if normalized != mbox:
+            changes["mbox"] = normalized
+    sha1 = agent.get("mbox_sha1sum")
     if type(sha1) is str:
-        out["mbox_sha1sum"] = sha1.lower()
-    members = out.get("member")
+        lowered = sha1.lower()
+        if lowered != sha1:
+            changes["mbox_sha1sum"] = lowered
+    members = agent.get("member")
     if type(members) is list:
-        out["member"] = sorted(map(_agent, members), key=_sort_key)
-    return out
+        changes["member"] = sorted(map(_agent, members), key=_sort_key)
+    return {**agent, **changes} if changes else agent
 
 
 def _mbox(mbox: str) -> str:
