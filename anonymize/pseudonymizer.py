@@ -63,10 +63,11 @@ Statement = dict[str, Any]
 class Pseudonymized(NamedTuple):
     """A pseudonymized statement and the original agent at each position it replaced.
 
-    `originals` maps a JSON path ("actor", "object.member[1]", "object.context.instructor")
-    to the agent exactly as sent; a Group's entry leaves out `member`, whose agents have their
-    own paths. Positions already holding a pseudonym of ours are not listed. Both share
-    unchanged sub-objects with the input: treat them as read-only.
+    `originals` maps a JSON path ("actor", "object.member[1]", "object.context.instructor",
+    "context.contextAgents[0].agent": the paths of `statements.walk`) to the agent exactly as
+    sent; a Group's entry leaves out `member`, whose agents have their own paths. Positions
+    already holding a pseudonym of ours are not listed. Both share unchanged sub-objects
+    with the input: treat them as read-only.
     """
 
     statement: Statement
