@@ -74,11 +74,8 @@ CONTEXT_ACTIVITY_KINDS = ("parent", "grouping", "category", "other")
 # each with the key holding the Agent or Group in each of its items.
 CONTEXT_AGENT_LISTS = (("contextAgents", "agent"), ("contextGroups", "group"))
 
-# (list key, item key, root): the root is the item's objectType.
-_CONTEXT_LISTS = (
-    ("contextAgents", "agent", "contextAgent"),
-    ("contextGroups", "group", "contextGroup"),
-)
+# (list key, item key, root): the root is the items' objectType, the list key in the singular.
+_CONTEXT_LISTS = tuple((key, item_key, key[:-1]) for key, item_key in CONTEXT_AGENT_LISTS)
 _CONTEXT_ROLES = (("instructor", "context.instructor"), ("team", "context.team"))
 
 # The paths of context activities, built once for a statement and its SubStatement (a deeper
