@@ -20,10 +20,8 @@ from lrs.service.documents import DocumentResource, DocumentService
 from lrs.service.principal import Principal
 from lrs.service.privacy import Privacy, load_privacy
 from lrs.service.statements import StatementPage, StatementService
-from statements import AttachmentPart
+from statements import VOIDED, AttachmentPart
 from storage import Document, Storage, open_storage
-
-VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
 
 class LearningRecordStore:

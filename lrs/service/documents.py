@@ -25,9 +25,17 @@ from lrs.service.principal import (
     Principal,
 )
 from lrs.service.privacy import Privacy
-from statements import StatementError, validate_agent
-from statements.formats import IRI_ERROR, TIMESTAMP_ERROR, UUID_ERROR, is_iri, is_uuid
-from statements.timestamps import parse_timestamp, stored_timestamp
+from statements import (
+    IRI_ERROR,
+    TIMESTAMP_ERROR,
+    UUID_ERROR,
+    StatementError,
+    is_iri,
+    is_uuid,
+    parse_timestamp,
+    stored_timestamp,
+    validate_agent,
+)
 from storage import ACTIVITY_PROFILE, AGENT_PROFILE, STATE, Document, DocumentScope, Storage
 from storage.commands import delete_document, delete_documents, put_document
 

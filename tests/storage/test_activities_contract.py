@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from lrs.service.ingest import statement_activities, store_statements
-from statements import validate_statements
+from lrs.service.ingest import store_statements
+from statements import activity_positions, validate_statements
 from storage import Storage, build_record
 from storage.commands import insert_statements, merge_definition, put_activities
 from storage.errors import DuplicateIdError
@@ -127,7 +127,7 @@ def test_statement_activities_finds_every_position():
             }
         },
     )
-    assert {a["id"] for a in statement_activities(found)} == {
+    assert {position.node["id"] for position in activity_positions(found)} == {
         "http://example.com/sub-object", "http://example.com/sub-other",
         "http://example.com/parent", "http://example.com/g1", "http://example.com/g2",
         "http://example.com/cat",
