@@ -22,9 +22,10 @@ import time
 import uuid
 from collections.abc import Callable
 
+from lrs.service.ingest import store_statements
 from statements import agent_key, validate_statements
 from statements.timestamps import parse_timestamp, stored_timestamp
-from storage import StatementFilter, open_storage, store_statements
+from storage import StatementFilter, open_storage
 
 BATCH = 100
 TENANT = "bench"

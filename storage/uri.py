@@ -6,8 +6,8 @@ import importlib
 import importlib.util
 from pathlib import Path
 
-from storage.protocol import Storage
 from storage.errors import StorageError
+from storage.protocol import Storage
 
 DEFAULT_STORAGE_URI = "sqlite:///lrs-data/lrs.db"
 
@@ -43,7 +43,8 @@ def open_storage(uri: str) -> Storage:
             raise StorageError(
                 "the mongodb backend needs pymongo: pip install 'lrs[mongo]'"
             ) from exc
-        return mongo.MongoStorage(uri)
+        opened: Storage = mongo.MongoStorage(uri)
+        return opened
     scheme = uri.split(":", 1)[0] if ":" in uri else uri
     raise StorageError(
         f"unsupported storage URI scheme {scheme!r}: expected sqlite:///path/to/file.db"

@@ -153,7 +153,7 @@ def test_recorded_id_without_definition_reads_as_empty(store):
 
 def test_definitions_merge_in_order(store):
     put_activities(store, T, {COURSE: [{"name": {"en-US": "Course"}, "extensions": {EXT_A: 1}}]})
-    put_activities(store, 
+    put_activities(store,
         T,
         {COURSE: [{"name": {"fr": "Cours"}}, {"name": {"en-US": "The course"},
                                                "extensions": {EXT_B: 2}}]},
@@ -214,7 +214,7 @@ def check_failed_batch_changes_no_activity(store) -> None:
         {**statement({"id": MODULE}), "stored": "2024-01-01T00:00:00.000001Z"}, writer="w"
     )
     with pytest.raises(DuplicateIdError):
-        insert_statements(store, 
+        insert_statements(store,
             T, [fresh, taken], {COURSE: [{"name": {"en": "changed"}}], MODULE: []}
         )
     assert store.get_activities(T, [COURSE, MODULE]) == {COURSE: {"name": {"en": "kept"}}}
