@@ -36,7 +36,9 @@ def put(conn: sqlite3.Connection, tenant: str, items: AttachmentItems) -> None:
     )
 
 
-def get(conn: sqlite3.Connection, tenant: str, sha2s: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+def get(
+    conn: sqlite3.Connection, tenant: str, sha2s: Sequence[str]
+) -> dict[str, tuple[str, bytes]]:
     if not sha2s:
         return {}
     rows = conn.execute(_SELECT, (tenant, orjson.dumps([s.lower() for s in sha2s]))).fetchall()

@@ -54,7 +54,9 @@ def list_all(conn: sqlite3.Connection, tenant: str | None) -> list[Credential]:
     if tenant is None:
         rows = conn.execute(_SELECT + " ORDER BY created, seq").fetchall()
     else:
-        rows = conn.execute(_SELECT + " WHERE tenant = ? ORDER BY created, seq", (tenant,))
+        rows = conn.execute(
+            _SELECT + " WHERE tenant = ? ORDER BY created, seq", (tenant,)
+        ).fetchall()
     return [_credential(row) for row in rows]
 
 

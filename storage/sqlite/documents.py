@@ -71,7 +71,9 @@ DDL = (
 )
 
 
-def get(conn: sqlite3.Connection, tenant: str, scope: DocumentScope, doc_id: str) -> Document | None:
+def get(
+    conn: sqlite3.Connection, tenant: str, scope: DocumentScope, doc_id: str
+) -> Document | None:
     return _select(conn, _key(tenant, scope, doc_id))
 
 

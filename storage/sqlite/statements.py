@@ -32,6 +32,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 
@@ -440,7 +441,7 @@ def _keys_scan(
     return sql + " AND " + " AND ".join(where), params + bound_params
 
 
-def _stored(row: tuple) -> StoredStatement:
+def _stored(row: tuple[Any, ...]) -> StoredStatement:
     return StoredStatement(
         id=row[0], statement=row[1], stored=row[2], voided=bool(row[3]), voids=row[4],
         writer=row[5], sealed=row[6],

@@ -316,7 +316,7 @@ def test_voiding_is_scoped_to_the_tenant(store):
     target = rec(1)
     insert_statements(store, T, [target])
     insert_statements(store, OTHER, [rec(1, id=target.id)])
-    insert_statements(store, 
+    insert_statements(store,
         OTHER, [rec(2, verb=VOIDED, ref=target.id, voids=target.id, activities=())]
     )
     assert store.get_statements(T, [target.id])[target.id].voided is False

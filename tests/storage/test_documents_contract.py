@@ -37,7 +37,7 @@ def json_of(document):
 
 
 def put(store, doc_id, content, scope=STATE_SCOPE, *, tenant=T, updated=T1, **kwargs):
-    return put_document(store, 
+    return put_document(store,
         tenant, scope, doc_id, content, kwargs.pop("content_type", JSON), updated=updated, **kwargs
     )
 

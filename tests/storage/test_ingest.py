@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
+from lrs.service.ingest import StoredClock, store_statements
 from statements import StatementError, validate_statements
 from storage import ConflictError, StatementFilter
-from lrs.service.ingest import StoredClock, store_statements
 
 T = "tenant-a"
 AUTHORITY = {"objectType": "Agent", "mbox": "mailto:client@example.com", "name": "Client"}
