@@ -18,7 +18,13 @@ from pymongo.errors import PyMongoError
 
 import storage.mongo.statements
 from storage import DocumentScope, Identity, StatementFilter, StatementRecord, open_storage
-from storage.commands import finish_statements, insert_statements, put_activities, put_document
+from storage.commands import (
+    document_etag,
+    finish_statements,
+    insert_statements,
+    put_activities,
+    put_document,
+)
 from storage.errors import DuplicateIdError, StorageError, UnavailableError
 from storage.mongo import MongoStorage, paging_key
 from tests.mongo_server import free_port, secantus_server, with_database
@@ -191,8 +197,18 @@ def test_a_store_written_by_the_earlier_layout_reads_and_grows_the_same(mongo_da
             old(v, [_entry(bob, VOIDED, None), _entry(carol)], ref=d, voids=d, chain=[d]),
             {**old(d, [_entry(carol)]), "voided": True},
         ])
-        db["activities"].insert_one({"t": T, "id": "http://example.com/course",
-                                     "d": Binary(b'{"name":{"en":"Old"}}'), "r": 2})
+        db["activities"].insert_many([
+            {"t": T, "id": "http://example.com/course", "d": Binary(b'{"name":{"en":"Old"}}'),
+             "r": 2},
+            {"t": T, "id": "http://example.com/no-revision", "d": Binary(b"{}")},
+        ])
+        scope = DocumentScope("state", "http://example.com/course", alice)
+        db["documents"].insert_one({
+            "tenant": T, "resource": "state", "activity": "http://example.com/course",
+            "agent": alice, "registration": "", "doc_id": "s", "content": Binary(b'{"a":1}'),
+            "content_type": "application/json", "etag": document_etag(b'{"a":1}'),
+            "updated": stamp(),
+        })
         db["identities"].insert_one({"t": T, "agent": alice, "digest": "d1",
                                      "s": Binary(b"sealed")})
         with MongoStorage(mongo_database_uri) as store:
@@ -214,9 +230,19 @@ def test_a_store_written_by_the_earlier_layout_reads_and_grows_the_same(mongo_da
             assert store.get_activities(T, ["http://example.com/course"]) == {
                 "http://example.com/course": {"name": {"en": "Old", "fr": "Vieux"}}
             }
+            put_activities(store, T, {"http://example.com/no-revision": [{"type": "t"}]})
+            assert store.get_activities(T, ["http://example.com/no-revision"]) == {
+                "http://example.com/no-revision": {"type": "t"}
+            }
             assert store.get_identities(T, alice) == [Identity(alice, "d1", b"sealed")]
+            put_document(store, T, scope, "s", b'{"b":2}', "application/json",
+                         updated=stamp(), merge=True, if_match=[document_etag(b'{"a":1}')])
+            merged = store.get_document(T, scope, "s")
+            assert merged is not None and orjson.loads(merged.content) == {"a": 1, "b": 2}
         activity = db["activities"].find_one({"id": "http://example.com/course"})
         assert activity is not None and activity["r"] == 3
+        activity = db["activities"].find_one({"id": "http://example.com/no-revision"})
+        assert activity is not None and activity["r"] == 1
         raw = db["statements"].find_one({"id": e.id}, {"_id": 0})
         assert raw is not None
         assert set(raw) == {"t", "id", "stored", "k", "voided", "w", "m", "b", "ref", "chain"}
