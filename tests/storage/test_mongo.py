@@ -566,3 +566,64 @@ def test_documents_are_one_per_key(mongo):
         put_document(mongo, T, scope, "p", b"%d" % n, "text/plain", updated=stamp())
     client: MongoClient = mongo._db.client
     assert client[mongo.database_name]["documents"].count_documents({"doc_id": "p"}) == 1
+
+
+@pytest.mark.parametrize("transactions", [True, False], ids=["transaction", "compensation"])
+def test_concurrent_batches_sharing_learners_and_activities_all_finish(
+    mongo_database_uri, transactions
+):
+    """The deferred step of concurrent batches naming the same new identities and
+    activities: every batch ends stored and not pending, every vault entry once, every
+    language of every definition merged (lost races are retried, not failed)."""
+    from lrs.service.ingest import store_statements
+    from statements import validate_statements
+
+    pseudonym = "account:https://lrs.test|shared"
+    stores = [MongoStorage(mongo_database_uri, transactions=transactions) for _ in range(4)]
+    barrier = threading.Barrier(len(stores))
+    errors: list[BaseException] = []
+    sent: list[str] = []
+
+    def write(store: MongoStorage, n: int) -> None:
+        barrier.wait()
+        try:
+            for round_ in range(3):
+                batch = validate_statements([
+                    {"id": str(uuid.uuid4()),
+                     "actor": {"account": {"homePage": "https://lrs.test", "name": "shared"}},
+                     "verb": {"id": VERB},
+                     "object": {"id": f"http://example.com/a{k}",
+                                "definition": {"name": {f"x-w{n}r{round_}": "n"}}}}
+                    for k in range(3)
+                ])
+                ids = [s["id"] for s in batch]
+                store_statements(
+                    store, T, batch, authority={"mbox": "mailto:k@example.com"}, writer="k",
+                    define_activities=True,
+                    identities={i: [Identity(pseudonym, f"d{k}", b"s")] for k, i in enumerate(ids)},
+                    sealed={i: b"v" for i in ids},
+                )
+                sent.extend(ids)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=write, args=(s, n)) for n, s in enumerate(stores)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        check = stores[0]
+        found = check.get_statements(T, sent)
+        assert len(found) == len(sent) == 36
+        assert not any(s.pending for s in found.values())
+        assert [i.digest for i in check.get_identities(T, pseudonym)] == ["d0", "d1", "d2"]
+        definitions = check.get_activities(T, [f"http://example.com/a{k}" for k in range(3)])
+        for definition in definitions.values():
+            assert sorted(definition["name"]) == sorted(
+                f"x-w{n}r{r}" for n in range(4) for r in range(3)
+            )
+    finally:
+        for store in stores:
+            store.close()
