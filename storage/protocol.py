@@ -146,13 +146,14 @@ class Storage(Protocol):
     # -- statements ---------------------------------------------------------------------
 
     def get_statements(self, tenant: str, ids: Sequence[str]) -> dict[str, StoredStatement]:
-        """The stored statements among `ids`, voided or not, keyed by id."""
+        """The stored statements among `ids`, voided or not, keyed by id, with `pending`
+        (what the ingest rules need of a re-sent statement)."""
 
     def query_statements(
         self, tenant: str, query: StatementFilter, limit: int
     ) -> list[StoredStatement]:
         """Up to `limit` matching statements ordered by (stored, id), newest first unless
-        `query.ascending`."""
+        `query.ascending`. `pending` may be left False: readers do not need it."""
 
     def get_identities(self, tenant: str, agent: str) -> list[Identity]:
         """The identities stored for the pseudonym with agent key `agent`, by digest."""

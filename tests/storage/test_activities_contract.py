@@ -254,8 +254,8 @@ def standalone_uri(tmp_path_factory):
 
 @pytest.mark.slow
 def test_standalone_mongodb_merges_by_compare_and_set(standalone_uri):
-    """Without transactions the merge is a compare-and-set on the revision: concurrent
-    writers lose no language, and a refused batch merges nothing."""
+    """Without transactions the merge is a compare-and-set on the stored definition:
+    concurrent writers lose no language, and a refused batch merges nothing."""
     for check in (check_concurrent_merges_lose_nothing, check_failed_batch_changes_no_activity):
         database = f"activities_{uuid.uuid4().hex[:8]}"
         with MongoStorage(with_database(standalone_uri, database)) as mongo:
