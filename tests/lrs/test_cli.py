@@ -176,3 +176,19 @@ def test_validate_accepts_the_specs_examples(tmp_path):
     file.write_bytes(orjson.dumps(examples))
     result = CliRunner().invoke(main, ["validate", str(file)])
     assert result.exit_code == 0, result.output
+
+
+def test_a_worker_closes_its_store_when_it_exits(app):
+    """gunicorn's worker_exit hook of `lrs serve` closes the worker app's service."""
+    from types import SimpleNamespace
+
+    from lrs.cli import _close_worker_app
+    from lrs.extension import EXTENSION
+
+    closed = []
+    extension = app.extensions[EXTENSION]
+    original = extension.service.close
+    extension.service.close = lambda: (closed.append(True), original())
+    _close_worker_app(None, SimpleNamespace(wsgi=app))
+    assert closed == [True]
+    _close_worker_app(None, SimpleNamespace())  # a worker that never loaded the app
