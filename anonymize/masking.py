@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from anonymize.errors import MaskingError
+from statements.walk import map_activities
 
 __all__ = ["SUPPORTED_DROP_FIELDS", "MaskingPolicy"]
 
@@ -23,7 +24,6 @@ _DROPPABLE: dict[str, tuple[str, str]] = {
     "result.response": ("result", "response"),
 }
 SUPPORTED_DROP_FIELDS = frozenset(_DROPPABLE)
-_CONTEXT_ACTIVITY_KINDS = ("parent", "grouping", "category", "other")
 _REMOVE = object()
 
 Statement = dict[str, Any]
@@ -75,20 +75,30 @@ class MaskingPolicy:
         """The statement with the policy applied. Copy on write: the input is never modified,
         and it is returned itself when nothing in it is masked."""
         if self.masks_nothing:
-            return statement  # type: ignore[return-value]
-        return self._statement(statement)
+            return statement  # type: ignore[return-value]  # a Mapping only if one came in
+        if self.allowed_extensions is not None:
+            statement = self._activities(statement)
+        result: Statement = self._containers(statement)
+        return result
 
-    def _statement(self, statement: Mapping[str, Any]) -> Any:
+    def _activities(self, statement: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Activity definitions, wherever `statements.walk` finds Activities (SubStatement
+        included); the statement itself when none changed."""
+        masked = map_activities(statement, self._activity)
+        # The walker shares what it leaves alone, and every Activity is under these two keys.
+        obj, context = statement.get("object"), statement.get("context")
+        if masked.get("object") is obj and masked.get("context") is context:
+            return statement
+        return masked
+
+    def _containers(self, statement: Mapping[str, Any]) -> Any:
+        """Result and context, in the statement and in a SubStatement."""
         changes: dict[str, Any] = {}
         _child(statement, "result", self._result, changes)
         _child(statement, "context", self._context, changes)
         obj = statement.get("object")
-        if isinstance(obj, dict):
-            object_type = obj.get("objectType", "Activity")
-            if object_type == "SubStatement":
-                _child(statement, "object", self._statement, changes)
-            elif object_type == "Activity" and self.allowed_extensions is not None:
-                _child(statement, "object", self._activity, changes)
+        if isinstance(obj, dict) and obj.get("objectType") == "SubStatement":
+            _child(statement, "object", self._containers, changes)
         return _with(statement, changes)
 
     def _result(self, result: Mapping[str, Any]) -> Any:
@@ -100,22 +110,9 @@ class MaskingPolicy:
         changes: dict[str, Any] = {key: _REMOVE for key in self._drop_context if key in context}
         if self.allowed_extensions is not None:
             _child(context, "extensions", self._extensions, changes)
-            _child(context, "contextActivities", self._context_activities, changes)
         return _with(context, changes)
 
-    def _context_activities(self, activities: Mapping[str, Any]) -> Any:
-        changes: dict[str, Any] = {}
-        for kind in _CONTEXT_ACTIVITY_KINDS:
-            value = activities.get(kind)
-            if isinstance(value, dict):  # a single Activity is allowed besides an array
-                _child(activities, kind, self._activity, changes)
-            elif isinstance(value, list):
-                masked = [self._activity(a) if isinstance(a, dict) else a for a in value]
-                if masked != value:
-                    changes[kind] = masked
-        return _with(activities, changes)
-
-    def _activity(self, activity: Mapping[str, Any]) -> Any:
+    def _activity(self, activity: dict[str, Any], path: str = "") -> Any:
         definition = activity.get("definition")
         if not isinstance(definition, dict) or "extensions" not in definition:
             return activity  # the common case (context activities): nothing to look at

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.hashes import SHA256
@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.hmac import HMAC
 
 from anonymize.errors import PseudonymError
 from anonymize.keys import Keyring, Purpose
+from statements.walk import IFI_FIELDS, map_agents, normalize_mbox
 
 __all__ = [
     "DEFAULT_HOME_PAGE",
@@ -44,7 +45,6 @@ __all__ = [
 ]
 
 DEFAULT_HOME_PAGE = "https://lrs.invalid/pseudonym"
-_IFI_FIELDS = ("mbox", "mbox_sha1sum", "openid", "account")
 _AGENT_TYPES = (None, "Agent", "Group")
 # What this module writes: a key id of 8 base32 characters, a SHA-256 digest in 52.
 _KEY_ID = re.compile(r"[a-z2-7]{8}")
@@ -63,10 +63,11 @@ Statement = dict[str, Any]
 class Pseudonymized(NamedTuple):
     """A pseudonymized statement and the original agent at each position it replaced.
 
-    `originals` maps a JSON path ("actor", "object.member[1]", "object.context.instructor")
-    to the agent exactly as sent; a Group's entry leaves out `member`, whose agents have their
-    own paths. Positions already holding a pseudonym of ours are not listed. Both share
-    unchanged sub-objects with the input: treat them as read-only.
+    `originals` maps a JSON path ("actor", "object.member[1]", "object.context.instructor",
+    "context.contextAgents[0].agent": the paths of `statements.walk`) to the agent exactly as
+    sent; a Group's entry leaves out `member`, whose agents have their own paths. Positions
+    already holding a pseudonym of ours are not listed. Both share unchanged sub-objects
+    with the input: treat them as read-only.
     """
 
     statement: Statement
@@ -143,11 +144,17 @@ class Pseudonymizer:
         )
 
     def pseudonymize_statement(self, statement: Mapping[str, Any]) -> Pseudonymized:
-        """A new statement with every agent position pseudonymized: actor, object (Agent or
-        Group), Group members, context.instructor, context.team, and the same inside a
+        """A new statement with every agent position pseudonymized (`statements.walk`):
+        actor, object (Agent or Group), Group members, context.instructor, context.team, the
+        xAPI 2.0 context.contextAgents and context.contextGroups, and the same inside a
         SubStatement. The `authority` is a credential, not a learner: it is left alone."""
         originals: dict[str, Agent] = {}
-        return Pseudonymized(_map_agents(statement, self._agent, originals, ""), originals)
+        agent = self._agent
+
+        def replace(node: Any, path: str) -> Agent:
+            return agent(node, path, originals)
+
+        return Pseudonymized(map_agents(statement, replace), originals)
 
     def _agent(
         self, node: Mapping[str, Any], path: str, originals: dict[str, Agent] | None
@@ -208,7 +215,11 @@ def restore_statement(
     statement: Mapping[str, Any], originals: Mapping[str, Mapping[str, Any]]
 ) -> Statement:
     """The statement as it was posted, from its pseudonymized form and `originals`."""
-    return _map_agents(statement, _restore_agent, originals, "")
+
+    def replace(node: Any, path: str) -> Any:
+        return _restore_agent(node, path, originals)
+
+    return map_agents(statement, replace)
 
 
 def _restore_agent(
@@ -225,45 +236,10 @@ def _restore_agent(
     return out
 
 
-def _map_agents(
-    statement: Mapping[str, Any],
-    replace: Callable[[Any, str, Any], Any],
-    arg: Any,
-    prefix: str,
-) -> Statement:
-    """Copy `statement`, passing each agent position through `replace` (the one place that
-    knows where agents live, for pseudonymizing and restoring alike)."""
-    out = dict(statement)
-    actor = statement.get("actor")
-    if actor is not None:
-        out["actor"] = replace(actor, prefix + "actor", arg)
-    obj = statement.get("object")
-    if isinstance(obj, dict):
-        object_type = obj.get("objectType")
-        if object_type == "Agent" or object_type == "Group":
-            out["object"] = replace(obj, prefix + "object", arg)
-        elif object_type == "SubStatement":
-            # A nested SubStatement is invalid (Data 2.4.4.3) but is walked anyway: skipping it
-            # would store its agents raw.
-            out["object"] = _map_agents(obj, replace, arg, prefix + "object.")
-    context = statement.get("context")
-    if isinstance(context, dict):
-        instructor = context.get("instructor")
-        team = context.get("team")
-        if instructor is not None or team is not None:
-            context = dict(context)
-            if instructor is not None:
-                context["instructor"] = replace(instructor, prefix + "context.instructor", arg)
-            if team is not None:
-                context["team"] = replace(team, prefix + "context.team", arg)
-            out["context"] = context
-    return out
-
-
 def _ifi(agent: Mapping[str, Any], path: str) -> tuple[str, ...] | None:
     """The agent's identifier as a hashable tuple (also the cache key), None if it has none."""
     kind = None
-    for field in _IFI_FIELDS:
+    for field in IFI_FIELDS:
         if field in agent:
             if kind is not None:
                 raise PseudonymError(
@@ -312,5 +288,4 @@ def _base32(digest: bytes) -> str:
 def _normalize_mailto(mbox: str, path: str) -> str:
     if mbox[:7].lower() != "mailto:":
         raise PseudonymError(f'{path}.mbox: must be a "mailto:" IRI (Data 2.4.2.3)')
-    local, at, domain = mbox[7:].rpartition("@")
-    return "mailto:" + (local + at + domain.lower() if at else domain)
+    return normalize_mbox(mbox)

@@ -70,4 +70,5 @@ def unseal(
         raise VaultError(
             "sealed blob failed authentication: altered, or wrong key or aad"
         ) from None
-    return json.loads(payload.decode("utf-8", "surrogatepass"))
+    opened: dict[str, Any] | list[Any] = json.loads(payload.decode("utf-8", "surrogatepass"))
+    return opened

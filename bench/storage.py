@@ -23,8 +23,7 @@ import uuid
 from collections.abc import Callable
 
 from lrs.service.ingest import store_statements
-from statements import agent_key, validate_statements
-from statements.timestamps import parse_timestamp, stored_timestamp
+from statements import agent_key, parse_timestamp, stored_timestamp, validate_statements
 from storage import StatementFilter, open_storage
 
 BATCH = 100

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from anonymize import SUPPORTED_DROP_FIELDS
-from statements.formats import is_iri
+from statements import is_iri
 
 ENV_PREFIX = "LRS_"
 CONFIG_FILE_VARIABLE = "LRS_CONFIG_FILE"

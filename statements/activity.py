@@ -8,7 +8,7 @@ from marshmallow import ValidationError, validates_schema
 
 from statements.agent import equals
 from statements.base import ArrayOf, BoundedCache, Object, Strict, StrictSchema, check_cached
-from statements.formats import (
+from statements.values import (
     check_extensions,
     check_iri,
     check_irl,

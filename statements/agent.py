@@ -20,18 +20,19 @@ from statements.base import (
     flatten_errors,
 )
 from statements.errors import StatementError
-from statements.formats import check_irl, check_mailto, check_sha1, check_string, check_uri
+from statements.values import check_irl, check_mailto, check_sha1, check_string, check_uri
+from statements.walk import IFI_FIELDS, normalize_mbox
 
-IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
-EXACTLY_ONE_IFI = "exactly one of mbox, mbox_sha1sum, openid, account is required"
-MEMBER_REQUIRED = "is required in an anonymous Group (no mbox, mbox_sha1sum, openid, account)"
+_IFI_LIST = ", ".join(IFI_FIELDS)
+EXACTLY_ONE_IFI = f"exactly one of {_IFI_LIST} is required"
+MEMBER_REQUIRED = f"is required in an anonymous Group (no {_IFI_LIST})"
 MEMBER_EMPTY = "must list at least one Agent in an anonymous Group"
 GROUP_MEMBER = "must be Agent: a Group cannot be a member of a Group"
 AGENT_OR_GROUP = "must be Agent or Group"
 
 
 def _ifi_count(data: dict[str, Any]) -> int:
-    return ("mbox" in data) + ("mbox_sha1sum" in data) + ("openid" in data) + ("account" in data)
+    return sum(map(data.__contains__, IFI_FIELDS))
 
 
 def equals(expected: str) -> Any:
@@ -172,7 +173,8 @@ def validate_agent(data: Any, *, path: str = "agent") -> dict[str, Any]:
         check_agent_or_group(data)
     except ValidationError as error:
         raise StatementError(flatten_errors(error.messages, path)) from None
-    return orjson.loads(orjson.dumps(data))
+    copy: dict[str, Any] = orjson.loads(orjson.dumps(data))
+    return copy
 
 
 def agent_key(agent: dict[str, Any]) -> str | None:
@@ -182,14 +184,19 @@ def agent_key(agent: dict[str, Any]) -> str | None:
     insensitive, Data 2.4.2.3), `mbox_sha1sum:<lowercase hex>`, `openid:<uri>`,
     `account:<homePage>|<name>` (an IRI cannot contain `|`, so the split is unambiguous).
     """
-    mbox = agent.get("mbox")
+    mbox: str | None = agent.get("mbox")
     if mbox is not None:
+        normalized = normalize_mbox(mbox)
+        if normalized[:7] == "mailto:" and "@" in normalized:
+            return "mbox:" + normalized
+        # Not a mailto IRI with a domain, which validation refuses: the form this function
+        # has always given such input (the first 7 characters taken as the scheme).
         local, _, domain = mbox[7:].rpartition("@")
         return f"mbox:mailto:{local}@{domain.lower()}"
-    sha1 = agent.get("mbox_sha1sum")
+    sha1: str | None = agent.get("mbox_sha1sum")
     if sha1 is not None:
         return "mbox_sha1sum:" + sha1.lower()
-    openid = agent.get("openid")
+    openid: str | None = agent.get("openid")
     if openid is not None:
         return "openid:" + openid
     account = agent.get("account")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from statements.base import Strict, StrictSchema
-from statements.formats import (
+from statements.values import (
     check_iri,
     check_irl,
     check_language_map,

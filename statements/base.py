@@ -41,7 +41,7 @@ class StrictSchema(Schema):
     error_messages = {"unknown": UNKNOWN, "type": NOT_OBJECT}
 
 
-class ModelField(fields.Field):
+class ModelField(fields.Field[Any]):
     """A field of the model: its value is checked, never converted, and the rule texts
     for a missing or null value are the package's."""
 
@@ -147,7 +147,7 @@ def check_cached(schema: Schema, cache: BoundedCache, value: Any) -> Any:
 class ArrayOf(ModelField):
     """A JSON array whose items are each checked by `item` (errors keyed by index)."""
 
-    def __init__(self, item: fields.Field, **kwargs: Any) -> None:
+    def __init__(self, item: fields.Field[Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.item = item
 

@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 
 from statements.timestamps import parse_timestamp
+from statements.walk import map_agents, normalize_mbox
 
 __all__ = ["statements_equal"]
 
@@ -65,7 +66,7 @@ class _Exact:
         return isinstance(other, _Exact) and _same(self.value, other.value)
 
 
-def statements_equal(a: dict, b: dict) -> bool:
+def statements_equal(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """True when `b` is the same statement as `a` under Data 2.3.1 (see module docstring).
 
     Both are expected to be validated statements; neither is modified.
@@ -73,7 +74,13 @@ def statements_equal(a: dict, b: dict) -> bool:
     ta, tb = a.get("timestamp"), b.get("timestamp")
     if ta is not None and tb is not None and ta != tb and _instant(ta) != _instant(tb):
         return False
-    return _statement(a, _LRS_ASSIGNED) == _statement(b, _LRS_ASSIGNED)
+    return _comparable(a) == _comparable(b)
+
+
+def _comparable(statement: dict[str, Any]) -> dict[str, Any]:
+    # Every agent position (xAPI 2.0 context agents included) normalized by the walker, the
+    # rest here; the authority is LRS-assigned and skipped.
+    return _statement(map_agents(statement, _agent), _LRS_ASSIGNED)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -84,17 +91,17 @@ def _same(a: Any, b: Any) -> bool:
         return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
     if ta is list:
         return len(a) == len(b) and all(map(_same, a, b))
-    return a == b
+    equal: bool = a == b
+    return equal
 
 
-def _statement(s: dict, skip: frozenset[str] = frozenset()) -> dict:
+def _statement(s: dict[str, Any], skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """`s`, its agents normalized already, in comparable form."""
     out: dict[str, Any] = {}
     for key, value in s.items():
         if key in skip:
             continue
-        if key == "actor":
-            value = _agent(value)
-        elif key == "verb":
+        if key == "verb":
             value = _verb(value)
         elif key == "object":
             value = _object(value)
@@ -117,7 +124,7 @@ def _instant(value: Any) -> Any:
         return value
 
 
-def _verb(verb: dict) -> Any:
+def _verb(verb: Any) -> Any:
     return verb.get("id") if type(verb) is dict else verb
 
 
@@ -125,28 +132,35 @@ def _activity(activity: Any) -> Any:
     return activity.get("id") if type(activity) is dict else activity
 
 
-def _agent(agent: Any) -> Any:
+def _agent(agent: Any, path: str = "") -> Any:
+    """`agent` in comparable form: itself when it is in that form already (the common case,
+    so that the walker copies nothing around it)."""
     if type(agent) is not dict:
         return agent
-    out = dict(agent)
-    out.setdefault("objectType", "Agent")
-    mbox = out.get("mbox")
+    changes: dict[str, Any] = {}
+    if "objectType" not in agent:
+        changes["objectType"] = "Agent"
+    mbox = agent.get("mbox")
     if type(mbox) is str:
-        out["mbox"] = _mbox(mbox)
-    sha1 = out.get("mbox_sha1sum")
+        normalized = _mbox(mbox)
+        if normalized != mbox:
+            changes["mbox"] = normalized
+    sha1 = agent.get("mbox_sha1sum")
     if type(sha1) is str:
-        out["mbox_sha1sum"] = sha1.lower()
-    members = out.get("member")
+        lowered = sha1.lower()
+        if lowered != sha1:
+            changes["mbox_sha1sum"] = lowered
+    members = agent.get("member")
     if type(members) is list:
-        out["member"] = sorted(map(_agent, members), key=_sort_key)
-    return out
+        changes["member"] = sorted(map(_agent, members), key=_sort_key)
+    return {**agent, **changes} if changes else agent
 
 
 def _mbox(mbox: str) -> str:
-    if mbox[:7].lower() != "mailto:":
-        return mbox
-    local, at, domain = mbox[7:].rpartition("@")
-    return f"mailto:{local}{at}{domain.lower()}"
+    if "@" not in mbox and mbox[:7].lower() == "mailto:":
+        # No domain, which validation refuses: lowercased whole, as this module always has.
+        return "mailto:" + mbox[7:].lower()
+    return normalize_mbox(mbox)
 
 
 def _sort_key(value: Any) -> bytes:
@@ -160,7 +174,7 @@ def _object(obj: Any) -> Any:
     if kind == "Activity":
         return ("Activity", _activity(obj))
     if kind in ("Agent", "Group"):
-        return _agent(obj)
+        return obj  # normalized already
     if kind == "StatementRef":
         return _statement_ref(obj)
     return _statement(obj)
@@ -200,9 +214,7 @@ def _context(context: Any) -> Any:
         return context
     out: dict[str, Any] = {}
     for key, value in context.items():
-        if key in ("instructor", "team"):
-            value = _agent(value)
-        elif key in ("registration", "language") and type(value) is str:
+        if key in ("registration", "language") and type(value) is str:
             value = value.lower()
         elif key == "statement":
             value = _statement_ref(value)

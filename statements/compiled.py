@@ -24,13 +24,14 @@ class _Plan:
 
     __slots__ = ("fields", "required", "type_error", "unknown_error", "validators")
 
-    fields: dict[str, tuple[str, Any, str]]
+    # wire name -> (attribute, the field's _deserialize, its null message)
+    fields: dict[str, tuple[str, Any, Any]]
 
     def __init__(self, schema: Schema) -> None:
         if schema.unknown != RAISE or schema.many or schema._hooks[VALIDATES]:
             raise TypeError(f"{type(schema).__name__}: unsupported schema option")
         self.fields = {}
-        self.required: list[tuple[str, str]] = []
+        self.required: list[tuple[str, Any]] = []  # (wire name, required message)
         for attr, field in schema.load_fields.items():
             if field.validators or field.pre_load or field.post_load or field.allow_none:
                 raise TypeError(f"{type(schema).__name__}.{attr}: unsupported field option")
@@ -60,7 +61,7 @@ def _plan(schema: Schema) -> _Plan:
     return plan
 
 
-def field_errors(field: fields.Field, value: Any) -> Any:
+def field_errors(field: fields.Field[Any], value: Any) -> Any:
     """The messages `field` gives for a present `value` (None when it is valid)."""
     if value is None:
         return [field.error_messages["null"]]
@@ -113,5 +114,6 @@ def schema_errors(schema: Schema, data: Any) -> dict[str, Any]:
                 messages = error.messages
                 if key != _SCHEMA or not isinstance(messages, dict):
                     messages = {key: messages}
-                errors = merge_errors(errors, messages)
+                # marshmallow's merge_errors carries no annotations.
+                errors = merge_errors(errors, messages)  # type: ignore[no-untyped-call]
     return errors

@@ -9,15 +9,14 @@ from marshmallow import ValidationError
 from statements.activity import check_activity
 from statements.agent import AgentOrGroup, GroupOnly
 from statements.base import ModelField, Object, Strict, StrictSchema
-from statements.formats import (
+from statements.reference import StatementRefSchema
+from statements.values import (
     check_extensions,
     check_language_tag,
     check_string,
     check_uuid,
 )
-from statements.reference import StatementRefSchema
 
-CONTEXT_ACTIVITY_KEYS = ("parent", "grouping", "category", "other")
 ACTIVITIES_ERROR = "must be an Activity object or an array of Activity objects"
 
 

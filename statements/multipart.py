@@ -217,7 +217,9 @@ def _join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
-def _attachments(statement: dict[str, Any], prefix: str) -> Iterator[tuple[str, dict]]:
+def _attachments(
+    statement: dict[str, Any], prefix: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every attachment object with its JSON path, a SubStatement's included (Data 2.4.11)."""
     for index, attachment in enumerate(statement.get("attachments") or ()):
         yield _join(prefix, f"attachments[{index}]"), attachment
@@ -252,8 +254,8 @@ def match_attachments(
     once as one StatementError.
     """
     received: dict[str, AttachmentPart] = {}
-    for part in parts:
-        received.setdefault(part.sha2, part)
+    for sent in parts:
+        received.setdefault(sent.sha2, sent)
     used: set[str] = set()
     data: AttachmentData = {}
     errors: dict[str, list[str]] = {}

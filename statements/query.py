@@ -17,8 +17,8 @@ import orjson
 
 from statements.agent import agent_key, validate_agent
 from statements.errors import QueryError, StatementError
-from statements.formats import IRI_ERROR, UUID_ERROR, is_iri, is_uuid
 from statements.timestamps import parse_timestamp, stored_timestamp
+from statements.values import IRI_ERROR, UUID_ERROR, is_iri, is_uuid
 
 __all__ = ["FORMATS", "StatementQuery", "parse_statement_query"]
 

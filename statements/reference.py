@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from statements.agent import equals
 from statements.base import Strict, StrictSchema
-from statements.formats import check_uuid
+from statements.values import check_uuid
 
 
 class StatementRefSchema(StrictSchema):

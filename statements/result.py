@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import ValidationError, validates_schema
 
 from statements.base import Object, Strict, StrictSchema
-from statements.formats import (
+from statements.values import (
     check_boolean,
     check_duration,
     check_extensions,

@@ -10,7 +10,6 @@ from marshmallow import Schema, ValidationError, validates_schema
 
 from statements.activity import check_activity
 from statements.agent import (
-    IFIS,
     AgentOrGroup,
     check_agent,
     check_agent_or_group,
@@ -33,10 +32,11 @@ from statements.base import (
 from statements.compiled import schema_errors
 from statements.context import ContextSchema, normalize_context
 from statements.errors import StatementError
-from statements.formats import check_timestamp, check_uuid, check_version
 from statements.reference import StatementRefSchema
 from statements.result import ResultSchema
+from statements.values import check_timestamp, check_uuid, check_version
 from statements.verb import VerbSchema
+from statements.walk import IFI_FIELDS
 
 OBJECT_TYPES = "must be Activity, Agent, Group, StatementRef or SubStatement"
 NESTED_SUBSTATEMENT = "must not be SubStatement: a SubStatement cannot contain another"
@@ -89,7 +89,7 @@ class StatementObject(ModelField):
 
 
 def _looks_like_agent(value: dict[str, Any]) -> bool:
-    return "member" in value or any(key in value for key in IFIS)
+    return "member" in value or any(key in value for key in IFI_FIELDS)
 
 
 class Authority(ModelField):
@@ -180,7 +180,7 @@ def _errors(schema: Schema, data: Any, prefix: str) -> dict[str, list[str]]:
 def _normalized(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """A fresh copy with every contextActivities value as an array (Data 2.4.6.2)."""
     try:
-        statement = orjson.loads(orjson.dumps(data))
+        statement: dict[str, Any] = orjson.loads(orjson.dumps(data))
     except orjson.JSONEncodeError:
         # orjson reads 1024 levels of nesting but writes 254: such a statement (deep
         # extensions) could never be stored or returned.

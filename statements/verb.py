@@ -1,11 +1,9 @@
-"""The Verb (Data 2.4.3)."""
+"""The Verb (Data 2.4.3). The voided verb (Data 2.3.2) is `statements.walk.VOIDED`."""
 
 from __future__ import annotations
 
 from statements.base import Strict, StrictSchema
-from statements.formats import check_iri, check_language_map
-
-VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+from statements.values import check_iri, check_language_map
 
 
 class VerbSchema(StrictSchema):

@@ -164,13 +164,14 @@ class Storage(Protocol):
     # -- statements ---------------------------------------------------------------------
 
     def get_statements(self, tenant: str, ids: Sequence[str]) -> dict[str, StoredStatement]:
-        """The stored statements among `ids`, voided or not, keyed by id."""
+        """The stored statements among `ids`, voided or not, keyed by id, with `pending`
+        (what the ingest rules need of a re-sent statement)."""
 
     def query_statements(
         self, tenant: str, query: StatementFilter, limit: int
     ) -> list[StoredStatement]:
         """Up to `limit` matching statements ordered by (stored, id), newest first unless
-        `query.ascending`."""
+        `query.ascending`. `pending` may be left False: readers do not need it."""
 
     def get_identities(self, tenant: str, agent: str) -> list[Identity]:
         """The identities stored for the pseudonym with agent key `agent`, by digest."""
@@ -192,6 +193,27 @@ class Storage(Protocol):
     ) -> dict[str, str]:
         """Ids of the documents in `scope` updated after `since` (exclusive), each mapped to
         its latest `updated`, in id order."""
+
+    # -- tenants and the audit log -------------------------------------------------------
+
+    def get_tenant(self, name: str) -> Tenant | None:
+        """The tenant, or None."""
+
+    def list_tenants(self) -> list[Tenant]:
+        """Every tenant, by name."""
+
+    def read_audit(
+        self,
+        tenant: str,
+        *,
+        after: int = 0,
+        since: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """Up to `limit` of the tenant's audit entries with `seq` > `after`, oldest first;
+        only those at or after `since` (stored timestamp format) and of `action` when
+        given."""
 
     # -- credentials --------------------------------------------------------------------
 

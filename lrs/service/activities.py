@@ -14,9 +14,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lrs.service.errors import invalid
-from lrs.service.ingest import statement_activities
 from lrs.service.principal import ACTIVITY_READ_SCOPES, Principal
-from statements.formats import IRI_ERROR, is_iri
+from statements import IRI_ERROR, activity_position_tuples, is_iri, map_activities
 from storage import Storage
 
 
@@ -39,7 +38,7 @@ def canonical_definitions(
 ) -> dict[str, dict[str, Any]]:
     """The canonical definitions of every Activity in `statements`, one read for all;
     activities without one are left out."""
-    ids = {activity["id"] for s in statements for activity in statement_activities(s)}
+    ids = {node["id"] for s in statements for _, node, *_ in activity_position_tuples(s)}
     if not ids:
         return {}
     found = store.get_activities(tenant, sorted(ids))
@@ -53,34 +52,9 @@ def with_canonical_definitions(
     (Communication 2.1.3 `format=canonical`), before language filtering. An Activity the
     LRS holds no definition for keeps the one it was sent with. Returns a new statement;
     unchanged parts are shared with the input."""
-    out = dict(statement)
-    obj = out.get("object")
-    if obj is not None:
-        kind = obj.get("objectType", "Activity")
-        if kind == "Activity":
-            out["object"] = _canonical_activity(obj, definitions)
-        elif kind == "SubStatement":
-            out["object"] = with_canonical_definitions(obj, definitions)
-    context = out.get("context")
-    if context is not None and context.get("contextActivities"):
-        out["context"] = {
-            **context,
-            "contextActivities": {
-                kind: (
-                    [_canonical_activity(a, definitions) for a in value]
-                    if type(value) is list
-                    else _canonical_activity(value, definitions)
-                )
-                for kind, value in context["contextActivities"].items()
-            },
-        }
-    return out
 
+    def canonical(activity: dict[str, Any], path: str) -> dict[str, Any]:
+        definition = definitions.get(activity["id"])
+        return activity if definition is None else {**activity, "definition": definition}
 
-def _canonical_activity(
-    activity: dict[str, Any], definitions: Mapping[str, dict[str, Any]]
-) -> dict[str, Any]:
-    definition = definitions.get(activity["id"])
-    if definition is None:
-        return activity
-    return {**activity, "definition": definition}
+    return map_activities(statement, canonical)

@@ -24,10 +24,8 @@ from lrs.service.principal import Principal
 from lrs.service.privacy import Privacy, load_privacy
 from lrs.service.statements import StatementPage, StatementService
 from lrs.service.tenants import TenantPolicy, Tenants
-from statements import AttachmentPart
+from statements import VOIDED, AttachmentPart
 from storage import Document, Storage, open_storage
-
-VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
 
 class LearningRecordStore:

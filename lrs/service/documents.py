@@ -27,9 +27,17 @@ from lrs.service.principal import (
 )
 from lrs.service.privacy import Privacy
 from lrs.service.tenants import Tenants
-from statements import StatementError, validate_agent
-from statements.formats import IRI_ERROR, TIMESTAMP_ERROR, UUID_ERROR, is_iri, is_uuid
-from statements.timestamps import parse_timestamp, stored_timestamp
+from statements import (
+    IRI_ERROR,
+    TIMESTAMP_ERROR,
+    UUID_ERROR,
+    StatementError,
+    is_iri,
+    is_uuid,
+    parse_timestamp,
+    stored_timestamp,
+    validate_agent,
+)
 from storage import ACTIVITY_PROFILE, AGENT_PROFILE, STATE, Document, DocumentScope, Storage
 from storage.commands import delete_document, delete_documents, put_document
 
@@ -162,11 +170,12 @@ class DocumentService:
         found: Document | dict[str, str] | None
         if doc_id is None:
             found = self.store.list_documents(principal.tenant, scope, since)
+            count = len(found)
         else:
             found = self.store.get_document(
                 principal.tenant, scope, _required(params, resource.id_param)
             )
-        count = (1 if found is not None else 0) if doc_id is not None else len(found or {})
+            count = 0 if found is None else 1
         self.audit.record(
             principal, "documents.read", resource.name,
             filters=self._audit_filters(params, scope, principal.tenant), count=count,

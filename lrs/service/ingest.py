@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
-from statements import StatementError, statements_equal, stored_timestamp
+from statements import (
+    VOIDED,
+    StatementError,
+    activity_position_tuples,
+    statements_equal,
+    stored_timestamp,
+)
 from storage import (
     AttachmentItems,
     DuplicateIdError,
@@ -30,7 +36,6 @@ from storage import (
 from storage.commands import finish_statements, insert_statements, put_attachments
 from storage.errors import ConflictError
 
-VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 VERSION = "1.0.0"
 
 _TICK = timedelta(microseconds=1)
@@ -151,26 +156,6 @@ def store_statements(
     return ids
 
 
-def statement_activities(statement: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every Activity object of a statement: its object, a SubStatement's object, and the
-    context activities of both (Data 2.4.4.1, 2.4.6.2). Validated input: contextActivities
-    values are an Activity or a list of them."""
-    obj = statement.get("object")
-    if obj is not None:
-        kind = obj.get("objectType", "Activity")
-        if kind == "Activity":
-            yield obj
-        elif kind == "SubStatement":
-            yield from statement_activities(obj)
-    context = statement.get("context")
-    if context is not None:
-        for value in (context.get("contextActivities") or {}).values():
-            if type(value) is list:
-                yield from value
-            else:
-                yield value
-
-
 def statement_definitions(
     statements: Sequence[Mapping[str, Any]], *, define: bool
 ) -> dict[str, list[dict[str, Any]]]:
@@ -178,7 +163,7 @@ def statement_definitions(
     definitions in order of arrival (a definition equal to the one before it once)."""
     found: dict[str, list[dict[str, Any]]] = {}
     for statement in statements:
-        for activity in statement_activities(statement):
+        for _, activity, *_ in activity_position_tuples(statement):
             definitions = found.setdefault(activity["id"], [])
             if define:
                 definition = activity.get("definition")

@@ -45,10 +45,9 @@ from anonymize import (
 from lrs.config import Config, ConfigError
 from lrs.service.errors import IdentityVaultError, InvalidRequestError, invalid
 from lrs.service.tenants import TenantView
-from statements import agent_key, is_signature_attachment
+from statements import IFI_FIELDS, agent_key, is_signature_attachment
 from storage import Identity, Storage, StoredStatement
 
-_IFI_FIELDS = ("mbox", "mbox_sha1sum", "openid", "account")
 _KNOWN_MAX = 100_000
 
 
@@ -153,7 +152,7 @@ class Privacy:
             )
             own = []
             for original in result.originals.values():
-                if not any(field in original for field in _IFI_FIELDS):
+                if not any(field in original for field in IFI_FIELDS):
                     continue  # an anonymous Group: its members have their own entries
                 canonical = (tenant, orjson.dumps(original, option=orjson.OPT_SORT_KEYS))
                 if canonical in self._known or canonical in new:
@@ -302,7 +301,7 @@ def _person(agents: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """A Person object (Communication 2.4): each property an array of distinct values."""
     person: dict[str, Any] = {"objectType": "Person"}
     for agent in agents:
-        for field in ("name", *_IFI_FIELDS):
+        for field in ("name", *IFI_FIELDS):
             value = agent.get(field)
             if value is not None and value not in person.setdefault(field, []):
                 person[field].append(value)

@@ -36,8 +36,7 @@ from typing import Any
 from anonymize import SUPPORTED_DROP_FIELDS, MaskingPolicy
 from lrs.config import Config
 from lrs.service.errors import InvalidRequestError, NotFoundError, RequestConflictError
-from statements import stored_timestamp
-from statements.formats import is_iri, is_language_tag
+from statements import is_iri, is_language_tag, stored_timestamp
 from storage import DEFAULT_TENANT, ConflictError, Storage, StorageError, Tenant
 from storage.commands import create_tenant, update_tenant
 

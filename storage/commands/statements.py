@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from storage.commands.activities import merge_activities, put_activities
+from storage.commands.retry import retrying
 from storage.protocol import Storage, Transaction
 from storage.records import ActivityDefinitions, StatementRecord
 
@@ -62,25 +63,32 @@ def finish_statements(
     for re-sent statements found pending: a re-send repairs what a failure left undone."""
     identities = [identity for record in records for identity in record.identities]
     if identities:
-        store.atomically(lambda tx: tx.put_identities(tenant, identities))
+        # Two batches naming a new identity at once: the loser finds it on its retry.
+        retrying(store, lambda tx: tx.put_identities(tenant, identities), "store identities")
     if activities:
         put_activities(store, tenant, activities)
-    if store.needs_settling:
-        _settle(store, tenant, records)
     ids = [record.id for record in records]
-    store.atomically(lambda tx: tx.clear_pending(tenant, ids))
+
+    def finish(tx: Transaction) -> None:
+        # One write for both: a commit fewer per batch, and a failed settling leaves the
+        # batch pending like any other failed part.
+        if store.needs_settling:
+            _settle_in(tx, tenant, records)
+        tx.clear_pending(tenant, ids)
+
+    store.atomically(finish)
 
 
 def _settle(store: Storage, tenant: str, records: Sequence[StatementRecord]) -> None:
+    store.atomically(lambda tx: _settle_in(tx, tenant, records))
+
+
+def _settle_in(tx: Transaction, tenant: str, records: Sequence[StatementRecord]) -> None:
     """Apply links and voiding once more after the commit: two writers storing a target and
     a statement referring to (or voiding) it at the same moment each miss the other inside
     their own transaction; run after the commit, one of the two is sure to see the other."""
-
-    def settle(tx: Transaction) -> None:
-        link_references(tx, tenant, records)
-        apply_voiding(tx, tenant, records)
-
-    store.atomically(settle)
+    link_references(tx, tenant, records)
+    apply_voiding(tx, tenant, records)
 
 
 def apply_voiding(tx: Transaction, tenant: str, records: Sequence[StatementRecord]) -> None:

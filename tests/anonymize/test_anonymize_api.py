@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -56,13 +57,15 @@ def test_error_tree():
 
 
 def test_importable_standalone_without_flask_or_storage(tmp_path):
-    """`from anonymize import Pseudonymizer` works outside the service and pulls in no I/O layer."""
+    """`from anonymize import Pseudonymizer` works outside the service and pulls in no I/O
+    layer, and of `statements` only the walker (standard library only), not the data model."""
     root = Path(anonymize.__file__).resolve().parent.parent
     code = (
         "import sys; from anonymize import Pseudonymizer, Keyring; "
         "Pseudonymizer(Keyring.generate()).pseudonym({'mbox': 'mailto:a@b.c'}); "
-        "bad = [m for m in ('flask', 'storage', 'lrs', 'statements', 'sqlite3', 'pymongo') "
-        "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('flask', 'storage', 'lrs', 'statements', 'marshmallow', 'sqlite3', 'pymongo') "
+        "and m not in ('statements', 'statements.walk')]; print(bad); sys.exit(1 if bad else 0)"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -73,3 +76,18 @@ def test_importable_standalone_without_flask_or_storage(tmp_path):
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_imports_only_the_walker_of_ours():
+    """The layering decision (statements/walk.py docstring): `anonymize` imports
+    `statements.walk` and nothing else of ours."""
+    ours = {"anonymize", "statements", "storage", "lrs"}
+    found = set()
+    for path in Path(anonymize.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+    foreign = {m for m in found if m.split(".")[0] in ours - {"anonymize"}}
+    assert foreign == {"statements.walk"}

@@ -232,3 +232,19 @@ def test_audit_list_and_verify(env, storage_uri):
     broken = run(env, "audit", "verify")
     assert broken.exit_code == 1
     assert "school-a: broken at entry 1" in broken.output
+
+
+def test_a_worker_closes_its_store_when_it_exits(app):
+    """gunicorn's worker_exit hook of `lrs serve` closes the worker app's service."""
+    from types import SimpleNamespace
+
+    from lrs.cli import _close_worker_app
+    from lrs.extension import EXTENSION
+
+    closed = []
+    extension = app.extensions[EXTENSION]
+    original = extension.service.close
+    extension.service.close = lambda: (closed.append(True), original())
+    _close_worker_app(None, SimpleNamespace(wsgi=app))
+    assert closed == [True]
+    _close_worker_app(None, SimpleNamespace())  # a worker that never loaded the app

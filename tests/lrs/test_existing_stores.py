@@ -133,3 +133,30 @@ def test_an_interrupted_migration_leaves_the_store_as_it_was(tmp_path, monkeypat
     monkeypatch.undo()
     with open_storage(uri) as store:
         assert {t.name for t in store.list_tenants()} == {"default", "school-b"}
+
+
+@pytest.fixture
+def old_mongo_app(mongo_database_uri: str):
+    from bson import json_util
+    from pymongo import MongoClient
+
+    dump = json_util.loads((FIXTURES / "schema1-mongo.bson.json").read_text())
+    client = MongoClient(mongo_database_uri)
+    database = client.get_default_database()
+    for name, documents in dump.items():
+        if documents:
+            database[name].insert_many(documents)
+    client.close()
+    meta = json.loads((FIXTURES / "schema1-mongo.json").read_text())
+    app = create_app({
+        "storage_uri": mongo_database_uri,
+        "master_key": meta["master_key"],
+        "authority_home_page": meta["home_page"],
+    })
+    yield app, meta["credentials"]
+    app.extensions[EXTENSION].close()
+
+
+def test_a_layout_1_mongodb_store_opens_and_reads_back(old_mongo_app):
+    app, credentials = old_mongo_app
+    check_reads(app, credentials)

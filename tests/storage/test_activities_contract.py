@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from lrs.service.ingest import statement_activities, store_statements
-from statements import validate_statements
+from lrs.service.ingest import store_statements
+from statements import activity_positions, validate_statements
 from storage import Storage, build_record
 from storage.commands import insert_statements, merge_definition, put_activities
 from storage.errors import DuplicateIdError
@@ -127,7 +127,7 @@ def test_statement_activities_finds_every_position():
             }
         },
     )
-    assert {a["id"] for a in statement_activities(found)} == {
+    assert {position.node["id"] for position in activity_positions(found)} == {
         "http://example.com/sub-object", "http://example.com/sub-other",
         "http://example.com/parent", "http://example.com/g1", "http://example.com/g2",
         "http://example.com/cat",
@@ -254,8 +254,8 @@ def standalone_uri(tmp_path_factory):
 
 @pytest.mark.slow
 def test_standalone_mongodb_merges_by_compare_and_set(standalone_uri):
-    """Without transactions the merge is a compare-and-set on the revision: concurrent
-    writers lose no language, and a refused batch merges nothing."""
+    """Without transactions the merge is a compare-and-set on the stored definition:
+    concurrent writers lose no language, and a refused batch merges nothing."""
     for check in (check_concurrent_merges_lose_nothing, check_failed_batch_changes_no_activity):
         database = f"activities_{uuid.uuid4().hex[:8]}"
         with MongoStorage(with_database(standalone_uri, database)) as mongo:

@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from statements.formatting import (
+from statements.output_formats import (
     best_language,
     format_canonical,
     format_ids,

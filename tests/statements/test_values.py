@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from statements.formats import (
+from statements.timestamps import parse_timestamp
+from statements.values import (
     _COMMON_TIMESTAMP,
     check_iri,
     check_language_tag,
@@ -14,7 +15,6 @@ from statements.formats import (
     check_number,
     check_uri,
 )
-from statements.timestamps import parse_timestamp
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from statements.activity import COMPONENT_LISTS
+from statements.walk import IFI_FIELDS, map_activities, map_agents
+
 __all__ = ["best_language", "format_canonical", "format_ids", "parse_accept_language"]
 
-_IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
-_COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
+_IDS_AGENT_KEYS = ("objectType", *IFI_FIELDS)
 
 # RFC 2616 14.4: language-range [ ";" "q" "=" qvalue ].
 _LANGUAGE_RANGE = re.compile(
@@ -23,67 +25,35 @@ _LANGUAGE_RANGE = re.compile(
 )
 
 
-def format_ids(statement: dict) -> dict:
+def format_ids(statement: dict[str, Any]) -> dict[str, Any]:
     """`format=ids`: Agents and identified Groups keep only objectType and their IFI, anonymous
     Groups only objectType and their members reduced the same way, Activities objectType and
     id, Verbs id; everywhere, SubStatements and context included (Communication 2.1.3)."""
-    return _ids_statement(statement)
+    reduced = map_activities(map_agents(statement, _ids_agent, authority=True), _ids_activity)
+    return _ids_verbs(reduced)
 
 
-def _ids_statement(statement: dict) -> dict:
-    out = dict(statement)
-    for key in ("actor", "authority"):
-        if key in out:
-            out[key] = _ids_agent(out[key])
-    if "verb" in out:
-        out["verb"] = {"id": out["verb"]["id"]}
-    if "object" in out:
-        out["object"] = _ids_object(out["object"])
-    context = out.get("context")
-    if context is not None:
-        out["context"] = _ids_context(context)
-    return out
-
-
-def _ids_agent(agent: dict) -> dict:
-    out = {key: agent[key] for key in ("objectType", *_IFIS) if key in agent}
-    if "member" in agent and not any(key in agent for key in _IFIS):
+def _ids_agent(agent: dict[str, Any], path: str = "") -> dict[str, Any]:
+    out = {key: agent[key] for key in _IDS_AGENT_KEYS if key in agent}
+    if "member" in agent and not any(key in agent for key in IFI_FIELDS):
         # Anonymous Group: the members are what identifies it.
         out["member"] = [_ids_agent(member) for member in agent["member"]]
     return out
 
 
-def _ids_activity(activity: dict) -> dict:
+def _ids_activity(activity: dict[str, Any], path: str = "") -> dict[str, Any]:
     return {key: activity[key] for key in ("objectType", "id") if key in activity}
 
 
-def _ids_object(obj: dict) -> dict:
-    kind = obj.get("objectType", "Activity")
-    if kind == "Activity":
-        return _ids_activity(obj)
-    if kind in ("Agent", "Group"):
-        return _ids_agent(obj)
-    if kind == "SubStatement":
-        return _ids_statement(obj)
-    return obj
-
-
-def _ids_context(context: dict) -> dict:
-    out = dict(context)
-    for key in ("instructor", "team"):
-        if key in out:
-            out[key] = _ids_agent(out[key])
-    activities = out.get("contextActivities")
-    if activities is not None:
-        out["contextActivities"] = _map_context_activities(activities, _ids_activity)
-    return out
-
-
-def _map_context_activities(activities: dict, convert: Any) -> dict:
-    return {
-        kind: [convert(a) for a in value] if type(value) is list else convert(value)
-        for kind, value in activities.items()
-    }
+def _ids_verbs(statement: dict[str, Any]) -> dict[str, Any]:
+    """`statement` (a copy of ours) with its Verb's, and a SubStatement's, reduced to id."""
+    verb = statement.get("verb")
+    if verb is not None:
+        statement["verb"] = {"id": verb["id"]}
+    obj = statement.get("object")
+    if obj is not None and obj.get("objectType") == "SubStatement":
+        statement["object"] = _ids_verbs(dict(obj))
+    return statement
 
 
 def parse_accept_language(header: str | None) -> list[str]:
@@ -106,50 +76,43 @@ def parse_accept_language(header: str | None) -> list[str]:
     return [language for _, _, language in weighted]
 
 
-def format_canonical(statement: dict, languages: list[str]) -> dict:
+def format_canonical(statement: dict[str, Any], languages: list[str]) -> dict[str, Any]:
     """`format=canonical`: every language map of Verbs, Activity Definitions (name,
     description, interaction components) and attachments reduced to the one entry that best
     fits `languages` (from parse_accept_language), each map chosen on its own
     (Communication 2.1.3 "Language Filtering Requirements"). Agents stay as stored.
 
     Replacing definitions with the LRS's canonical ones is the caller's job, before this."""
-    return _canonical_statement(statement, languages)
+
+    def canonical(activity: dict[str, Any], path: str) -> dict[str, Any]:
+        return _canonical_activity(activity, languages)
+
+    return _canonical_statement(map_activities(statement, canonical), languages)
 
 
-def _canonical_statement(statement: dict, languages: list[str]) -> dict:
-    out = dict(statement)
-    verb = out.get("verb")
+def _canonical_statement(statement: dict[str, Any], languages: list[str]) -> dict[str, Any]:
+    """`statement` (a copy of ours) with its Verb display and attachments, and a
+    SubStatement's, reduced; its Activities are done already."""
+    verb = statement.get("verb")
     if verb is not None and "display" in verb:
-        out["verb"] = {**verb, "display": best_language(verb["display"], languages)}
-    obj = out.get("object")
-    if obj is not None:
-        kind = obj.get("objectType", "Activity")
-        if kind == "Activity":
-            out["object"] = _canonical_activity(obj, languages)
-        elif kind == "SubStatement":
-            out["object"] = _canonical_statement(obj, languages)
-    context = out.get("context")
-    if context is not None and "contextActivities" in context:
-        out["context"] = {
-            **context,
-            "contextActivities": _map_context_activities(
-                context["contextActivities"], lambda a: _canonical_activity(a, languages)
-            ),
-        }
-    attachments = out.get("attachments")
+        statement["verb"] = {**verb, "display": best_language(verb["display"], languages)}
+    obj = statement.get("object")
+    if obj is not None and obj.get("objectType") == "SubStatement":
+        statement["object"] = _canonical_statement(dict(obj), languages)
+    attachments = statement.get("attachments")
     if attachments is not None:
-        out["attachments"] = [
+        statement["attachments"] = [
             _canonical_maps(a, ("display", "description"), languages) for a in attachments
         ]
-    return out
+    return statement
 
 
-def _canonical_activity(activity: dict, languages: list[str]) -> dict:
+def _canonical_activity(activity: dict[str, Any], languages: list[str]) -> dict[str, Any]:
     definition = activity.get("definition")
     if definition is None:
         return activity
     definition = _canonical_maps(definition, ("name", "description"), languages)
-    for key in _COMPONENT_LISTS:
+    for key in COMPONENT_LISTS:
         if key in definition:
             definition[key] = [
                 _canonical_maps(component, ("description",), languages)
@@ -158,7 +121,9 @@ def _canonical_activity(activity: dict, languages: list[str]) -> dict:
     return {**activity, "definition": definition}
 
 
-def _canonical_maps(obj: dict, keys: tuple[str, ...], languages: list[str]) -> dict:
+def _canonical_maps(
+    obj: dict[str, Any], keys: tuple[str, ...], languages: list[str]
+) -> dict[str, Any]:
     out = dict(obj)
     for key in keys:
         if key in out:
@@ -182,12 +147,12 @@ def best_language(language_map: dict[str, str], languages: list[str]) -> dict[st
         lowered.setdefault(tag.lower(), tag)
     ranges = [r.lower() for r in languages if r != "*"]
     for wanted in ranges:
-        tag = lowered.get(wanted)
-        if tag is None:
+        found = lowered.get(wanted)
+        if found is None:
             prefix = wanted + "-"
-            tag = next((t for low, t in lowered.items() if low.startswith(prefix)), None)
-        if tag is not None:
-            return {tag: language_map[tag]}
+            found = next((t for low, t in lowered.items() if low.startswith(prefix)), None)
+        if found is not None:
+            return {found: language_map[found]}
     for wanted in ranges:
         primary = wanted.split("-", 1)[0]
         for low, tag in lowered.items():

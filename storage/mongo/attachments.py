@@ -1,0 +1,52 @@
+"""Attachment data in MongoDB (Data 2.4.11, collection `attachments`): `{tenant, sha2,
+content_type, content}`, one per (tenant, sha2), never in the statement documents, so data
+sent with many statements is stored once. One attachment must fit in a 16 MB BSON document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bson import Binary
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
+
+from storage.errors import ConcurrentUpdateError
+from storage.mongo.database import Database, is_duplicate_key
+from storage.records import AttachmentItems
+
+if TYPE_CHECKING:
+    from pymongo.client_session import ClientSession
+
+
+def put(db: Database, session: ClientSession | None, tenant: str, items: AttachmentItems) -> None:
+    """Upserts that only ever insert (a stored hash holds the same data by definition). Two
+    writers inserting the same new hash: the loser's duplicate key is ConcurrentUpdateError,
+    and its retry finds the hash stored."""
+    writes = [
+        UpdateOne(
+            {"tenant": tenant, "sha2": sha2.lower()},
+            {"$setOnInsert": {"content_type": content_type, "content": Binary(data)}},
+            upsert=True,
+        )
+        for sha2, (content_type, data) in items.items()
+    ]
+    if not writes:
+        return
+    try:
+        db.attachments.bulk_write(writes, session=session)
+    except BulkWriteError as exc:
+        if is_duplicate_key(exc):
+            raise ConcurrentUpdateError("an attachment was stored meanwhile") from exc
+        raise
+
+
+def get(db: Database, tenant: str, sha2s: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+    if not sha2s:
+        return {}
+    docs = db.attachments.find(
+        {"tenant": tenant, "sha2": {"$in": [s.lower() for s in sha2s]}},
+        {"_id": 0, "sha2": 1, "content_type": 1, "content": 1},
+    )
+    return {doc["sha2"]: (doc["content_type"], bytes(doc["content"])) for doc in docs}
