@@ -69,6 +69,8 @@ class AlternateSyntaxMiddleware:
                     self._rewrite(environ, pairs)
         except ApiError as exc:
             environ[_ERROR_KEY] = exc
+        if environ.get("lrs.alternate_syntax") == "HEAD":
+            return _bodiless_post(self.app, environ, start_response)
         return self.app(environ, start_response)
 
     def _buffer_chunked(self, environ: dict[str, Any]) -> None:
@@ -128,7 +130,7 @@ class AlternateSyntaxMiddleware:
         environ["QUERY_STRING"] = urlencode(params)
         environ["CONTENT_LENGTH"] = str(len(content))
         environ["wsgi.input"] = io.BytesIO(content)
-        environ["lrs.alternate_syntax"] = True
+        environ["lrs.alternate_syntax"] = method
 
     def _read_form(self, environ: dict[str, Any]) -> list[tuple[str, str]]:
         try:
@@ -154,6 +156,31 @@ class AlternateSyntaxMiddleware:
                 field=duplicates[0],
             )
         return form
+
+
+def _bodiless_post(
+    app: Callable[..., Any], environ: dict[str, Any], start_response: Callable[..., Any]
+) -> list[bytes]:
+    """Answer an alternate-syntax HEAD as HEAD would, without a body, but framed for the
+    POST it is on the wire (RFC 9112 6.3): `Content-Length: 0`. The app answers it as a
+    HEAD and keeps the GET's Content-Length; the server frames by the wire method, so that
+    length would make the client read the next response on the connection as this body."""
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        if status[:3] not in ("204", "304"):  # RFC 9110 8.6: no Content-Length on a 204
+            headers.append(("Content-Length", "0"))
+        return start_response(status, headers, exc_info)
+
+    body = app(environ, start)
+    try:
+        for _ in body:  # run the app to the end (a WSGI app may answer lazily)
+            pass
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+    return []
 
 
 def version_exempt(view: F) -> F:
