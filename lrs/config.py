@@ -49,6 +49,11 @@ class Config:
     master_key: str = field(default="", repr=False)  # overrides key_file; never shown
     mask_allowed_extensions: tuple[str, ...] | None = None  # None keeps every extension
     mask_drop_fields: tuple[str, ...] = ()
+    # `lrs serve` (README "Serving"): a client must send its request headers within
+    # header_timeout seconds (also the idle time allowed between keep-alive requests), and
+    # the body within body_timeout seconds after them; else the connection is closed.
+    header_timeout: int = 10
+    body_timeout: int = 60
 
 
 def _as_int(key: str, value: Any) -> int:
@@ -158,6 +163,8 @@ _CONVERTERS = {
     "master_key": _as_secret,
     "mask_allowed_extensions": _as_extension_iris,
     "mask_drop_fields": _as_drop_fields,
+    "header_timeout": _as_int,
+    "body_timeout": _as_int,
 }
 KEYS = tuple(f.name for f in fields(Config))
 

@@ -1,0 +1,120 @@
+"""How `lrs serve` runs the app: gunicorn with gevent workers.
+
+A gthread worker gives each connection a thread while it reads the request, so a handful
+of clients sending their headers slowly took every thread and the service stopped
+answering (issue 10). Under gevent a connection is a greenlet: waiting on a slow or idle
+client costs a few kilobytes, no thread. gunicorn reads each request's headers (and
+drains the unread body of the previous one) under `gevent.Timeout(keepalive)`, so
+`header_timeout` is passed as `keepalive`: it bounds both the header read and the idle
+time between requests. `LrsWorker` adds `body_timeout`: the body must have arrived that
+many seconds after the headers, else reading it fails (400) and the connection closes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+from gunicorn.app.base import BaseApplication
+from gunicorn.workers.ggevent import GeventWorker
+
+from lrs.config import Config
+
+
+class BodyTimeoutError(TimeoutError):
+    """The request body did not arrive within `body_timeout`."""
+
+
+class DeadlineBody:
+    """A gunicorn request body whose reads must all end by a deadline (monotonic time).
+
+    Past it a read raises `BodyTimeoutError` (an OSError: Werkzeug answers 400) and
+    `failed` tells gunicorn not to drain the rest but to close the connection."""
+
+    def __init__(self, body: Any, deadline: float) -> None:
+        self._body = body
+        self._deadline = deadline
+        self.failed = False
+
+    def _timed(self, read: Callable[..., Any], *args: Any) -> Any:
+        remaining = self._deadline - time.monotonic()
+        if self.failed or remaining <= 0:
+            self.failed = True
+            raise BodyTimeoutError("request body too slow")
+        try:
+            with gevent.Timeout(remaining, BodyTimeoutError("request body too slow")):
+                return read(*args)
+        except BodyTimeoutError:
+            self.failed = True
+            raise
+
+    def read(self, size: int | None = None) -> bytes:
+        return self._timed(self._body.read, size)
+
+    def readline(self, size: int | None = None) -> bytes:
+        return self._timed(self._body.readline, size)
+
+    def readlines(self, size: int | None = None) -> list[bytes]:
+        return self._timed(self._body.readlines, size)
+
+    def __iter__(self) -> DeadlineBody:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+
+class LrsWorker(GeventWorker):
+    """gunicorn's gevent worker with a deadline on reading each request body, and a pool
+    of `threads` OS threads for the blocking calls kept off the event loop."""
+
+    def init_process(self) -> None:
+        self.body_timeout = self.app.lrs_config.body_timeout
+        super().init_process()  # patches, then runs the worker: configure before
+
+    def load_wsgi(self) -> None:
+        gevent.get_hub().threadpool.maxsize = self.cfg.threads
+        super().load_wsgi()
+
+    def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> Any:
+        if req.body is not None:
+            req.body = DeadlineBody(req.body, time.monotonic() + self.body_timeout)
+        return super().handle_request(listener_name, req, sock, addr)
+
+
+class LrsServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn running `create_app(overrides)` in each worker, with `config`'s timeouts."""
+
+    def __init__(
+        self, config: Config, *, bind: str, workers: int, connections: int, threads: int
+    ) -> None:
+        self.lrs_config = config
+        self._options = {
+            "bind": bind,
+            "workers": workers,
+            "worker_class": f"{__name__}.{LrsWorker.__name__}",
+            "worker_connections": connections,
+            "threads": threads,
+            "keepalive": config.header_timeout,
+            "accesslog": None,
+            "errorlog": "-",
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self._options.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> Any:
+        import dataclasses
+
+        from lrs.app import create_app
+
+        # Each worker builds its own app and store connections (no preload: SQLite
+        # connections must not cross a fork).
+        return create_app(dataclasses.asdict(self.lrs_config))
