@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask
@@ -19,8 +19,13 @@ from storage import open_storage
 API_PREFIX = "/xapi"
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """A configured LRS app. `config` overrides the file and `LRS_*` environment settings."""
+def create_app(
+    config: Mapping[str, Any] | None = None,
+    *,
+    run_blocking: Callable[[Callable[[], bool]], bool] | None = None,
+) -> Flask:
+    """A configured LRS app. `config` overrides the file and `LRS_*` environment settings;
+    `run_blocking` runs slow CPU-bound calls (scrypt) off an event loop (`lrs serve`)."""
     settings = load_config(config, os.environ)
     privacy = load_privacy(settings)  # before the store: no key, no start
     app = Flask("lrs")
@@ -28,8 +33,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.url_map.strict_slashes = False
     store = open_storage(settings.storage_uri)
+    authenticator = Authenticator(
+        store, failure_limit=settings.auth_failure_limit,
+        failure_window=settings.auth_failure_window, run_blocking=run_blocking,
+    )
     app.extensions[EXTENSION] = LrsState(
-        config=settings, store=store, authenticator=Authenticator(store), privacy=privacy
+        config=settings, store=store, authenticator=authenticator, privacy=privacy
     )
     register_error_handlers(app)
     protocol.init_app(app, max_body_bytes=settings.max_body_bytes)

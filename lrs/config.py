@@ -54,6 +54,13 @@ class Config:
     # the body within body_timeout seconds after them; else the connection is closed.
     header_timeout: int = 10
     body_timeout: int = 60
+    # Failed logins (README "Authentication"): past auth_failure_limit per key or client
+    # address within auth_failure_window seconds, wrong secrets get 429.
+    auth_failure_limit: int = 30
+    auth_failure_window: int = 60
+    # Behind a reverse proxy every client has its address: count failures against the
+    # last X-Forwarded-For hop instead. Off: a client could name any address there.
+    trust_forwarded_for: bool = False
 
 
 def _as_int(key: str, value: Any) -> int:
@@ -165,6 +172,9 @@ _CONVERTERS = {
     "mask_drop_fields": _as_drop_fields,
     "header_timeout": _as_int,
     "body_timeout": _as_int,
+    "auth_failure_limit": _as_int,
+    "auth_failure_window": _as_int,
+    "trust_forwarded_for": _as_bool,
 }
 KEYS = tuple(f.name for f in fields(Config))
 

@@ -20,6 +20,7 @@ import orjson
 from flask import Flask, Response, current_app, g, request
 
 from lrs.auth import Principal
+from lrs.config import Config
 from lrs.errors import ApiError, bad_request
 from lrs.state import lrs_state
 
@@ -257,11 +258,25 @@ def xapi_version() -> str:
 
 def authorize(allowed: Iterable[str]) -> Principal:
     """The authenticated principal if it holds one of `allowed` scopes: else 401 / 403."""
-    principal = lrs_state().authenticator.authenticate(request.headers.get("Authorization"))
+    state = lrs_state()
+    principal = state.authenticator.authenticate(
+        request.headers.get("Authorization"), client=_client_address(state.config)
+    )
     if not principal.allows(allowed):
         raise ApiError(403, "this credential's scopes do not allow this request")
     g.principal = principal
     return principal
+
+
+def _client_address(config: Config) -> str | None:
+    """Whom to count failed logins against: the peer, or behind a trusted reverse proxy
+    (`trust_forwarded_for`) the address that proxy appended to X-Forwarded-For, the last
+    one (the others were written by the client and prove nothing)."""
+    if config.trust_forwarded_for:
+        hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+        if hops[-1]:
+            return hops[-1]
+    return request.remote_addr
 
 
 def query_params(allowed: Iterable[str] | None = None) -> dict[str, str]:
