@@ -21,6 +21,8 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.workers.ggevent import GeventWorker
 
 from lrs.config import Config
+from lrs.state import EXTENSION
+from storage.sqlite.connection import SQLiteBase
 
 
 class BodyTimeoutError(TimeoutError):
@@ -117,4 +119,12 @@ class LrsServer(BaseApplication):  # type: ignore[misc]
 
         # Each worker builds its own app and store connections (no preload: SQLite
         # connections must not cross a fork).
-        return create_app(dataclasses.asdict(self.lrs_config))
+        # Blocking calls on one of the worker's `threads` OS threads, so that the event loop
+        # goes on meanwhile: scrypt (credentials stored before generated secrets got a fast
+        # hash; it releases the GIL) and waiting for the SQLite writer lock.
+        threadpool = gevent.get_hub().threadpool
+        app = create_app(dataclasses.asdict(self.lrs_config), run_blocking=threadpool.apply)
+        store = app.extensions[EXTENSION].store
+        if isinstance(store, SQLiteBase):
+            store.run_blocking = threadpool.apply
+        return app
