@@ -7,8 +7,8 @@ then opens the attackers and measures again meanwhile:
     never finishing them (slowloris);
   * --slow-bodies N: authenticated POSTs that send their headers, then the body one byte
     per --interval seconds;
-  * --bad-logins N: keep-alive clients sending a wrong secret for the real key (and for
-    unknown keys, every other request) as fast as they can.
+  * --bad-logins N: keep-alive clients, each its own process, sending a wrong secret for
+    the real key (and for unknown keys, every other request) as fast as they can.
 Probes alternate `GET /xapi/about` (no credentials) and an authenticated
 `GET /xapi/statements?limit=10`, every --pace seconds for --duration seconds, each on a
 new connection (--probe-keepalive: one keep-alive connection instead, which isolates the
@@ -31,6 +31,7 @@ import base64
 import errno
 import http.client
 import json
+import multiprocessing
 import os
 import selectors
 import signal
@@ -185,43 +186,51 @@ class SlowConnections:
             print(f"  {self.refused} attacker connections refused")
 
 
+def _bad_logins(port, key, index, stop, results):
+    """One attacker process: wrong secrets on one keep-alive connection until `stop`."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    statuses = {}
+    sent = 0
+    while not stop.is_set():
+        name = key if sent % 2 == 0 else uuid.uuid4().hex[:20]
+        wrong = base64.b64encode(f"{name}:wrong-{index}-{sent}".encode()).decode()
+        sent += 1
+        try:
+            connection.request("GET", "/xapi/statements?limit=10", headers={
+                "Authorization": f"Basic {wrong}", "X-Experience-API-Version": "1.0.3"})
+            response = connection.getresponse()
+            response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            status = "error"
+        statuses[status] = statuses.get(status, 0) + 1
+    results.put(statuses)
+
+
 class BadLogins:
-    """Keep-alive clients sending wrong secrets as fast as they can."""
+    """Clients sending wrong secrets as fast as they can, each in its own process (threads
+    of this one would take the GIL from the probes and inflate their latency)."""
 
     def __init__(self, port, key, count):
-        self.port = port
-        self.key = key
+        context = multiprocessing.get_context("spawn")
+        self.stopping = context.Event()
+        self.results = context.Queue()
+        self.processes = [
+            context.Process(target=_bad_logins,
+                            args=(port, key, i, self.stopping, self.results), daemon=True)
+            for i in range(count)]
+        for process in self.processes:
+            process.start()
         self.statuses = {}
-        self.lock = threading.Lock()
-        self.stopping = threading.Event()
-        self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True)
-                        for i in range(count)]
-        for thread in self.threads:
-            thread.start()
-
-    def _run(self, index):
-        connection = http.client.HTTPConnection(HOST, self.port, timeout=10)
-        sent = 0
-        while not self.stopping.is_set():
-            key = self.key if sent % 2 == 0 else uuid.uuid4().hex[:20]
-            wrong = base64.b64encode(f"{key}:wrong-{index}-{sent}".encode()).decode()
-            sent += 1
-            try:
-                connection.request("GET", "/xapi/statements?limit=10", headers={
-                    "Authorization": f"Basic {wrong}", "X-Experience-API-Version": "1.0.3"})
-                response = connection.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                connection.close()
-                status = "error"
-            with self.lock:
-                self.statuses[status] = self.statuses.get(status, 0) + 1
 
     def stop(self):
         self.stopping.set()
-        for thread in self.threads:
-            thread.join()
+        for _ in self.processes:
+            for status, n in self.results.get(timeout=30).items():
+                self.statuses[status] = self.statuses.get(status, 0) + n
+        for process in self.processes:
+            process.join()
 
     def report(self, elapsed):
         total = sum(self.statuses.values())

@@ -37,6 +37,9 @@ _FORM_HEADERS = {
     "if-none-match": "HTTP_IF_NONE_MATCH",
 }
 _ERROR_KEY = "lrs.request_error"
+# Set in the WSGI environ of a request refused for wrong credentials: `lrs serve` then
+# waits `auth_failure_delay_ms` before reading the next request on that connection.
+LOGIN_FAILED = "lrs.login_failed"
 ALLOWED_HEADERS = (
     "Authorization, Content-Type, X-Experience-API-Version, If-Match, If-None-Match, "
     "Accept-Language"
@@ -259,9 +262,15 @@ def xapi_version() -> str:
 def authorize(allowed: Iterable[str]) -> Principal:
     """The authenticated principal if it holds one of `allowed` scopes: else 401 / 403."""
     state = lrs_state()
-    principal = state.authenticator.authenticate(
-        request.headers.get("Authorization"), client=_client_address(state.config)
-    )
+    authorization = request.headers.get("Authorization")
+    try:
+        principal = state.authenticator.authenticate(
+            authorization, client=_client_address(state.config)
+        )
+    except ApiError:
+        if authorization:  # wrong credentials; not a browser's first, credential-less try
+            request.environ[LOGIN_FAILED] = True
+        raise
     if not principal.allows(allowed):
         raise ApiError(403, "this credential's scopes do not allow this request")
     g.principal = principal

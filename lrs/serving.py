@@ -7,7 +7,12 @@ client costs a few kilobytes, no thread. gunicorn reads each request's headers (
 drains the unread body of the previous one) under `gevent.Timeout(keepalive)`, so
 `header_timeout` is passed as `keepalive`: it bounds both the header read and the idle
 time between requests. `LrsWorker` adds `body_timeout`: the body must have arrived that
-many seconds after the headers, else reading it fails (400) and the connection closes.
+many seconds after the headers, else reading it fails (400) and the connection closes,
+and `auth_failure_delay_ms`: after a failed login the connection's next request is read
+only that much later. Eight clients sending wrong secrets on keep-alive connections as
+fast as they are answered kept both cores busy answering 429s and tripled a valid
+client's p95; the delay holds them to two tries a second each, at the cost of a
+sleeping greenlet.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.workers.ggevent import GeventWorker
 
 from lrs.config import Config
+from lrs.protocol import LOGIN_FAILED
 from lrs.state import EXTENSION
 from storage.sqlite.connection import SQLiteBase
 
@@ -71,12 +77,22 @@ class DeadlineBody:
         return line
 
 
+def _slow_down_failed_login(worker: LrsWorker, req: Any, environ: dict, resp: Any) -> None:
+    """gunicorn's post_request hook: runs in the connection's greenlet once the response
+    is sent, so sleeping costs nothing but delays reading the connection's next request."""
+    if environ.get(LOGIN_FAILED) and worker.login_failure_delay:
+        gevent.sleep(worker.login_failure_delay)
+
+
 class LrsWorker(GeventWorker):
-    """gunicorn's gevent worker with a deadline on reading each request body, and a pool
-    of `threads` OS threads for the blocking calls kept off the event loop."""
+    """gunicorn's gevent worker with a deadline on reading each request body, a delay
+    after each failed login, and a pool of `threads` OS threads for the blocking calls
+    kept off the event loop."""
 
     def init_process(self) -> None:
-        self.body_timeout = self.app.lrs_config.body_timeout
+        config = self.app.lrs_config
+        self.body_timeout = config.body_timeout
+        self.login_failure_delay = config.auth_failure_delay_ms / 1000
         super().init_process()  # patches, then runs the worker: configure before
 
     def load_wsgi(self) -> None:
@@ -103,6 +119,7 @@ class LrsServer(BaseApplication):  # type: ignore[misc]
             "worker_connections": connections,
             "threads": threads,
             "keepalive": config.header_timeout,
+            "post_request": _slow_down_failed_login,
             "accesslog": None,
             "errorlog": "-",
         }

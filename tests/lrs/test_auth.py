@@ -377,3 +377,46 @@ def test_forwarded_for_is_off_by_default():
     from lrs.config import load_config
 
     assert load_config({}).trust_forwarded_for is False
+
+
+def test_a_wrong_secret_marks_the_request_for_lrs_serve_to_slow_down(app, api):
+    """`lrs serve` waits auth_failure_delay_ms before reading the next request on a
+    connection whose request failed to log in; a request without credentials (a
+    browser's first try, answered with the challenge) is not slowed down."""
+    from lrs.protocol import LOGIN_FAILED
+
+    environs = []
+    inner = app.wsgi_app
+    app.wsgi_app = lambda environ, start: environs.append(environ) or inner(environ, start)
+    assert api.get("/xapi/statements", auth=basic("unknown", "x")).status_code == 401
+    assert api.get("/xapi/statements", auth=False).status_code == 401
+    assert api.get("/xapi/statements").status_code == 200
+    assert [environ.get(LOGIN_FAILED) for environ in environs] == [True, None, None]
+
+
+def test_the_delay_sleeps_only_after_failed_logins(monkeypatch):
+    pytest.importorskip("gevent")
+    from lrs import serving
+    from lrs.protocol import LOGIN_FAILED
+
+    slept = []
+    monkeypatch.setattr(serving.gevent, "sleep", slept.append)
+    worker = type("Worker", (), {"login_failure_delay": 0.5})()
+    serving._slow_down_failed_login(worker, None, {}, None)
+    serving._slow_down_failed_login(worker, None, {LOGIN_FAILED: True}, None)
+    worker.login_failure_delay = 0  # auth_failure_delay_ms = 0: off
+    serving._slow_down_failed_login(worker, None, {LOGIN_FAILED: True}, None)
+    assert slept == [0.5]
+
+
+def test_failure_settings_are_checked():
+    from lrs.config import ConfigError, load_config
+
+    assert load_config({"auth_failure_delay_ms": 0}).auth_failure_delay_ms == 0
+    defaults = load_config({})
+    assert (defaults.auth_failure_limit, defaults.auth_failure_window,
+            defaults.auth_failure_delay_ms) == (30, 60, 500)
+    for bad in ({"auth_failure_delay_ms": -1}, {"auth_failure_limit": 0},
+                {"trust_forwarded_for": "maybe"}, {"header_timeout": 0}):
+        with pytest.raises(ConfigError):
+            load_config(bad)

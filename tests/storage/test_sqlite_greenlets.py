@@ -81,3 +81,46 @@ def test_a_transaction_stays_its_greenlets_own(tmp_path):
     assert out["events"] == ["first wrote", "first commits", "second reads True",
                              "second wrote"]
     assert out["b"]
+
+
+def test_waiting_for_another_writer_goes_through_run_blocking(tmp_path):
+    """Two stores on one file stand for two worker processes (an flock is held per open
+    file). Only a wait on a held lock is handed to `run_blocking`, which `lrs serve` runs
+    on an OS thread so that the other greenlets go on."""
+    import threading
+
+    from storage.base import Credential
+    from storage.sqlite import SQLiteStorage
+
+    def credential(key):
+        return Credential(key=key, secret_hash="h", name="", scopes=("all",), authority="{}")
+
+    path = tmp_path / "lrs.db"
+    first, second = SQLiteStorage(path), SQLiteStorage(path)
+    waits = []
+    second.run_blocking = lambda call: waits.append(1) or call()
+    second.put_credential(credential("free"))  # the lock is free: taken in place
+    assert waits == []
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with first._transaction():
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait(10)
+
+    def wait_then_release(call):
+        waits.append(1)
+        release.set()  # the other "process" commits while this one waits
+        call()
+
+    second.run_blocking = wait_then_release
+    second.put_credential(credential("after"))
+    holder.join()
+    assert waits == [1]
+    assert first.get_credential("after") is not None
+    first.close()
+    second.close()
