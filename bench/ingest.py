@@ -21,6 +21,8 @@ fewer GETs per filter, --mongo-repeat) so that a run takes minutes.
                            [--mongo-store-size 20000] [--repeat 100] [--mongo-repeat 20]
                            [--pseudonymize on|off]   (on: a fresh key file, as by default)
                            [--threads N]             (per worker; default as `lrs serve`)
+                           [--lrs PATH]   (another `lrs` executable, e.g. an older
+                                           checkout's virtualenv, to compare)
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 HOST = "127.0.0.1"
-LRS = [str(Path(sys.executable).with_name("lrs"))]
+LRS = [str(Path(sys.executable).with_name("lrs"))]  # --lrs replaces it
 REPO = Path(__file__).resolve().parents[1]
 SECANTUS_NOTE = ("SecantusDB is a Python test server (index upkeep and query execution in "
                  "Python, fetch-all-then-sort): its figures are far below a real mongod's.")
@@ -385,7 +387,9 @@ def main():
     parser.add_argument("--pseudonymize", choices=("on", "off"), default="on")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads per worker (default: as `lrs serve`)")
+    parser.add_argument("--lrs", default=LRS[0], help="the `lrs` executable to run")
     args = parser.parse_args()
+    LRS[0] = args.lrs
 
     results = []
     if args.backend in ("sqlite", "both"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask
@@ -17,8 +17,13 @@ from lrs.protocol import XAPI_PREFIX
 from lrs.service import LearningRecordStore
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """A configured LRS app. `config` overrides the file and `LRS_*` environment settings.
+def create_app(
+    config: Mapping[str, Any] | None = None,
+    *,
+    run_blocking: Callable[[Callable[[], bool]], bool] | None = None,
+) -> Flask:
+    """A configured LRS app. `config` overrides the file and `LRS_*` environment settings;
+    `run_blocking` runs slow CPU-bound calls (scrypt) off an event loop (`lrs serve`).
     Close it with `app.extensions["lrs"].close()` (`lrs serve` does when a worker exits)."""
     settings = load_config(config, os.environ)
     service = LearningRecordStore.open(settings)  # no key, no start: before anything else
@@ -26,8 +31,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.debug = False  # never from FLASK_DEBUG: debug mode shows more of a request in errors
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.url_map.strict_slashes = False
+    authenticator = Authenticator(
+        service.store, failure_limit=settings.auth_failure_limit,
+        failure_window=settings.auth_failure_window, run_blocking=run_blocking,
+    )
     app.extensions[EXTENSION] = LrsExtension(
-        config=settings, service=service, authenticator=Authenticator(service.store)
+        config=settings, service=service, authenticator=authenticator
     )
     register_error_handlers(app)
     protocol.init_app(app, max_body_bytes=settings.max_body_bytes)

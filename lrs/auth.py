@@ -1,11 +1,28 @@
-"""HTTP Basic authentication against credentials in the store, and scope checks.
+"""HTTP Basic authentication against credentials in the store, throttling of failed
+logins, and scope checks.
 
-Secrets are stored only as scrypt hashes (`scrypt$n$r$p$salt$hash`, base64url fields).
-scrypt costs tens of milliseconds by design, far too slow to run per request, so each
-process remembers which (key, stored hash) pairs it has verified together with an HMAC of
-the secret under a random per-process key; a later request with the same secret is checked
-against that HMAC in constant time. The credential itself is re-read on every request (one
-indexed read), so revoking it or replacing its secret takes effect immediately.
+Secrets the LRS generates (`new_credential`: 256 random bits) are stored as a salted
+HMAC-SHA256 (`hmac-sha256$salt$digest`, base64url fields): guessing 256 bits is hopeless
+however fast each guess, so a slow hash would add nothing but a CPU cost that anyone
+sending wrong secrets could make the LRS pay (issue 10: eight such clients took a valid
+client's median from 3 to 50-186 ms). scrypt (`scrypt$n$r$p$salt$hash`) stays for secrets
+a person may have chosen (`hash_secret`) and keeps verifying for stores made before.
+
+Each process remembers which (key, stored hash) pairs it has verified together with an
+HMAC of the secret under a random per-process key; a later request with the same secret
+is checked against that HMAC in constant time. The credential itself is re-read on every
+request (one indexed read), so revoking it or replacing its secret takes effect
+immediately. Stored hashes are never rewritten at login: the store can only replace a
+whole credential, which could undo a revocation made meanwhile.
+
+Failed logins are counted per key and per client address (`LoginThrottle`): past the
+limit a wrong secret gets 429 with Retry-After instead of 401. A correct secret is always
+checked first and always gets in, so no stranger can lock a real user out; for an scrypt
+hash, though, an address past its limit gets 429 without the scrypt being run, so an
+attacker who knows a key (keys are no secret: they name the `authority` of statements)
+can make each process run at most `failure_limit` scrypts per window per address. An
+unknown or revoked key costs what a wrong secret for an scrypt hash costs, within that
+limit: keys cannot be told from stored ones by timing.
 
 Scopes and what they allow are `lrs.service.principal`'s.
 """
@@ -16,12 +33,15 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
+import math
 import secrets
+import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from threading import Lock
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -31,7 +51,9 @@ from storage import DEFAULT_TENANT, Credential, Storage
 
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 _SCRYPT_MAXMEM = 64 * 1024 * 1024
+_FAST_SCHEME = "hmac-sha256"
 _CACHE_SIZE = 1024
+_THROTTLE_SIZE = 10_000  # entries per table (keys, addresses): bounded memory
 _UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Basic realm="LRS", charset="UTF-8"'}
 
 
@@ -53,17 +75,37 @@ def hash_secret(secret: str) -> str:
     return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
+def hash_generated_secret(secret: str) -> str:
+    """A salted HMAC-SHA256 of a secret the LRS generated (high entropy: see the module
+    docstring); microseconds to verify. Use `hash_secret` for anything a person chose."""
+    salt = secrets.token_bytes(16)
+    digest = hmac.new(salt, secret.encode(), hashlib.sha256).digest()
+    return f"{_FAST_SCHEME}${_b64(salt)}${_b64(digest)}"
+
+
+def is_slow_hash(secret_hash: str) -> bool:
+    """Whether verifying against `secret_hash` costs an scrypt."""
+    return secret_hash.startswith("scrypt$")
+
+
 def verify_secret(secret: str, secret_hash: str) -> bool:
-    """Whether `secret` matches `secret_hash`; False (never an error) for a malformed hash."""
+    """Whether `secret` matches `secret_hash` (either format); False (never an error) for
+    a malformed hash."""
     try:
-        scheme, n, r, p, salt, digest = secret_hash.split("$")
-        if scheme != "scrypt":
+        scheme, *fields = secret_hash.split("$")
+        if scheme == _FAST_SCHEME:
+            salt, digest = fields
+            expected = _unb64(digest)
+            actual = hmac.new(_unb64(salt), secret.encode(), hashlib.sha256).digest()
+        elif scheme == "scrypt":
+            n, r, p, salt, digest = fields
+            expected = _unb64(digest)
+            actual = hashlib.scrypt(
+                secret.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p),
+                maxmem=_SCRYPT_MAXMEM, dklen=len(expected),
+            )
+        else:
             return False
-        expected = _unb64(digest)
-        actual = hashlib.scrypt(
-            secret.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p),
-            maxmem=_SCRYPT_MAXMEM, dklen=len(expected),
-        )
     except (ValueError, binascii.Error):
         return False
     return hmac.compare_digest(actual, expected)
@@ -92,7 +134,7 @@ def new_credential(
     secret = secrets.token_urlsafe(32)
     credential = Credential(
         key=key,
-        secret_hash=hash_secret(secret),
+        secret_hash=hash_generated_secret(secret),
         name=name,
         scopes=scopes,
         authority=orjson.dumps(authority_agent(key, home_page)).decode(),
@@ -102,50 +144,172 @@ def new_credential(
     return credential, secret
 
 
-class Authenticator:
-    """Verifies Basic credentials against a CredentialStore, caching scrypt results."""
+class LoginThrottle:
+    """Failed logins per key and per client address, in fixed windows of `window` seconds:
+    past `limit` failures in a window, `retry_after` gives the seconds left in it. Each
+    table keeps its `size` most recently failed names (bounded memory: an attacker with
+    endless keys or addresses only pushes out older entries). IPv6 clients count per /64,
+    which one subscriber usually holds whole."""
 
-    def __init__(self, store: Storage) -> None:
+    def __init__(
+        self, *, limit: int, window: float, size: int = _THROTTLE_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit, self.window, self.size, self._clock = limit, window, size, clock
+        self._tables: dict[str, OrderedDict[str, tuple[float, int]]] = {
+            "key": OrderedDict(), "address": OrderedDict(),
+        }
+        self._lock = Lock()
+
+    def __len__(self) -> int:
+        return sum(len(table) for table in self._tables.values())
+
+    def retry_after(self, *, key: str | None = None, address: str | None = None) -> int:
+        """Seconds until these may fail again (0: now), the longest of the two."""
+        now = self._clock()
+        with self._lock:
+            return max(
+                self._wait(self._tables[kind], name, now)
+                for kind, name in (("key", key), ("address", _bucket(address)))
+            )
+
+    def failed(self, *, key: str, address: str | None) -> int:
+        """Count one failure of both; the seconds to wait if either is now past the limit."""
+        now = self._clock()
+        with self._lock:
+            for kind, name in (("key", key), ("address", _bucket(address))):
+                if name is None:  # no address known (not served over a socket)
+                    continue
+                table = self._tables[kind]
+                started, count = table.pop(name, (now, 0))
+                if now >= started + self.window:
+                    started, count = now, 0
+                table[name] = (started, count + 1)
+                while len(table) > self.size:
+                    table.popitem(last=False)
+            return max(self._wait(self._tables[kind], name, now)
+                       for kind, name in (("key", key), ("address", _bucket(address))))
+
+    def _wait(self, table: OrderedDict[str, tuple[float, int]], name: str | None,
+              now: float) -> int:
+        if name is None or name not in table:
+            return 0
+        started, count = table[name]
+        if count < self.limit or now >= started + self.window:
+            return 0
+        return max(math.ceil(started + self.window - now), 1)
+
+
+def _bucket(address: str | None) -> str | None:
+    if not address:
+        return None
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+T = TypeVar("T")
+
+
+def _run_here(call: Callable[[], T]) -> T:
+    return call()
+
+
+class Authenticator:
+    """Verifies Basic credentials against a CredentialStore, caching verified secrets and
+    throttling failures (see the module docstring).
+
+    `run_blocking` runs an scrypt verification: by default in the calling thread; `lrs
+    serve` passes one that runs it on an OS thread, so the event loop of a gevent worker
+    goes on serving other connections meanwhile."""
+
+    def __init__(
+        self,
+        store: Storage,
+        *,
+        failure_limit: int = 30,
+        failure_window: float = 60.0,
+        throttle_size: int = _THROTTLE_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+        run_blocking: Callable[[Callable[[], bool]], bool] | None = None,
+    ) -> None:
         self._store = store
         self._pepper = secrets.token_bytes(32)
         # What an unknown or revoked key's secret is checked against, so that it costs one
-        # scrypt like a wrong secret (keys cannot be probed by timing). Random: no secret
-        # matches it, and building it costs no scrypt.
+        # scrypt like a wrong secret for an scrypt hash (keys cannot be probed by timing),
+        # within the same per-address limit. Random: no secret matches it, and building
+        # it costs no scrypt.
         self._dummy_hash = (
             f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}$"
             f"{_b64(secrets.token_bytes(16))}${_b64(secrets.token_bytes(32))}"
         )
         self._verified: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._lock = Lock()
+        self.throttle = LoginThrottle(
+            limit=failure_limit, window=failure_window, size=throttle_size, clock=clock
+        )
+        self._run_blocking = run_blocking or _run_here
 
     def __repr__(self) -> str:
-        return f"<Authenticator cached={len(self._verified)}>"
+        return f"<Authenticator cached={len(self._verified)} throttled={len(self.throttle)}>"
 
-    def authenticate(self, authorization: str | None) -> Principal:
-        """The principal for an `Authorization` header value; ApiError 401 otherwise."""
+    def authenticate(self, authorization: str | None, client: str | None = None) -> Principal:
+        """The principal for an `Authorization` header value sent from address `client`;
+        ApiError 401, or 429 after too many failures, otherwise."""
         key, secret = _parse_basic(authorization)
         credential = self._store.get_credential(key)
-        if credential is None or credential.revoked:
-            # Same work and answer as a wrong secret, so keys cannot be probed.
-            verify_secret(secret, self._dummy_hash)
-            raise _unauthorized("invalid credentials")
+        usable = credential is not None and not credential.revoked
+        # Unknown and revoked keys go the way of a wrong secret: same work, same answers.
+        stored = credential.secret_hash if credential is not None and usable else (
+            self._dummy_hash
+        )
         tag = hmac.new(self._pepper, secret.encode(), hashlib.sha256).digest()
-        cache_key = (credential.key, credential.secret_hash)
+        cache_key = (key, stored)
         with self._lock:
             known = self._verified.get(cache_key)
-        if known is None or not hmac.compare_digest(known, tag):
-            if not verify_secret(secret, credential.secret_hash):
-                raise _unauthorized("invalid credentials")
+        if credential is not None and usable and known is not None and hmac.compare_digest(
+            known, tag
+        ):
+            return _principal(credential)
+        if is_slow_hash(stored):
+            wait = self.throttle.retry_after(address=client)
+            if wait:  # no scrypt for an address past its limit
+                raise _too_many(wait)
+            matches = self._run_blocking(lambda: verify_secret(secret, stored))
+        else:
+            matches = verify_secret(secret, stored)
+        if credential is not None and usable and matches:
             with self._lock:
                 self._verified[cache_key] = tag
                 while len(self._verified) > _CACHE_SIZE:
                     self._verified.popitem(last=False)
-        return Principal(
-            key=credential.key,
-            tenant=credential.tenant,
-            scopes=frozenset(credential.scopes),
-            authority=orjson.loads(credential.authority),
-        )
+            return _principal(credential)
+        wait = self.throttle.failed(key=key, address=client)
+        if wait:
+            raise _too_many(wait)
+        raise _unauthorized("invalid credentials")
+
+
+def _principal(credential: Credential) -> Principal:
+    return Principal(
+        key=credential.key,
+        tenant=credential.tenant,
+        scopes=frozenset(credential.scopes),
+        authority=orjson.loads(credential.authority),
+    )
+
+
+def _too_many(wait: int) -> ApiError:
+    return ApiError(
+        429, "too many failed logins; retry later", code="too_many_requests",
+        headers={"Retry-After": str(wait)},
+    )
 
 
 def _unauthorized(message: str) -> ApiError:

@@ -49,6 +49,21 @@ class Config:
     master_key: str = field(default="", repr=False)  # overrides key_file; never shown
     mask_allowed_extensions: tuple[str, ...] | None = None  # None keeps every extension
     mask_drop_fields: tuple[str, ...] = ()
+    # `lrs serve` (README "Serving"): a client must send its request headers within
+    # header_timeout seconds (also the idle time allowed between keep-alive requests), and
+    # the body within body_timeout seconds after them; else the connection is closed.
+    header_timeout: int = 10
+    body_timeout: int = 60
+    # Failed logins (README "Authentication"): past auth_failure_limit per key or client
+    # address within auth_failure_window seconds, wrong secrets get 429.
+    auth_failure_limit: int = 30
+    auth_failure_window: int = 60
+    # `lrs serve`: after a wrong secret, the connection waits this long before its next
+    # request is read, so a client that waits for its answers cannot fail fast.
+    auth_failure_delay_ms: int = 500
+    # Behind a reverse proxy every client has its address: count failures against the
+    # last X-Forwarded-For hop instead. Off: a client could name any address there.
+    trust_forwarded_for: bool = False
     # Defaults of new tenants' policies (README "Tenants"), besides the privacy ones above.
     min_group_size: int = 10
     retention_days: int | None = None
@@ -66,6 +81,19 @@ def _as_int(key: str, value: Any) -> int:
         raise ConfigError(f"{key}: must be a positive integer, got {value!r}") from None
     if number <= 0:
         raise ConfigError(f"{key}: must be a positive integer, got {number}")
+    return number
+
+
+def _as_count(key: str, value: Any) -> int:
+    """A non-negative integer (0 turns the feature off)."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{key}: must be a non-negative integer")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}: must be a non-negative integer, got {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"{key}: must be a non-negative integer, got {number}")
     return number
 
 
@@ -197,6 +225,12 @@ _CONVERTERS = {
     "master_key": _as_secret,
     "mask_allowed_extensions": _as_extension_iris,
     "mask_drop_fields": _as_drop_fields,
+    "header_timeout": _as_int,
+    "body_timeout": _as_int,
+    "auth_failure_limit": _as_int,
+    "auth_failure_window": _as_int,
+    "auth_failure_delay_ms": _as_count,
+    "trust_forwarded_for": _as_bool,
     "min_group_size": _as_int,
     "retention_days": _as_optional_int,
     "dimensions": _as_dimensions,

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 from flask import Flask, Response, current_app, g, request
 
+from lrs.config import Config
 from lrs.errors import ApiError, bad_request
 from lrs.extension import lrs_extension
 from lrs.service.principal import Principal
@@ -39,6 +40,9 @@ _FORM_HEADERS = {
     "if-none-match": "HTTP_IF_NONE_MATCH",
 }
 _ERROR_KEY = "lrs.request_error"
+# Set in the WSGI environ of a request refused for wrong credentials: `lrs serve` then
+# waits `auth_failure_delay_ms` before reading the next request on that connection.
+LOGIN_FAILED = "lrs.login_failed"
 ALLOWED_HEADERS = (
     "Authorization, Content-Type, X-Experience-API-Version, If-Match, If-None-Match, "
     "Accept-Language"
@@ -72,6 +76,8 @@ class AlternateSyntaxMiddleware:
                     self._rewrite(environ, pairs)
         except ApiError as exc:
             environ[_ERROR_KEY] = exc
+        if environ.get("lrs.alternate_syntax") == "HEAD":
+            return _bodiless_post(self.app, environ, start_response)
         return self.app(environ, start_response)
 
     def _buffer_chunked(self, environ: dict[str, Any]) -> None:
@@ -131,7 +137,7 @@ class AlternateSyntaxMiddleware:
         environ["QUERY_STRING"] = urlencode(params)
         environ["CONTENT_LENGTH"] = str(len(content))
         environ["wsgi.input"] = io.BytesIO(content)
-        environ["lrs.alternate_syntax"] = True
+        environ["lrs.alternate_syntax"] = method
 
     def _read_form(self, environ: dict[str, Any]) -> list[tuple[str, str]]:
         try:
@@ -157,6 +163,31 @@ class AlternateSyntaxMiddleware:
                 field=duplicates[0],
             )
         return form
+
+
+def _bodiless_post(
+    app: Callable[..., Any], environ: dict[str, Any], start_response: Callable[..., Any]
+) -> list[bytes]:
+    """Answer an alternate-syntax HEAD as HEAD would, without a body, but framed for the
+    POST it is on the wire (RFC 9112 6.3): `Content-Length: 0`. The app answers it as a
+    HEAD and keeps the GET's Content-Length; the server frames by the wire method, so that
+    length would make the client read the next response on the connection as this body."""
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        if status[:3] not in ("204", "304"):  # RFC 9110 8.6: no Content-Length on a 204
+            headers.append(("Content-Length", "0"))
+        return start_response(status, headers, exc_info)
+
+    body = app(environ, start)
+    try:
+        for _ in body:  # run the app to the end (a WSGI app may answer lazily)
+            pass
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+    return []
 
 
 def version_exempt(view: F) -> F:
@@ -246,11 +277,31 @@ def xapi_version() -> str:
 
 def authorize(allowed: Iterable[str]) -> Principal:
     """The authenticated principal if it holds one of `allowed` scopes: else 401 / 403."""
-    principal = lrs_extension().authenticator.authenticate(request.headers.get("Authorization"))
+    extension = lrs_extension()
+    authorization = request.headers.get("Authorization")
+    try:
+        principal = extension.authenticator.authenticate(
+            authorization, client=_client_address(extension.config)
+        )
+    except ApiError:
+        if authorization:  # wrong credentials; not a browser's first, credential-less try
+            request.environ[LOGIN_FAILED] = True
+        raise
     principal.require(allowed)  # 403 before a body is read
     principal = dataclasses.replace(principal, request_id=g.get("request_id", ""))
     g.principal = principal
     return principal
+
+
+def _client_address(config: Config) -> str | None:
+    """Whom to count failed logins against: the peer, or behind a trusted reverse proxy
+    (`trust_forwarded_for`) the address that proxy appended to X-Forwarded-For, the last
+    one (the others were written by the client and prove nothing)."""
+    if config.trust_forwarded_for:
+        hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+        if hops[-1]:
+            return hops[-1]
+    return request.remote_addr
 
 
 def query_params(allowed: Iterable[str] | None = None) -> dict[str, str]:

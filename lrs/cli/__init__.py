@@ -35,14 +35,19 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1),
+              help="Worker processes (one per core).")
+@click.option(
+    "--connections", default=1000, show_default=True, type=click.IntRange(1),
+    help="Open client connections per worker, each a greenlet.",
+)
 @click.option(
     "--threads", default=4, show_default=True, type=click.IntRange(1),
-    help="Threads per worker (keep-alive connections are served concurrently).",
+    help="OS threads per worker for blocking calls kept off the event loop.",
 )
-def serve(host: str, port: int, workers: int, threads: int) -> None:
-    """Run the LRS under gunicorn on the configured store."""
-    from gunicorn.app.base import BaseApplication
+def serve(host: str, port: int, workers: int, connections: int, threads: int) -> None:
+    """Run the LRS under gunicorn (gevent workers) on the configured store."""
+    from lrs.serving import LrsServer
 
     config = _config()
     try:
@@ -53,38 +58,10 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     # several workers race to do it.
     with _store(config):
         pass
-    overrides = dataclasses.asdict(config)
-
-    class Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            for name, value in {
-                "bind": f"{host}:{port}",
-                "workers": workers,
-                "threads": threads,
-                "worker_class": "gthread",
-                "keepalive": 5,
-                "accesslog": None,
-                "errorlog": "-",
-                "worker_exit": _close_worker_app,
-            }.items():
-                self.cfg.set(name, value)
-
-        def load(self) -> Any:
-            from lrs.app import create_app
-
-            # Each worker builds its own app and store connections (no preload: SQLite
-            # connections must not cross a fork).
-            return create_app(overrides)
-
-    Server().run()
-
-
-def _close_worker_app(server: Any, worker: Any) -> None:
-    """gunicorn's worker_exit hook: close the worker's store (connections, files)."""
-    app = getattr(worker, "wsgi", None)
-    extension = getattr(app, "extensions", {}).get("lrs")
-    if extension is not None:
-        extension.close()
+    LrsServer(
+        config, bind=f"{host}:{port}", workers=workers, connections=connections,
+        threads=threads,
+    ).run()
 
 
 @main.group()

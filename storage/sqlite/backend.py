@@ -158,6 +158,15 @@ class SQLiteStorage:
     def __repr__(self) -> str:
         return f"SQLiteStorage({self.path!r})"
 
+    @property
+    def run_blocking(self) -> Callable[[Callable[[], None]], None]:
+        """How a wait for the writer file lock runs (`storage.sqlite.database.Database`)."""
+        return self._db.run_blocking
+
+    @run_blocking.setter
+    def run_blocking(self, run: Callable[[Callable[[], None]], None]) -> None:
+        self._db.run_blocking = run
+
     def atomically(self, work: Callable[[Transaction], T]) -> T:
         with _errors("write"), self._db.write() as conn:
             return work(SQLiteTransaction(conn))

@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,46 @@ def _wait_until_up(process: subprocess.Popen, port: int, log: Path) -> None:
     pytest.fail(f"lrs serve did not answer within 30 s:\n{log.read_text()}")
 
 
+@contextmanager
+def serving(directory: Path, env: dict[str, str]) -> Iterator[int]:
+    """`lrs serve` (2 workers) on a free port with `env`, stopped afterwards: the port."""
+    port = free_port()
+    log = directory / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*lrs_command(), "serve", "--host", HOST, "--port", str(port), "--workers", "2"],
+            env=env, cwd=directory, stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_up(process, port, log)
+        yield port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_lrs(directory: Path, *, raw: bool = False, **settings: str) -> Iterator[LiveLrs]:
+    """A server on a fresh store in `directory`; `settings` are extra `LRS_*` variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}
+    env["LRS_STORAGE_URI"] = f"sqlite:///{directory / 'lrs.db'}"
+    env.update(settings)
+    if raw:
+        env["LRS_PSEUDONYMIZE"] = "false"
+    else:
+        env["LRS_KEY_FILE"] = str(directory / "keys" / "master.key")
+        subprocess.run(
+            [*lrs_command(), "keys", "init"], env=env, capture_output=True, check=True,
+            timeout=60,
+        )
+    key, secret = create_credential(env, "all" if raw else "all,reidentify")
+    with serving(directory, env) as port:
+        yield LiveLrs(port=port, env=env, key=key, secret=secret)
+
+
 @pytest.fixture(scope="session")
 def live_lrs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -96,31 +137,4 @@ def live_lrs(
     `@pytest.mark.parametrize("live_lrs", ["raw"], indirect=True)`."""
     raw = getattr(request, "param", None) == "raw"
     directory = tmp_path_factory.mktemp("live-lrs-raw" if raw else "live-lrs")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}
-    env["LRS_STORAGE_URI"] = f"sqlite:///{directory / 'lrs.db'}"
-    if raw:
-        env["LRS_PSEUDONYMIZE"] = "false"
-    else:
-        env["LRS_KEY_FILE"] = str(directory / "keys" / "master.key")
-        subprocess.run(
-            [*lrs_command(), "keys", "init"], env=env, capture_output=True, check=True,
-            timeout=60,
-        )
-    key, secret = create_credential(env, "all" if raw else "all,reidentify")
-    port = free_port()
-    log = directory / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*lrs_command(), "serve", "--host", HOST, "--port", str(port), "--workers", "2"],
-            env=env, cwd=directory, stdout=out, stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_up(process, port, log)
-        yield LiveLrs(port=port, env=env, key=key, secret=secret)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    yield from start_lrs(directory, raw=raw)

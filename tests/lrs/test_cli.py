@@ -238,8 +238,8 @@ def test_a_worker_closes_its_store_when_it_exits(app):
     """gunicorn's worker_exit hook of `lrs serve` closes the worker app's service."""
     from types import SimpleNamespace
 
-    from lrs.cli import _close_worker_app
     from lrs.extension import EXTENSION
+    from lrs.serving import close_worker_app as _close_worker_app
 
     closed = []
     extension = app.extensions[EXTENSION]

@@ -181,6 +181,19 @@ def test_alternate_head_has_no_body(api):
     assert response.data == b""
 
 
+@pytest.mark.parametrize(
+    ("form", "status"),
+    [({}, 200), ({"bogus": "1"}, 400), ({"statementId": "0" * 8}, 400)],
+)
+def test_alternate_head_declares_the_empty_body_it_sends(api, form, status):
+    """On the wire it is a POST: a Content-Length other than 0 with no body would make the
+    client read the next response on the connection as this one's body (RFC 9112 6.3)."""
+    response = _form_post(api, "HEAD", {**api.auth, **VERSION, **form})
+    assert response.status_code == status
+    assert response.data == b""
+    assert response.headers["Content-Length"] == "0"
+
+
 def test_alternate_form_version_is_checked(api):
     response = _form_post(api, "GET", {**api.auth, "X-Experience-API-Version": "0.8"})
     assert response.status_code == 400

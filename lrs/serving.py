@@ -1,0 +1,163 @@
+"""How `lrs serve` runs the app: gunicorn with gevent workers.
+
+A gthread worker gives each connection a thread while it reads the request, so a handful
+of clients sending their headers slowly took every thread and the service stopped
+answering (issue 10). Under gevent a connection is a greenlet: waiting on a slow or idle
+client costs a few kilobytes, no thread. gunicorn reads each request's headers (and
+drains the unread body of the previous one) under `gevent.Timeout(keepalive)`, so
+`header_timeout` is passed as `keepalive`: it bounds both the header read and the idle
+time between requests. `LrsWorker` adds `body_timeout`: the body must have arrived that
+many seconds after the headers, else reading it fails (400) and the connection closes,
+and `auth_failure_delay_ms`: after a failed login the connection's next request is read
+only that much later. Eight clients sending wrong secrets on keep-alive connections as
+fast as they are answered kept both cores busy answering 2,000 429s a second and took a
+valid client's p95 from 4 to 16 ms; the delay holds them to two tries a second each, at
+the cost of a sleeping greenlet.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import gevent
+from gunicorn.app.base import BaseApplication
+from gunicorn.workers.ggevent import GeventWorker
+
+from lrs.config import Config
+from lrs.extension import EXTENSION
+from lrs.protocol import LOGIN_FAILED
+from storage.sqlite import SQLiteStorage
+
+T = TypeVar("T")
+
+
+class BodyTimeoutError(TimeoutError):
+    """The request body did not arrive within `body_timeout`."""
+
+
+class DeadlineBody:
+    """A gunicorn request body whose reads must all end by a deadline (monotonic time).
+
+    Past it a read raises `BodyTimeoutError` (an OSError: Werkzeug answers 400) and
+    `failed` tells gunicorn not to drain the rest but to close the connection."""
+
+    def __init__(self, body: Any, deadline: float) -> None:
+        self._body = body
+        self._deadline = deadline
+        self.failed = False
+
+    def _timed(self, read: Callable[..., T], *args: Any) -> T:
+        remaining = self._deadline - time.monotonic()
+        if self.failed or remaining <= 0:
+            self.failed = True
+            raise BodyTimeoutError("request body too slow")
+        try:
+            with gevent.Timeout(remaining, BodyTimeoutError("request body too slow")):
+                return read(*args)
+        except BodyTimeoutError:
+            self.failed = True
+            raise
+
+    def read(self, size: int | None = None) -> bytes:
+        data: bytes = self._timed(self._body.read, size)
+        return data
+
+    def readline(self, size: int | None = None) -> bytes:
+        line: bytes = self._timed(self._body.readline, size)
+        return line
+
+    def readlines(self, size: int | None = None) -> list[bytes]:
+        lines: list[bytes] = self._timed(self._body.readlines, size)
+        return lines
+
+    def __iter__(self) -> DeadlineBody:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+
+def _slow_down_failed_login(
+    worker: LrsWorker, req: Any, environ: dict[str, Any], resp: Any
+) -> None:
+    """gunicorn's post_request hook: runs in the connection's greenlet once the response
+    is sent, so sleeping costs nothing but delays reading the connection's next request."""
+    if environ.get(LOGIN_FAILED) and worker.login_failure_delay:
+        gevent.sleep(worker.login_failure_delay)
+
+
+def close_worker_app(server: Any, worker: Any) -> None:
+    """gunicorn's worker_exit hook: close the worker's store (connections, files)."""
+    app = getattr(worker, "wsgi", None)
+    extension = getattr(app, "extensions", {}).get(EXTENSION)
+    if extension is not None:
+        extension.close()
+
+
+class LrsWorker(GeventWorker):  # type: ignore[misc]  # gunicorn ships no types
+    """gunicorn's gevent worker with a deadline on reading each request body, a delay
+    after each failed login, and a pool of `threads` OS threads for the blocking calls
+    kept off the event loop."""
+
+    def init_process(self) -> None:
+        config = self.app.lrs_config
+        self.body_timeout = config.body_timeout
+        self.login_failure_delay = config.auth_failure_delay_ms / 1000
+        super().init_process()  # patches, then runs the worker: configure before
+
+    def load_wsgi(self) -> None:
+        gevent.get_hub().threadpool.maxsize = self.cfg.threads
+        super().load_wsgi()
+
+    def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> Any:
+        if req.body is not None:
+            req.body = DeadlineBody(req.body, time.monotonic() + self.body_timeout)
+        return super().handle_request(listener_name, req, sock, addr)
+
+
+class LrsServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn running `create_app(overrides)` in each worker, with `config`'s timeouts."""
+
+    def __init__(
+        self, config: Config, *, bind: str, workers: int, connections: int, threads: int
+    ) -> None:
+        self.lrs_config = config
+        self._options = {
+            "bind": bind,
+            "workers": workers,
+            "worker_class": f"{__name__}.{LrsWorker.__name__}",
+            "worker_connections": connections,
+            "threads": threads,
+            "keepalive": config.header_timeout,
+            "post_request": _slow_down_failed_login,
+            "worker_exit": close_worker_app,
+            "accesslog": None,
+            "errorlog": "-",
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self._options.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> Any:
+        import dataclasses
+
+        from lrs.app import create_app
+
+        # Each worker builds its own app and store connections (no preload: SQLite
+        # connections must not cross a fork).
+        # Blocking calls on one of the worker's `threads` OS threads, so that the event loop
+        # goes on meanwhile: scrypt (credentials stored before generated secrets got a fast
+        # hash; it releases the GIL) and waiting for the SQLite writer lock.
+        threadpool = gevent.get_hub().threadpool
+        app = create_app(dataclasses.asdict(self.lrs_config), run_blocking=threadpool.apply)
+        store = app.extensions[EXTENSION].store
+        if isinstance(store, SQLiteStorage):
+            store.run_blocking = threadpool.apply
+        return app
