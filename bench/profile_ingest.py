@@ -37,8 +37,8 @@ import storage.sqlite.statements
 from anonymize.keys import encode_key
 from bench.ingest import make_statement
 from lrs import create_app
-from lrs.auth import new_credential
 from lrs.extension import EXTENSION
+from lrs.service.credentials import new_credential
 
 HOME_PAGE = "http://lrs.example.com"
 _spent: dict[str, float] = defaultdict(float)

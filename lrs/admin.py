@@ -1,4 +1,5 @@
-"""The admin API (JSON, not xAPI) under `/admin/`: tenants and their policies, the audit log.
+"""The admin API (JSON, not xAPI) under `/admin/`: tenants and their policies, credentials,
+the audit log.
 
 HTTP Basic credentials as for the xAPI; scopes `admin` (the credential's own tenant) and
 `platform` (every tenant). Errors have the service's one JSON shape. The rules are the
@@ -17,6 +18,7 @@ from lrs.errors import bad_request
 from lrs.extension import service
 from lrs.protocol import authorize, query_params
 from lrs.service.audit import entry_json
+from lrs.service.credentials import public
 from lrs.service.principal import ADMIN_SCOPES, PLATFORM_SCOPES
 from statements import parse_timestamp, stored_timestamp
 
@@ -99,6 +101,39 @@ def update_tenant(name: str) -> Response:
         principal, name, display_name=_text(data, "display_name"), policy=_object(data, "policy")
     )
     return _json(view.to_json())
+
+
+@bp.get("/credentials")
+def list_credentials() -> Response:
+    """The credentials of the admin's tenant (`?tenant=` for `platform`), never secrets."""
+    principal = authorize(ADMIN_SCOPES)
+    params = query_params(allowed=("tenant",))
+    found = service().credentials.list(principal, params.get("tenant"))
+    return _json({"credentials": [public(credential) for credential in found]})
+
+
+@bp.post("/credentials")
+def create_credential() -> Response:
+    """A new credential: `{"scopes": [...], "name": "...", "tenant": "..." (platform)}`;
+    the answer holds its secret, this once."""
+    principal = authorize(ADMIN_SCOPES)
+    query_params(allowed=())
+    data = _body(("scopes", "name", "tenant"), required=("scopes",))
+    scopes = data["scopes"]
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise bad_request("scopes must be an array of strings", field="scopes")
+    credential, secret = service().credentials.create(
+        principal, scopes, name=_text(data, "name") or "", tenant=_text(data, "tenant")
+    )
+    return _json({**public(credential), "secret": secret}, status=201)
+
+
+@bp.post("/credentials/<key>/revoke")
+def revoke_credential(key: str) -> Response:
+    """Refuse the credential from the next request on."""
+    principal = authorize(ADMIN_SCOPES)
+    query_params(allowed=())
+    return _json(public(service().credentials.revoke(principal, key)))
 
 
 def _audit_tenant(params: dict[str, str], own: str) -> str:

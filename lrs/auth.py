@@ -1,12 +1,10 @@
 """HTTP Basic authentication against credentials in the store, throttling of failed
 logins, and scope checks.
 
-Secrets the LRS generates (`new_credential`: 256 random bits) are stored as a salted
-HMAC-SHA256 (`hmac-sha256$salt$digest`, base64url fields): guessing 256 bits is hopeless
-however fast each guess, so a slow hash would add nothing but a CPU cost that anyone
-sending wrong secrets could make the LRS pay (issue 10: eight such clients took a valid
-client's median from 3 to 50-186 ms). scrypt (`scrypt$n$r$p$salt$hash`) stays for secrets
-a person may have chosen (`hash_secret`) and keeps verifying for stores made before.
+Secrets and their hashes are `lrs.service.credentials`': generated secrets are stored as a
+salted HMAC-SHA256, because a slow hash of a 256-bit secret adds nothing but a CPU cost
+anyone sending wrong secrets could make the LRS pay (eight such clients took a valid
+client's median from 3 to 50-186 ms); scrypt keeps verifying for stores made before.
 
 Each process remembers which (key, stored hash) pairs it has verified together with an
 HMAC of the secret under a random per-process key; a later request with the same secret
@@ -30,7 +28,6 @@ Scopes and what they allow are `lrs.service.principal`'s.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import ipaddress
@@ -38,110 +35,20 @@ import math
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Callable
 from threading import Lock
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import orjson
 
 from lrs.errors import ApiError
-from lrs.service.principal import SCOPES, Principal
-from storage import DEFAULT_TENANT, Credential, Storage
+from lrs.service.credentials import dummy_scrypt_hash, is_slow_hash, verify_secret
+from lrs.service.principal import Principal
+from storage import Credential, Storage
 
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
-_SCRYPT_MAXMEM = 64 * 1024 * 1024
-_FAST_SCHEME = "hmac-sha256"
 _CACHE_SIZE = 1024
 _THROTTLE_SIZE = 10_000  # entries per table (keys, addresses): bounded memory
 _UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Basic realm="LRS", charset="UTF-8"'}
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def hash_secret(secret: str) -> str:
-    """A self-describing scrypt hash of `secret` with a fresh random salt."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(
-        secret.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P,
-        maxmem=_SCRYPT_MAXMEM, dklen=32,
-    )
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(digest)}"
-
-
-def hash_generated_secret(secret: str) -> str:
-    """A salted HMAC-SHA256 of a secret the LRS generated (high entropy: see the module
-    docstring); microseconds to verify. Use `hash_secret` for anything a person chose."""
-    salt = secrets.token_bytes(16)
-    digest = hmac.new(salt, secret.encode(), hashlib.sha256).digest()
-    return f"{_FAST_SCHEME}${_b64(salt)}${_b64(digest)}"
-
-
-def is_slow_hash(secret_hash: str) -> bool:
-    """Whether verifying against `secret_hash` costs an scrypt."""
-    return secret_hash.startswith("scrypt$")
-
-
-def verify_secret(secret: str, secret_hash: str) -> bool:
-    """Whether `secret` matches `secret_hash` (either format); False (never an error) for
-    a malformed hash."""
-    try:
-        scheme, *fields = secret_hash.split("$")
-        if scheme == _FAST_SCHEME:
-            salt, digest = fields
-            expected = _unb64(digest)
-            actual = hmac.new(_unb64(salt), secret.encode(), hashlib.sha256).digest()
-        elif scheme == "scrypt":
-            n, r, p, salt, digest = fields
-            expected = _unb64(digest)
-            actual = hashlib.scrypt(
-                secret.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p),
-                maxmem=_SCRYPT_MAXMEM, dklen=len(expected),
-            )
-        else:
-            return False
-    except (ValueError, binascii.Error):
-        return False
-    return hmac.compare_digest(actual, expected)
-
-
-def authority_agent(key: str, home_page: str) -> dict[str, Any]:
-    """The Agent the LRS writes as `authority` for statements sent with this credential."""
-    return {"objectType": "Agent", "account": {"homePage": home_page, "name": key}}
-
-
-def new_credential(
-    scopes: Iterable[str],
-    *,
-    home_page: str,
-    name: str = "",
-    tenant: str = DEFAULT_TENANT,
-) -> tuple[Credential, str]:
-    """A new credential and its secret; the secret exists only in the return value."""
-    scopes = tuple(dict.fromkeys(scopes))
-    unknown = sorted(set(scopes) - SCOPES)
-    if unknown or not scopes:
-        raise ValueError(
-            f"unknown scopes: {', '.join(unknown)}" if unknown else "at least one scope is needed"
-        )
-    key = secrets.token_hex(10)
-    secret = secrets.token_urlsafe(32)
-    credential = Credential(
-        key=key,
-        secret_hash=hash_generated_secret(secret),
-        name=name,
-        scopes=scopes,
-        authority=orjson.dumps(authority_agent(key, home_page)).decode(),
-        tenant=tenant,
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
-    return credential, secret
 
 
 class LoginThrottle:
@@ -245,10 +152,7 @@ class Authenticator:
         # scrypt like a wrong secret for an scrypt hash (keys cannot be probed by timing),
         # within the same per-address limit. Random: no secret matches it, and building
         # it costs no scrypt.
-        self._dummy_hash = (
-            f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}$"
-            f"{_b64(secrets.token_bytes(16))}${_b64(secrets.token_bytes(32))}"
-        )
+        self._dummy_hash = dummy_scrypt_hash()
         self._verified: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._lock = Lock()
         self.throttle = LoginThrottle(

@@ -7,24 +7,19 @@ unreadable input.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 import orjson
 
 from anonymize import KeyFileError, Keyring, init_key_file
-from lrs.auth import new_credential
-from lrs.cli import audit, tenants
+from lrs.cli import audit, credentials, tenants
 from lrs.cli.common import config as _config
 from lrs.cli.common import store as _store
 from lrs.config import ConfigError
-from lrs.service import SCOPES, load_privacy
+from lrs.service import load_privacy
 from statements import StatementError, validate_statements
-from storage import DEFAULT_TENANT
 
 
 @click.group()
@@ -62,94 +57,6 @@ def serve(host: str, port: int, workers: int, connections: int, threads: int) ->
         config, bind=f"{host}:{port}", workers=workers, connections=connections,
         threads=threads,
     ).run()
-
-
-@main.group()
-def credentials() -> None:
-    """Create, list and revoke API credentials."""
-
-
-def _split_scopes(values: tuple[str, ...]) -> list[str]:
-    scopes = [s for value in values for s in value.replace(",", " ").split()]
-    unknown = sorted(set(scopes) - SCOPES)
-    if unknown:
-        raise click.BadParameter(
-            f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(sorted(SCOPES))}",
-            param_hint="--scopes",
-        )
-    if not scopes:
-        raise click.BadParameter("at least one scope is needed", param_hint="--scopes")
-    return scopes
-
-
-@credentials.command("create")
-@click.option(
-    "--scopes", multiple=True, required=True,
-    help="Scopes, comma separated or repeated (e.g. statements/write,statements/read/mine).",
-)
-@click.option("--name", default="", help="A label for people reading `credentials list`.")
-@click.option("--tenant", default=DEFAULT_TENANT, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print {\"key\", \"secret\"} as JSON.")
-def credentials_create(scopes: tuple[str, ...], name: str, tenant: str, as_json: bool) -> None:
-    """Create a credential and print its secret (shown only this once)."""
-    config = _config()
-    credential, secret = new_credential(
-        _split_scopes(scopes), home_page=config.authority_home_page, name=name, tenant=tenant
-    )
-    with _store(config) as store:
-        if store.get_tenant(tenant) is None:
-            raise click.ClickException(
-                f"no tenant {tenant}: create it first with `lrs tenants create {tenant}`"
-            )
-        store.put_credential(credential)
-    if as_json:
-        click.echo(json.dumps({"key": credential.key, "secret": secret}))
-    else:
-        click.echo(f"key:    {credential.key}\nsecret: {secret}")
-        click.echo("The secret is shown only now; the LRS keeps only a hash of it.", err=True)
-
-
-@credentials.command("list")
-@click.option("--tenant", default=None, help="Only this tenant's credentials.")
-@click.option("--json", "as_json", is_flag=True)
-def credentials_list(tenant: str | None, as_json: bool) -> None:
-    """List credentials (never their secrets)."""
-    with _store(_config()) as store:
-        rows = store.list_credentials(tenant)
-    public: list[dict[str, Any]] = [
-        {
-            "key": c.key, "name": c.name, "tenant": c.tenant, "scopes": list(c.scopes),
-            "created": c.created, "revoked": c.revoked,
-        }
-        for c in rows
-    ]
-    if as_json:
-        click.echo(json.dumps(public))
-        return
-    for row in public:
-        status = "revoked" if row["revoked"] else "active"
-        click.echo(
-            f"{row['key']}  {status:7}  {row['tenant']}  {','.join(row['scopes'])}  "
-            f"{row['created']}  {row['name']}"
-        )
-
-
-@credentials.command("revoke")
-@click.argument("key")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def credentials_revoke(key: str, yes: bool) -> None:
-    """Revoke a credential: requests using it are refused from now on."""
-    with _store(_config()) as store:
-        credential = store.get_credential(key)
-        if credential is None:
-            raise click.ClickException(f"no credential {key}")
-        if credential.revoked:
-            click.echo(f"{key} was already revoked")
-            return
-        if not yes:
-            click.confirm(f"Revoke credential {key} ({credential.name})?", abort=True)
-        store.put_credential(dataclasses.replace(credential, revoked=True))
-    click.echo(f"revoked {key}")
 
 
 @main.group()
@@ -207,5 +114,6 @@ def validate(file: Path) -> None:
     click.echo(f"valid ({len(validated)} statement{'s' if len(validated) != 1 else ''})")
 
 
+main.add_command(credentials.credentials)
 main.add_command(tenants.tenants)
 main.add_command(audit.audit)

@@ -18,6 +18,7 @@ from lrs.service.activities import get_activity
 from lrs.service.admin import Administration
 from lrs.service.agents import get_person
 from lrs.service.audit import Auditor
+from lrs.service.credentials import CredentialAdmin
 from lrs.service.documents import DocumentResource, DocumentService
 from lrs.service.errors import InvalidRequestError
 from lrs.service.principal import Principal
@@ -40,6 +41,9 @@ class LearningRecordStore:
         )
         self.audit = Auditor(store, privacy.keyring)
         self.admin = Administration(self.tenants, self.audit)
+        self.credentials = CredentialAdmin(
+            store, self.tenants, self.audit, home_page=settings.authority_home_page
+        )
         self._statements = StatementService(
             store, privacy, self.tenants, self.audit, limit_max=settings.statements_limit_max
         )

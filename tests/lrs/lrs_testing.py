@@ -9,8 +9,8 @@ import uuid
 from flask import Flask
 from flask.testing import FlaskClient
 
-from lrs.auth import new_credential
 from lrs.extension import EXTENSION
+from lrs.service.credentials import new_credential
 
 VERSION = {"X-Experience-API-Version": "1.0.3"}
 HOME_PAGE = "https://lrs.test"

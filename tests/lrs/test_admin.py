@@ -235,7 +235,7 @@ def test_the_transparency_page_follows_the_live_policy(app, platform, school):
 
 
 def test_the_page_names_who_can_reidentify_and_escapes_text(app, platform, school):
-    from lrs.auth import new_credential
+    from lrs.service.credentials import new_credential
 
     credential, _ = new_credential(["all/read", "reidentify"], home_page="https://lrs.test",
                                    name="<b>Ministry</b> analyst", tenant="school-a")
@@ -251,3 +251,56 @@ def test_an_unknown_tenant_has_no_page(app):
     answer = app.test_client().get("/privacy/nobody")
     assert answer.status_code == 404
     assert answer.json["error"]["code"] == "not_found"
+
+
+# -- credentials ------------------------------------------------------------------------
+
+
+def test_an_admin_creates_lists_and_revokes_credentials_of_its_tenant(app, platform, school):
+    admin = Admin(app, ["admin", "all", "reports"], tenant="school-a")
+    made = admin.post("/admin/credentials", {"scopes": ["statements/write", "reports"],
+                                             "name": "tablets"})
+    assert made.status_code == 201, made.json
+    key, secret = made.json["key"], made.json["secret"]
+    assert made.json["tenant"] == "school-a" and "secret_hash" not in made.json
+    client = app.test_client()
+    from lrs_testing import VERSION, basic
+
+    headers = {**VERSION, **basic(key, secret)}
+    posted = client.post("/xapi/statements", json=statement(), headers=headers)
+    assert posted.status_code == 200
+    listed = admin.get("/admin/credentials").json["credentials"]
+    assert key in {c["key"] for c in listed}
+    assert all(c["tenant"] == "school-a" and "secret" not in json.dumps(c) for c in listed)
+    revoked = client.post(f"/admin/credentials/{key}/revoke", headers=admin.auth)
+    assert revoked.status_code == 200 and revoked.json["revoked"] is True
+    again = client.post("/xapi/statements", json=statement(), headers=headers)
+    assert again.status_code == 401
+    actions = [e["action"] for e in entries(admin) if e["action"].startswith("credential")]
+    assert actions == ["credential.create", "credential.revoke"]
+    assert secret not in json.dumps(entries(admin))
+
+
+def test_nobody_grants_a_scope_they_do_not_hold(app, school):
+    admin = Admin(app, ["admin", "statements/read"], tenant="school-a")
+    for scopes in (["reidentify"], ["all"], ["platform"], ["statements/write"]):
+        refused = admin.post("/admin/credentials", {"scopes": scopes})
+        assert refused.status_code == 400, scopes
+        assert refused.json["error"]["code"] == "scope_not_held"
+    assert admin.post("/admin/credentials", {"scopes": ["statements/read/mine"]}).status_code == 201
+    assert admin.post("/admin/credentials", {"scopes": ["nope"]}).status_code == 400
+    assert admin.post("/admin/credentials", {"scopes": []}).status_code == 400
+
+
+def test_credentials_of_another_tenant_are_out_of_reach(app, platform, school):
+    theirs = Admin(app, ["admin"], tenant="school-a")
+    ours = Admin(app, ["admin"])
+    their_key = theirs.post("/admin/credentials", {"scopes": ["admin"]}).json["key"]
+    assert ours.client.post(f"/admin/credentials/{their_key}/revoke",
+                            headers=ours.auth).status_code == 404
+    assert ours.get("/admin/credentials", tenant="school-a").status_code == 404
+    assert their_key not in {c["key"] for c in ours.get("/admin/credentials").json["credentials"]}
+    assert ours.post("/admin/credentials", {"scopes": ["admin"], "tenant": "school-a"}
+                     ).status_code == 404
+    made = platform.post("/admin/credentials", {"scopes": ["platform"], "tenant": "school-a"})
+    assert made.status_code == 201 and made.json["tenant"] == "school-a"

@@ -10,9 +10,11 @@ import pytest
 from lrs_testing import HOME_PAGE, basic, statement
 
 from lrs import auth
-from lrs.auth import Authenticator, hash_secret, new_credential, verify_secret
+from lrs.auth import Authenticator
 from lrs.errors import ApiError
 from lrs.extension import EXTENSION
+from lrs.service import credentials
+from lrs.service.credentials import hash_secret, new_credential, verify_secret
 
 
 def test_hash_is_salted_and_self_describing():
@@ -220,12 +222,12 @@ def test_generated_secrets_get_the_fast_format_and_both_formats_verify():
     scheme, salt, digest = credential.secret_hash.split("$")
     assert scheme == "hmac-sha256"
     assert secret not in credential.secret_hash
-    assert not auth.is_slow_hash(credential.secret_hash)
+    assert not credentials.is_slow_hash(credential.secret_hash)
     assert verify_secret(secret, credential.secret_hash)
     assert not verify_secret(secret + "x", credential.secret_hash)
-    assert auth.hash_generated_secret(secret) != credential.secret_hash  # salted
+    assert credentials.hash_generated_secret(secret) != credential.secret_hash  # salted
     legacy = hash_secret(secret)  # stores made before keep verifying
-    assert auth.is_slow_hash(legacy)
+    assert credentials.is_slow_hash(legacy)
     assert verify_secret(secret, legacy)
     for malformed in ("hmac-sha256$", "hmac-sha256$a$b$c", f"hmac-sha256$!!!${digest}",
                       "hmac-sha256$" + salt):

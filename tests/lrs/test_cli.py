@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from anonymize.keys import encode_key
-from lrs.auth import verify_secret
 from lrs.cli import main
+from lrs.service.credentials import verify_secret
 from storage import open_storage
 
 STATEMENT = {

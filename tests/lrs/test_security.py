@@ -25,11 +25,12 @@ from lrs_testing import HOME_PAGE, Api, add_credential, basic, statement
 
 from anonymize.keys import encode_key
 from lrs import create_app
-from lrs.auth import Authenticator, hash_secret
+from lrs.auth import Authenticator
 from lrs.errors import redacted_traceback
 from lrs.extension import EXTENSION
 from lrs.protocol import AlternateSyntaxMiddleware
 from lrs.service import SCOPES
+from lrs.service.credentials import hash_secret
 from storage import Credential
 from tests.e2e.conftest import HOST, create_credential, free_port, lrs_command
 
