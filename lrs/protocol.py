@@ -332,6 +332,15 @@ def json_body() -> Any:
         raise bad_request(f"the body is not valid JSON: {exc}", code="invalid_json") from None
 
 
+def stored_content(response: Response) -> Response:
+    """Mark a response carrying content clients stored (documents, attachment data) so that a
+    browser never runs it as a page of the LRS's origin: no MIME sniffing, and a sandbox
+    with no scripts, forms or same-origin access should it be opened anyway."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    return response
+
+
 def iso_now() -> str:
     """Now in ISO 8601 UTC, for X-Experience-API-Consistent-Through."""
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

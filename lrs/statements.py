@@ -17,7 +17,14 @@ from werkzeug.http import http_date
 
 from lrs.errors import bad_request
 from lrs.extension import service
-from lrs.protocol import authorize, iso_now, json_body, query_params, xapi_version
+from lrs.protocol import (
+    authorize,
+    iso_now,
+    json_body,
+    query_params,
+    stored_content,
+    xapi_version,
+)
 from lrs.service.principal import STATEMENT_READ_SCOPES, STATEMENT_WRITE_SCOPES
 from lrs.service.statements import StatementPage, parse_statement_id
 from statements import (
@@ -111,7 +118,7 @@ def _respond(page: StatementPage) -> Response:
         # Communication 2.1.3 attachments=true: multipart/mixed, the statements first, then
         # the data of their attachments (Communication 1.5.2).
         content_type, body = build_multipart(body, page.attachments)
-        response = Response(body, content_type=content_type)
+        response = stored_content(Response(body, content_type=content_type))
     else:
         response = Response(body, mimetype="application/json")
     stored = page.last_stored

@@ -57,12 +57,14 @@ if typing.TYPE_CHECKING:
     from statements.timestamps import parse_timestamp, stored_timestamp
     from statements.values import (
         IRI_ERROR,
+        MEDIA_TYPE_ERROR,
         TIMESTAMP_ERROR,
         UUID_ERROR,
         check_media_type,
         is_iri,
         is_language_tag,
         is_uuid,
+        safe_media_type,
     )
 
 __all__ = [
@@ -70,6 +72,7 @@ __all__ = [
     "CONTEXT_AGENT_LISTS",
     "IFI_FIELDS",
     "IRI_ERROR",
+    "MEDIA_TYPE_ERROR",
     "TIMESTAMP_ERROR",
     "UUID_ERROR",
     "VOIDED",
@@ -104,6 +107,7 @@ __all__ = [
     "parse_statement_parts",
     "parse_statement_query",
     "parse_timestamp",
+    "safe_media_type",
     "statement_index_fields",
     "statements_equal",
     "stored_timestamp",
@@ -141,12 +145,14 @@ _LAZY = {
     "parse_timestamp": "timestamps",
     "stored_timestamp": "timestamps",
     "IRI_ERROR": "values",
+    "MEDIA_TYPE_ERROR": "values",
     "TIMESTAMP_ERROR": "values",
     "UUID_ERROR": "values",
     "check_media_type": "values",
     "is_iri": "values",
     "is_language_tag": "values",
     "is_uuid": "values",
+    "safe_media_type": "values",
 }
 
 

@@ -38,10 +38,16 @@ _COMMON_TIMESTAMP = re.compile(
 # Data 2.4.10: a statement version is formatted like the version header (Communication 3.3),
 # so "1.0" (taken as 1.0.0) or one starting with "1.0." (Semantic Versioning 1.0.0 patch).
 _VERSION = re.compile(r"1\.0(?:\.(?:0|[1-9][0-9]*))?")
-# RFC 2046 media type: type "/" subtype, then optional parameters.
+# A media type by the grammar of RFC 7231 3.1.1.1 (and RFC 2045 5.1): type "/" subtype,
+# then parameters, each a token or a quoted-string, with optional space or tab around ";".
+# Visible ASCII only: obs-text (bytes above 0x7F) is not allowed, and neither is any control
+# character, so a stored value can always be sent back as a header (a CR or LF would split
+# it, a NUL or a non-Latin-1 character cannot be written at all).
 _MIME_CHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = r'"(?:[\t !#-\[\]-~]|\\[\t -~])*"'
 _MEDIA_TYPE = re.compile(
-    rf"{_MIME_CHARS}/{_MIME_CHARS}(?:\s*;\s*{_MIME_CHARS}=(?:{_MIME_CHARS}|\"(?:[^\"\\]|\\.)*\"))*"
+    rf"{_MIME_CHARS}/{_MIME_CHARS}(?:[ \t]*;[ \t]*{_MIME_CHARS}=(?:{_MIME_CHARS}|{_QUOTED}))*",
+    re.ASCII,
 )
 
 # RFC 5646 section 2.1, case-insensitive.
@@ -108,6 +114,14 @@ check_duration = _matcher(_DURATION, DURATION_ERROR)
 check_version = _matcher(_VERSION, VERSION_ERROR)
 check_language_tag = _matcher(_LANGUAGE_TAG, LANGUAGE_TAG_ERROR)
 check_media_type = _matcher(_MEDIA_TYPE, MEDIA_TYPE_ERROR)
+OCTET_STREAM = "application/octet-stream"
+
+
+def safe_media_type(value: str) -> str:
+    """`value` if it is a media type by the grammar above, else `application/octet-stream`:
+    what a response may send as Content-Type for data stored before the grammar was
+    enforced, so that building the response cannot fail on it."""
+    return value if _MEDIA_TYPE.fullmatch(value) else OCTET_STREAM
 
 
 def is_iri(value: Any) -> bool:

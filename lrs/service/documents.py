@@ -29,9 +29,11 @@ from lrs.service.privacy import Privacy
 from lrs.service.tenants import Tenants
 from statements import (
     IRI_ERROR,
+    MEDIA_TYPE_ERROR,
     TIMESTAMP_ERROR,
     UUID_ERROR,
     StatementError,
+    check_media_type,
     is_iri,
     is_uuid,
     parse_timestamp,
@@ -214,6 +216,10 @@ class DocumentService:
         principal.require(resource.write_scopes)
         scope = self._scope(resource, params, principal.tenant)
         doc_id = _required(params, resource.id_param)
+        if content_type is not None and check_media_type(content_type) is not None:
+            # Stored and sent back as a header: a CR, LF, NUL or non-ASCII character would
+            # break every later read of the document (issue 10).
+            raise invalid(f"Content-Type {MEDIA_TYPE_ERROR}", field="Content-Type")
         if not merge and resource.put_needs_precondition and if_match is if_none_match is None:
             self._refuse_unconditional_put(self.store.get_document(principal.tenant, scope, doc_id))
         return put_document(

@@ -129,7 +129,7 @@ def store_statements(
 
     records = [record(statement) for statement in pending]
     if attachments and records:
-        put_attachments(store, tenant, attachments)
+        put_attachments(store, tenant, attachments, writer)
     try:
         insert_statements(
             store, tenant, records, statement_definitions(pending, define=define_activities)

@@ -199,7 +199,7 @@ class StatementService:
             single=query.is_single,
             more=token,
             last_stored=max((row.stored for row in rows), default=None),
-            attachments=self._attachments(principal.tenant, rows) if query.attachments else None,
+            attachments=self._attachments(principal, rows) if query.attachments else None,
         )
         filters = self._audit_filters(params, query, view)
         self.audit.record(
@@ -284,16 +284,24 @@ class StatementService:
             for statement in statements
         ]
 
-    def _attachments(self, tenant: str, rows: Iterable[StoredStatement]) -> AttachmentData:
+    def _attachments(
+        self, principal: Principal, rows: Iterable[StoredStatement]
+    ) -> AttachmentData:
         """The stored data of every attachment of these statements, once per sha2, in order
-        of first reference; attachments known only by fileUrl have none and are left out."""
+        of first reference; attachments known only by fileUrl have none and are left out.
+        A reader limited to its own statements gets only data it sent itself: a statement
+        may name any hash, and naming another writer's must not be a way to read its data
+        (a reader of every statement may read every statement's data anyway)."""
         hashes: dict[str, None] = {}
         for row in rows:
             if b'"attachments"' in row.statement:
                 hashes.update(dict.fromkeys(attachment_hashes(orjson.loads(row.statement))))
         if not hashes:
             return {}
-        stored = self.store.get_attachments(tenant, list(hashes))
+        stored = self.store.get_attachments(
+            principal.tenant, list(hashes),
+            writer=principal.key if principal.reads_only_own else None,
+        )
         return {sha2: stored[sha2] for sha2 in hashes if sha2 in stored}
 
     def _audit_filters(

@@ -104,8 +104,8 @@ class MongoTransaction:
     def put_identities(self, tenant: str, items: Sequence[Identity]) -> None:
         identities.put(self._db, self._write.doing("store identities"), tenant, items)
 
-    def put_attachments(self, tenant: str, items: AttachmentItems) -> None:
-        attachments.put(self._db, self._write.doing("store attachments"), tenant, items)
+    def put_attachments(self, tenant: str, items: AttachmentItems, *, writer: str) -> None:
+        attachments.put(self._db, self._write.doing("store attachments"), tenant, items, writer)
 
     def get_activities(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         return activities.get(self._db, self._write.doing("read activities"), tenant, ids)
@@ -216,9 +216,11 @@ class MongoStorage:
         with self._db.errors("read identities"):
             return identities.get(self._db, tenant, agent)
 
-    def get_attachments(self, tenant: str, sha2s: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+    def get_attachments(
+        self, tenant: str, sha2s: Sequence[str], *, writer: str | None = None
+    ) -> dict[str, tuple[str, bytes]]:
         with self._db.errors("read attachments"):
-            return attachments.get(self._db, tenant, sha2s)
+            return attachments.get(self._db, tenant, sha2s, writer)
 
     def get_activities(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         with self._db.errors("read activities"):
