@@ -39,12 +39,10 @@ from collections.abc import Callable
 from threading import Lock
 from typing import TypeVar
 
-import orjson
-
 from lrs.errors import ApiError
 from lrs.service.credentials import dummy_scrypt_hash, is_slow_hash, verify_secret
 from lrs.service.principal import Principal
-from storage import Credential, Storage
+from storage import Storage
 
 _CACHE_SIZE = 1024
 _THROTTLE_SIZE = 10_000  # entries per table (keys, addresses): bounded memory
@@ -180,7 +178,7 @@ class Authenticator:
         if credential is not None and usable and known is not None and hmac.compare_digest(
             known, tag
         ):
-            return _principal(credential)
+            return Principal.of(credential)
         if is_slow_hash(stored):
             wait = self.throttle.retry_after(address=client)
             if wait:  # no scrypt for an address past its limit
@@ -193,20 +191,11 @@ class Authenticator:
                 self._verified[cache_key] = tag
                 while len(self._verified) > _CACHE_SIZE:
                     self._verified.popitem(last=False)
-            return _principal(credential)
+            return Principal.of(credential)
         wait = self.throttle.failed(key=key, address=client)
         if wait:
             raise _too_many(wait)
         raise _unauthorized("invalid credentials")
-
-
-def _principal(credential: Credential) -> Principal:
-    return Principal(
-        key=credential.key,
-        tenant=credential.tenant,
-        scopes=frozenset(credential.scopes),
-        authority=orjson.loads(credential.authority),
-    )
 
 
 def _too_many(wait: int) -> ApiError:

@@ -64,6 +64,11 @@ class Config:
     # Behind a reverse proxy every client has its address: count failures against the
     # last X-Forwarded-For hop instead. Off: a client could name any address there.
     trust_forwarded_for: bool = False
+    # The dashboard (README "Dashboard"): how long a login lasts, and whether its cookie is
+    # marked Secure even when the request reached the LRS over plain HTTP (behind a proxy
+    # that terminates TLS); over HTTPS it always is.
+    session_hours: int = 8
+    secure_cookies: bool = False
     # Defaults of new tenants' policies (README "Tenants"), besides the privacy ones above.
     min_group_size: int = 10
     retention_days: int | None = None
@@ -231,6 +236,8 @@ _CONVERTERS = {
     "auth_failure_window": _as_int,
     "auth_failure_delay_ms": _as_count,
     "trust_forwarded_for": _as_bool,
+    "session_hours": _as_int,
+    "secure_cookies": _as_bool,
     "min_group_size": _as_int,
     "retention_days": _as_optional_int,
     "dimensions": _as_dimensions,

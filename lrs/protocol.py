@@ -281,7 +281,7 @@ def authorize(allowed: Iterable[str]) -> Principal:
     authorization = request.headers.get("Authorization")
     try:
         principal = extension.authenticator.authenticate(
-            authorization, client=_client_address(extension.config)
+            authorization, client=client_address(extension.config)
         )
     except ApiError:
         if authorization:  # wrong credentials; not a browser's first, credential-less try
@@ -293,7 +293,7 @@ def authorize(allowed: Iterable[str]) -> Principal:
     return principal
 
 
-def _client_address(config: Config) -> str | None:
+def client_address(config: Config) -> str | None:
     """Whom to count failed logins against: the peer, or behind a trusted reverse proxy
     (`trust_forwarded_for`) the address that proxy appended to X-Forwarded-For, the last
     one (the others were written by the client and prove nothing)."""

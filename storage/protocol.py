@@ -35,6 +35,7 @@ from storage.records import (
     Document,
     DocumentScope,
     Identity,
+    Session,
     StatementFilter,
     StatementRecord,
     StoredStatement,
@@ -218,6 +219,20 @@ class Storage(Protocol):
         """Up to `limit` of the tenant's audit entries with `seq` > `after`, oldest first;
         only those at or after `since` (stored timestamp format) and of `action` when
         given."""
+
+    # -- dashboard sessions --------------------------------------------------------------
+
+    def put_session(self, session: Session) -> None:
+        """Store a new session."""
+
+    def get_session(self, id_hash: str) -> Session | None:
+        """The session, expired or not, or None."""
+
+    def delete_session(self, id_hash: str) -> None:
+        """End a session (logout); nothing when there is none."""
+
+    def delete_expired_sessions(self, now: str) -> int:
+        """Drop every session that ended before `now`; how many."""
 
     # -- credentials --------------------------------------------------------------------
 

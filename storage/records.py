@@ -196,6 +196,21 @@ class AuditEntry:
     hash: str
 
 
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A dashboard login: `id_hash` is the SHA-256 (hex) of the random session id the
+    browser's cookie holds (the store never holds the id itself), with the credential that
+    logged in, its tenant, the form token (CSRF) and when it ends (stored timestamp
+    format)."""
+
+    id_hash: str
+    tenant: str
+    credential: str
+    csrf: str
+    created: str
+    expires: str
+
+
 def build_record(
     statement: dict[str, Any],
     *,

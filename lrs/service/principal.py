@@ -15,7 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from lrs.service.errors import ForbiddenError
+from storage import Credential
 
 STATEMENTS_WRITE = "statements/write"
 STATEMENTS_READ = "statements/read"
@@ -93,6 +96,17 @@ class Principal:
         for scope in self.scopes:
             held |= _IMPLIED.get(scope, frozenset({scope}))
         return set(scopes) <= held
+
+    @classmethod
+    def of(cls, credential: Credential, request_id: str = "") -> Principal:
+        """The principal a stored credential stands for."""
+        return cls(
+            key=credential.key,
+            tenant=credential.tenant,
+            scopes=frozenset(credential.scopes),
+            authority=orjson.loads(credential.authority),
+            request_id=request_id,
+        )
 
     @property
     def reidentifies(self) -> bool:

@@ -33,6 +33,7 @@ from storage.mongo import (
     credentials,
     documents,
     identities,
+    sessions,
     statements,
     tenants,
 )
@@ -45,6 +46,7 @@ from storage.records import (
     Document,
     DocumentScope,
     Identity,
+    Session,
     StatementFilter,
     StatementRecord,
     StoredStatement,
@@ -257,6 +259,24 @@ class MongoStorage:
     ) -> list[AuditEntry]:
         with self._db.errors("read the audit log"):
             return audit.read(self._db, tenant, after, since, action, limit)
+
+    # -- dashboard sessions ----------------------------------------------------------------
+
+    def put_session(self, session: Session) -> None:
+        with self._db.errors("store a session"):
+            sessions.put(self._db, session)
+
+    def get_session(self, id_hash: str) -> Session | None:
+        with self._db.errors("read a session"):
+            return sessions.get(self._db, id_hash)
+
+    def delete_session(self, id_hash: str) -> None:
+        with self._db.errors("end a session"):
+            sessions.delete(self._db, id_hash)
+
+    def delete_expired_sessions(self, now: str) -> int:
+        with self._db.errors("drop expired sessions"):
+            return sessions.delete_expired(self._db, now)
 
     # -- credentials ---------------------------------------------------------------------
 

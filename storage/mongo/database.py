@@ -60,6 +60,8 @@ Indexes (created at startup, idempotently), each with the queries it serves:
 - `tenants_name` (name) unique: a tenant name is taken once; get_tenant, list_tenants.
 - `audit_seq` (t, seq) unique: one entry per position of a tenant's chain; the newest
   entry, reading in order.
+- `sessions_id` (id_hash) unique: a dashboard login; `sessions_expires` (expires): dropping
+  ended ones.
 
 A write (`Database.atomically`) is all or nothing: inside a session transaction run by
 `with_transaction` (which runs it again after a transient write conflict) when the server
@@ -178,6 +180,10 @@ INDEXES: dict[str, list[IndexModel]] = {
     "audit": [
         IndexModel([("t", ASCENDING), ("seq", ASCENDING)], name="audit_seq", unique=True),
     ],
+    "sessions": [
+        IndexModel([("id_hash", ASCENDING)], name="sessions_id", unique=True),
+        IndexModel([("expires", ASCENDING)], name="sessions_expires"),
+    ],
 }
 
 SCHEMA_VERSION = 2
@@ -272,6 +278,7 @@ class Database:
                 self.pending: Collection[dict[str, Any]] = self.db["pending"]
                 self.tenants: Collection[dict[str, Any]] = self.db["tenants"]
                 self.audit: Collection[dict[str, Any]] = self.db["audit"]
+                self.sessions: Collection[dict[str, Any]] = self.db["sessions"]
                 for name, indexes in INDEXES.items():
                     self.db[name].create_indexes(indexes)
             self._migrate()

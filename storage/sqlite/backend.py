@@ -23,6 +23,7 @@ from storage.records import (
     Document,
     DocumentScope,
     Identity,
+    Session,
     StatementFilter,
     StatementRecord,
     StoredStatement,
@@ -36,6 +37,7 @@ from storage.sqlite import (
     documents,
     identities,
     schema,
+    sessions,
     statements,
     tenants,
 )
@@ -224,6 +226,22 @@ class SQLiteStorage:
     ) -> list[AuditEntry]:
         with _errors("read the audit log"):
             return audit.read(self._db.conn, tenant, after, since, action, limit)
+
+    def put_session(self, session: Session) -> None:
+        with _errors("store a session"), self._db.write() as conn:
+            sessions.put(conn, session)
+
+    def get_session(self, id_hash: str) -> Session | None:
+        with _errors("read a session"):
+            return sessions.get(self._db.conn, id_hash)
+
+    def delete_session(self, id_hash: str) -> None:
+        with _errors("end a session"), self._db.write() as conn:
+            sessions.delete(conn, id_hash)
+
+    def delete_expired_sessions(self, now: str) -> int:
+        with _errors("drop expired sessions"), self._db.write() as conn:
+            return sessions.delete_expired(conn, now)
 
     def put_credential(self, credential: Credential) -> None:
         with _errors("store a credential"), self._db.write() as conn:

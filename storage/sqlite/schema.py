@@ -26,6 +26,7 @@ from storage.sqlite import (
     credentials,
     documents,
     identities,
+    sessions,
     statements,
     tenants,
 )
@@ -43,6 +44,7 @@ _DDL = (
     *statements.DDL,
     *tenants.DDL,
     *audit.DDL,
+    *sessions.DDL,
 )
 
 
