@@ -24,7 +24,7 @@ from lrs.auth import new_credential
 from lrs.config import Config, ConfigError
 from lrs.config import load_config as _load_config
 from lrs.service import SCOPES, load_privacy
-from statements import StatementError, validate_statements
+from statements import XAPI_VERSIONS, StatementError, validate_statements
 from storage import DEFAULT_TENANT, Storage, StorageError, open_storage
 
 
@@ -203,8 +203,12 @@ def keys_init(path: Path | None, exist_ok: bool) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
-def validate(file: Path) -> None:
-    """Validate a statement or an array of statements in FILE (xAPI 1.0.3)."""
+@click.option(
+    "--xapi-version", type=click.Choice(XAPI_VERSIONS), default=XAPI_VERSIONS[0],
+    show_default=True, help="the rules to check against",
+)
+def validate(file: Path, xapi_version: str) -> None:
+    """Validate a statement or an array of statements in FILE (xAPI 1.0.3 or 2.0)."""
     try:
         raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     except OSError as exc:
@@ -214,7 +218,7 @@ def validate(file: Path) -> None:
     except orjson.JSONDecodeError as exc:
         raise click.UsageError(f"{file} is not valid JSON: {exc}") from None
     try:
-        validated = validate_statements(data)
+        validated = validate_statements(data, version=xapi_version)
     except StatementError as exc:
         for path, rules in exc.errors.items():
             for rule in rules:
