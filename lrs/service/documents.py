@@ -6,6 +6,10 @@ Parameters arrive as the strings a client sent and are checked here; every `agen
 pseudonymized (`lrs.service.privacy`) so the store only ever sees the key of the agent's
 pseudonym, never the agent. Preconditions and merges are checked atomically with the write
 by `storage.commands.documents`.
+
+A PUT with neither If-Match nor If-None-Match follows the request's version: under 1.0.3
+only a profile needs them (Communication 3.1), under 2.0 every document resource does onto
+an existing document (409; 9274.1.1, xapi-2.0-notes.md section 4).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from statements import (
     parse_timestamp,
     stored_timestamp,
     validate_agent,
+    version_family,
 )
 from storage import ACTIVITY_PROFILE, AGENT_PROFILE, STATE, Document, DocumentScope, Storage
 from storage.commands import delete_document, delete_documents, put_document
@@ -57,7 +62,8 @@ class DocumentResource:
     registration: bool
     read_scopes: tuple[str, ...]
     write_scopes: tuple[str, ...]
-    # Communication 3.1: a profile PUT must carry If-Match or If-None-Match; State need not.
+    # Communication 3.1: a profile PUT must carry If-Match or If-None-Match; under 1.0.3
+    # State need not (under 2.0 it does, see `DocumentService.write`).
     put_needs_precondition: bool
     # Communication 2.3: State alone has a multiple-document DELETE.
     delete_many: bool
@@ -115,7 +121,8 @@ def _since(params: Mapping[str, str]) -> str | None:
     if "since" not in params:
         return None
     try:
-        return stored_timestamp(parse_timestamp(params["since"]))
+        # A space may stand for the `T` (RFC 3339 5.6): `tincan` sends `str(datetime)`.
+        return stored_timestamp(parse_timestamp(params["since"], allow_space=True))
     except ValueError:
         raise invalid(f"since {TIMESTAMP_ERROR}", field="since") from None
 
@@ -210,9 +217,10 @@ class DocumentService:
         if_match: Sequence[str] | None = None,
         if_none_match: Sequence[str] | None = None,
         merge: bool = False,
+        version: str = "1.0.3",
     ) -> Document:
         """PUT (replace) or, with `merge`, POST (merge a JSON object into) one document. A
-        POST that cannot merge raises DocumentMergeError."""
+        POST that cannot merge raises DocumentMergeError. `version` is the request's."""
         principal.require(resource.write_scopes)
         scope = self._scope(resource, params, principal.tenant)
         doc_id = _required(params, resource.id_param)
@@ -220,8 +228,15 @@ class DocumentService:
             # Stored and sent back as a header: a CR, LF, NUL or non-ASCII character would
             # break every later read of the document (issue 10).
             raise invalid(f"Content-Type {MEDIA_TYPE_ERROR}", field="Content-Type")
-        if not merge and resource.put_needs_precondition and if_match is if_none_match is None:
-            self._refuse_unconditional_put(self.store.get_document(principal.tenant, scope, doc_id))
+        v2 = version_family(version) == "2.0"
+        if (
+            not merge
+            and (resource.put_needs_precondition or v2)
+            and if_match is if_none_match is None
+        ):
+            self._refuse_unconditional_put(
+                self.store.get_document(principal.tenant, scope, doc_id), strict=not v2
+            )
         return put_document(
             self.store, principal.tenant, scope, doc_id, content,
             content_type or DEFAULT_CONTENT_TYPE,
@@ -229,17 +244,18 @@ class DocumentService:
             if_match=if_match, if_none_match=if_none_match, merge=merge,
         )
 
-    def _refuse_unconditional_put(self, current: Document | None) -> None:
-        """A profile PUT without If-Match / If-None-Match never replaces a document: 409
-        onto an existing one (Communication 3.1). Onto a new one it creates it, as clients
-        such as tincan expect, unless `strict_profile_put` asks for the 1.0.3 conformance
-        suite's 400 (XAPI-00273), which the specification text itself does not require."""
+    def _refuse_unconditional_put(self, current: Document | None, *, strict: bool) -> None:
+        """A PUT without If-Match / If-None-Match that must carry one never replaces a
+        document: 409 onto an existing one (Communication 3.1; 2.0: State too). Onto a new
+        one it creates it, as clients such as tincan expect, unless `strict` (a 1.0.x
+        request) and `strict_profile_put` ask for the 1.0.3 conformance suite's 400
+        (XAPI-00273), which the specification text itself does not require."""
         if current is not None:
             raise RequestConflictError(
                 "the document exists: check its current state, then send If-Match with its "
                 "ETag to replace it"
             )
-        if self.strict_profile_put:
+        if strict and self.strict_profile_put:
             raise InvalidRequestError(
                 "a PUT to a profile needs If-Match (to replace) or If-None-Match: * (to create)",
                 fields={"If-Match": ["If-Match or If-None-Match is required"]},

@@ -59,7 +59,7 @@ def _json_object(content: bytes, content_type: str, what: str) -> dict[str, Any]
         raise DocumentMergeError(f"{what} is not application/json, so it cannot be merged")
     try:
         value = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the parser goes: not mergeable
         value = None
     if not isinstance(value, dict):
         raise DocumentMergeError(f"{what} is not a JSON object, so it cannot be merged")
@@ -81,7 +81,14 @@ def put_document(
 ) -> Document:
     """Create or replace one document, or with `merge` merge a JSON object into it (a
     missing document is created). Raises PreconditionFailedError or DocumentMergeError and
-    then changes nothing. Returns the document as stored."""
+    then changes nothing. Returns the document as stored.
+
+    A merge (POST) of application/json content that is not a JSON object is refused even
+    when there is no document yet to merge into (Communication 2.2, JSON Procedure: "if
+    either document cannot be parsed as a JSON Object", 400): checked before anything is
+    read, so nothing is written."""
+    if merge and is_json_content_type(content_type):
+        _json_object(content, content_type, "the posted document")
 
     def write(tx: Transaction) -> Document:
         current = tx.get_document(tenant, scope, doc_id)
