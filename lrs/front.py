@@ -9,8 +9,8 @@ from flask import Blueprint, Response, render_template, request
 
 from lrs.extension import service
 from lrs.i18n import Catalogue
-from lrs.protocol import LATEST_VERSION, XAPI_PREFIX, query_params
-from statements import parse_accept_language
+from lrs.protocol import XAPI_PREFIX, query_params
+from statements import XAPI_VERSIONS, parse_accept_language
 
 bp = Blueprint("front", __name__)
 
@@ -37,7 +37,7 @@ def front() -> Response:
         "front.html",
         t=catalogue(),
         version=_version(),
-        xapi_versions=LATEST_VERSION,
+        xapi_versions=" / ".join(XAPI_VERSIONS),
         endpoint=request.url_root.rstrip("/") + XAPI_PREFIX + "/",
         tenants=service().tenants.list(),
     )
