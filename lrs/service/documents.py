@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 import orjson
 
 from lrs.service.audit import UNPSEUDONYMIZED, Auditor
-from lrs.service.errors import InvalidRequestError, NotFoundError, RequestConflictError, invalid
+from lrs.service.errors import InvalidRequestError, NotFoundError, invalid
 from lrs.service.principal import (
     PROFILE_READ_SCOPES,
     PROFILE_WRITE_SCOPES,
@@ -49,6 +49,10 @@ from storage import ACTIVITY_PROFILE, AGENT_PROFILE, STATE, Document, DocumentSc
 from storage.commands import delete_document, delete_documents, put_document
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+EXISTS = (
+    "the document exists: check its current state, then send If-Match with its ETag to "
+    "replace it"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,33 +233,32 @@ class DocumentService:
             # break every later read of the document (issue 10).
             raise invalid(f"Content-Type {MEDIA_TYPE_ERROR}", field="Content-Type")
         v2 = version_family(version) == "2.0"
-        if (
+        unconditional = (
             not merge
             and (resource.put_needs_precondition or v2)
             and if_match is if_none_match is None
-        ):
-            self._refuse_unconditional_put(
-                self.store.get_document(principal.tenant, scope, doc_id), strict=not v2
+        )
+        if unconditional and not v2 and self.strict_profile_put:
+            self._refuse_new_without_preconditions(
+                self.store.get_document(principal.tenant, scope, doc_id)
             )
         return put_document(
             self.store, principal.tenant, scope, doc_id, content,
             content_type or DEFAULT_CONTENT_TYPE,
             updated=stored_timestamp(datetime.now(UTC)),
             if_match=if_match, if_none_match=if_none_match, merge=merge,
+            # A PUT without If-Match / If-None-Match that must carry one never replaces a
+            # document: 409 onto an existing one (Communication 3.1; 2.0: State too),
+            # checked atomically with the write. Onto a new one it creates it, as clients
+            # such as tincan expect.
+            refuse_existing=EXISTS if unconditional else None,
         )
 
-    def _refuse_unconditional_put(self, current: Document | None, *, strict: bool) -> None:
-        """A PUT without If-Match / If-None-Match that must carry one never replaces a
-        document: 409 onto an existing one (Communication 3.1; 2.0: State too). Onto a new
-        one it creates it, as clients such as tincan expect, unless `strict` (a 1.0.x
-        request) and `strict_profile_put` ask for the 1.0.3 conformance suite's 400
-        (XAPI-00273), which the specification text itself does not require."""
-        if current is not None:
-            raise RequestConflictError(
-                "the document exists: check its current state, then send If-Match with its "
-                "ETag to replace it"
-            )
-        if strict and self.strict_profile_put:
+    def _refuse_new_without_preconditions(self, current: Document | None) -> None:
+        """`strict_profile_put` on a 1.0.x request: the 1.0.3 conformance suite's 400 for a
+        profile PUT without preconditions onto a new document (XAPI-00273), which the
+        specification text itself does not require. Onto an existing one it is the 409."""
+        if current is None:
             raise InvalidRequestError(
                 "a PUT to a profile needs If-Match (to replace) or If-None-Match: * (to create)",
                 fields={"If-Match": ["If-Match or If-None-Match is required"]},

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from storage.commands.retry import retrying
-from storage.errors import DocumentMergeError, PreconditionFailedError
+from storage.errors import ConflictError, DocumentMergeError, PreconditionFailedError
 from storage.protocol import Storage, Transaction
 from storage.records import Document, DocumentScope
 
@@ -78,10 +78,14 @@ def put_document(
     if_match: Sequence[str] | None = None,
     if_none_match: Sequence[str] | None = None,
     merge: bool = False,
+    refuse_existing: str | None = None,
 ) -> Document:
     """Create or replace one document, or with `merge` merge a JSON object into it (a
     missing document is created). Raises PreconditionFailedError or DocumentMergeError and
-    then changes nothing. Returns the document as stored.
+    then changes nothing. With `refuse_existing` (the message), a document that exists is a
+    ConflictError, checked in the same atomic step as the write, so that a document created
+    meanwhile is never overwritten (Communication 3.1: a PUT without preconditions onto an
+    existing profile). Returns the document as stored.
 
     A merge (POST) of application/json content that is not a JSON object is refused even
     when there is no document yet to merge into (Communication 2.2, JSON Procedure: "if
@@ -92,6 +96,8 @@ def put_document(
 
     def write(tx: Transaction) -> Document:
         current = tx.get_document(tenant, scope, doc_id)
+        if refuse_existing is not None and current is not None:
+            raise ConflictError(refuse_existing)
         check_preconditions(current, if_match=if_match, if_none_match=if_none_match)
         body, kind = content, content_type
         if merge and current is not None:
