@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.mongo_server"]  # the "mongo" backend's server fixtures
+pytest_plugins = [
+    "tests.mongo_server",  # the "mongo" backend's server fixtures
+    "tests.e2e.browser",  # a headless Chromium for the browser tests
+]
 
 
 def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> str:
