@@ -71,38 +71,47 @@ def line_chart(
 
 
 def bar_chart(
-    bars: Sequence[tuple[str, float | None]],
+    groups: Sequence[tuple[str, Sequence[float | None]]],
     *,
     number: Callable[[float], str],
     suppressed: str,
     title: str,
     maximum: float | None = None,
 ) -> Markup:
-    """Horizontal bars, one per label; a suppressed value is an outline saying so."""
-    row = 22
-    height = TOP + row * max(len(bars), 1) + 8
-    label_w = 150
+    """Horizontal bars: per label, one bar per series (the legend's order and colours); a
+    suppressed value is a dashed outline saying so, never a bar of zero."""
+    bar = 18
+    width = max((len(values) for _, values in groups), default=1)
+    block = bar * width + 8
+    height = TOP + block * max(len(groups), 1)
+    label_w = 170
     plot_w = WIDTH - label_w - RIGHT - 60
-    top = maximum or _scale(max((v for _, v in bars if v is not None), default=0))
+    found = [v for _, values in groups for v in values if v is not None]
+    top = maximum or _scale(max(found, default=0))
     parts = []
-    for i, (label, value) in enumerate(bars):
-        y = TOP + i * row
+    for i, (label, values) in enumerate(groups):
+        y0 = TOP + i * block
         parts.append(
-            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{escape(label)}</text>'
+            f'<text x="{label_w - 6}" y="{y0 + bar - 4}" text-anchor="end">{escape(label)}</text>'
         )
-        if value is None:
+        for j, value in enumerate(values):
+            y = y0 + j * bar
+            if value is None:
+                parts.append(
+                    f'<rect x="{label_w}" y="{y + 2}" width="{plot_w}" height="{bar - 4}" '
+                    'fill="none" stroke="#8a4b00" stroke-dasharray="4 3"/>'
+                    f'<text x="{label_w + 6}" y="{y + bar - 5}" fill="#8a4b00">'
+                    f"{escape(suppressed)}</text>"
+                )
+                continue
+            length = plot_w * (max(value, 0) / top if top else 0)
+            colour = COLOURS[j % len(COLOURS)]
             parts.append(
-                f'<rect x="{label_w}" y="{y + 3}" width="{plot_w}" height="{row - 8}" '
-                'fill="none" stroke="#8a4b00" stroke-dasharray="4 3"/>'
-                f'<text x="{label_w + 6}" y="{y + 14}" fill="#8a4b00">{escape(suppressed)}</text>'
+                f'<rect x="{label_w}" y="{y + 2}" width="{length:.1f}" height="{bar - 4}" '
+                f'fill="{colour}"><title>{escape(label)}: {escape(number(value))}</title></rect>'
+                f'<text x="{label_w + length + 6:.1f}" y="{y + bar - 5}">'
+                f"{escape(number(value))}</text>"
             )
-            continue
-        width = plot_w * (value / top if top else 0)
-        parts.append(
-            f'<rect x="{label_w}" y="{y + 3}" width="{width:.1f}" height="{row - 8}" '
-            f'fill="{COLOURS[0]}"><title>{escape(label)}: {escape(number(value))}</title></rect>'
-            f'<text x="{label_w + width + 6:.1f}" y="{y + 14}">{escape(number(value))}</text>'
-        )
     return _svg(parts, title, height=height)
 
 
