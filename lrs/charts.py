@@ -32,10 +32,12 @@ def line_chart(
     *,
     number: Callable[[float], str],
     title: str,
+    top: float | None = None,
 ) -> Markup:
-    """One line per series over the labels (time buckets); `None` leaves a gap."""
+    """One line per series over the labels (time buckets); `None` leaves a gap. `top` fixes
+    the y axis (1.0 for rates), else it fits the values."""
     values = [v for _, points in series for v in points if v is not None]
-    top = _scale(max(values, default=0))
+    top = top or _scale(max(values, default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     count = max(len(labels), 1)
 

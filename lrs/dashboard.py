@@ -17,19 +17,23 @@ import base64
 import hmac
 import secrets
 from collections.abc import Callable
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Concatenate, ParamSpec
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from lrs.dashboard_views import TABLES, DashboardFilters, DashboardReports, parse_filters
 from lrs.errors import ApiError
 from lrs.extension import lrs_extension
 from lrs.front import catalogue
 from lrs.protocol import client_address
+from lrs.reports import csv_text
 from lrs.service.principal import REPORTS
 from lrs.service.sessions import DashboardSessions, OpenSession
 
 bp = Blueprint("dashboard", __name__)
+P = ParamSpec("P")
 
 SESSION_COOKIE = "lrs_session"
 LOGIN_COOKIE = "lrs_login"
@@ -69,15 +73,15 @@ def current() -> OpenSession | None:
 
 
 def require_session(
-    view: Callable[[OpenSession], BaseResponse],
-) -> Callable[[], BaseResponse]:
+    view: Callable[Concatenate[OpenSession, P], BaseResponse],
+) -> Callable[P, BaseResponse]:
     """A view for logged-in users only; others are sent to the login form."""
 
-    def wrapped() -> BaseResponse:
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> BaseResponse:
         session = current()
         if session is None:
             return redirect(url_for("dashboard.login"), code=303)
-        return view(session)
+        return view(session, *args, **kwargs)
 
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
@@ -137,9 +141,47 @@ def logout() -> BaseResponse:
     return response
 
 
+def _filters(session: OpenSession) -> tuple[DashboardFilters, list[str]]:
+    policy = lrs_extension().service.tenants.get(session.principal.tenant).policy
+    params = {name: request.args.get(name, "") for name in request.args}
+    return parse_filters(params, policy, catalogue(), datetime.now(UTC).date())
+
+
 @bp.get("/")
 @require_session
 def index(session: OpenSession) -> Response:
-    """The tenant's reports for the chosen window, course and dimension."""
-    view = lrs_extension().service.tenants.get(session.principal.tenant)
-    return _page("dashboard/index.html", session=session, tenant=view)
+    """The tenant's reports for the chosen window, course and dimension (400 with the
+    defaults shown when a filter was wrong)."""
+    lrs = lrs_extension().service
+    t = catalogue()
+    filters, errors = _filters(session)
+    tenant = lrs.tenants.get(session.principal.tenant)
+    reports = DashboardReports(lrs, session.principal, t)
+    return _page(
+        "dashboard/index.html", 400 if errors else 200, session=session, tenant=tenant,
+        filters=filters, errors=errors, k=tenant.policy.k,
+        dimensions=sorted(tenant.policy.dimension_iris), courses=reports.courses(filters),
+        activity=reports.activity(filters), groups=reports.groups(filters),
+        funnel=reports.funnel(filters),
+    )
+
+
+@bp.get("/download/<table>.csv")
+@require_session
+def download(session: OpenSession, table: str) -> BaseResponse:
+    """What a table on screen shows, as the report endpoints' CSV (`lrs.reports`)."""
+    filters, errors = _filters(session)
+    if table not in TABLES or errors:
+        problems = errors or [catalogue()("filter.table", name=table)]
+        return Response("\n".join(problems) + "\n", 400, mimetype="text/plain")
+    report = DashboardReports(lrs_extension().service, session.principal, catalogue()).report(
+        table, filters
+    )
+    if report is None:
+        return redirect(url_for("dashboard.index", **filters.query), code=303)
+    response = Response(csv_text(report), mimetype="text/csv")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{table}-{filters.since}-{filters.until}.csv"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

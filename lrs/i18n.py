@@ -69,3 +69,6 @@ class Catalogue:
 
     def day(self, value: date | datetime) -> str:
         return format_date(value, format="medium", locale=self.locale)
+
+    def month(self, value: date | datetime) -> str:
+        return format_date(value, format="MMM y", locale=self.locale)
