@@ -1,4 +1,5 @@
-"""The privacy library: keys, pseudonyms, the identity vault's sealing, and masking.
+"""The privacy library: keys, pseudonyms, the identity vault's sealing, masking, and taking
+an erased learner out of other learners' Groups.
 
 Pure functions and keys: no I/O except reading or creating a key file through an explicit
 function, no configuration read from the environment. Use it inside or outside the service::
@@ -20,6 +21,7 @@ Errors, one root::
 
 from __future__ import annotations
 
+from anonymize.erasure import Withdrawn, withdraw_member
 from anonymize.errors import (
     AnonymizeError,
     KeyFileError,
@@ -54,10 +56,12 @@ __all__ = [
     "Pseudonymizer",
     "Purpose",
     "VaultError",
+    "Withdrawn",
     "canonical_ifi",
     "init_key_file",
     "restore_statement",
     "seal",
     "sealed_key_id",
     "unseal",
+    "withdraw_member",
 ]

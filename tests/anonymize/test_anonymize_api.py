@@ -32,19 +32,23 @@ EXPECTED = [
     "Pseudonymizer",
     "Purpose",
     "VaultError",
+    "Withdrawn",
     "canonical_ifi",
     "init_key_file",
     "restore_statement",
     "seal",
     "sealed_key_id",
     "unseal",
+    "withdraw_member",
 ]
 
 
 def test_all_is_sorted_and_exact():
     assert anonymize.__all__ == EXPECTED
     public = {name for name in vars(anonymize) if not name.startswith("_")}
-    submodules = {"errors", "keys", "masking", "pseudonymizer", "vault", "annotations"}
+    submodules = {
+        "erasure", "errors", "keys", "masking", "pseudonymizer", "vault", "annotations"
+    }
     assert public - submodules == set(EXPECTED)
     for name in EXPECTED:
         assert getattr(anonymize, name) is not None
