@@ -43,6 +43,7 @@ from storage.records import (
     AuditEntry,
     Credential,
     Document,
+    DocumentRef,
     DocumentScope,
     Identity,
     StatementFilter,
@@ -101,11 +102,57 @@ class MongoTransaction:
             self._db, self._write.doing("link statements"), tenant, pairs
         )
 
+    def agent_statement_ids(
+        self,
+        tenant: str,
+        agents: Sequence[str],
+        *,
+        since: str | None = None,
+        limit: int | None = None,
+        chains: bool = True,
+    ) -> list[str]:
+        return statements.agent_statement_ids(
+            self._db, self._write.doing("find a learner's statements"), tenant, agents, since,
+            limit, chains,
+        )
+
+    def statements_before(
+        self, tenant: str, before: str, limit: int, *, after: tuple[str, str] | None = None
+    ) -> list[StoredStatement]:
+        return statements.before(
+            self._db, self._write.doing("find old statements"), tenant, before, limit, after
+        )
+
+    def delete_statements(self, tenant: str, ids: Sequence[str]) -> int:
+        return statements.delete(self._db, self._write.doing("delete statements"), tenant, ids)
+
+    def replace_statements(self, tenant: str, records: Sequence[StatementRecord]) -> None:
+        statements.replace(self._db, self._write.doing("replace statements"), tenant, records)
+
     def put_identities(self, tenant: str, items: Sequence[Identity]) -> None:
         identities.put(self._db, self._write.doing("store identities"), tenant, items)
 
+    def get_identities(self, tenant: str, agent: str) -> list[Identity]:
+        return identities.get(
+            self._db, tenant, agent, session=self._write.doing("read identities")
+        )
+
+    def remove_identities(self, tenant: str, agents: Sequence[str]) -> int:
+        return identities.remove(self._db, self._write.doing("delete identities"), tenant, agents)
+
     def put_attachments(self, tenant: str, items: AttachmentItems) -> None:
         attachments.put(self._db, self._write.doing("store attachments"), tenant, items)
+
+    def unreferenced_attachments(
+        self, tenant: str, sha2s: Sequence[str], *, excluding: Sequence[str]
+    ) -> list[str]:
+        return attachments.unreferenced(
+            self._db, self._write.doing("find unreferenced attachments"), tenant, sha2s,
+            excluding,
+        )
+
+    def remove_attachments(self, tenant: str, sha2s: Sequence[str]) -> int:
+        return attachments.remove(self._db, self._write.doing("delete attachments"), tenant, sha2s)
 
     def get_activities(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         return activities.get(self._db, self._write.doing("read activities"), tenant, ids)
@@ -146,6 +193,17 @@ class MongoTransaction:
             self._db, self._write.doing("delete documents"), tenant, scope
         )
 
+    def agent_documents(
+        self,
+        tenant: str,
+        *,
+        agents: Sequence[str] | None = None,
+        updated_before: str | None = None,
+    ) -> list[DocumentRef]:
+        return documents.agent_documents(
+            self._db, self._write.doing("find documents"), tenant, agents, updated_before
+        )
+
     def get_tenant(self, name: str) -> Tenant | None:
         return tenants.get(self._db, self._write.doing("read a tenant"), name)
 
@@ -177,7 +235,7 @@ class MongoStorage:
         return f"MongoStorage(database={self.database_name!r})"
 
     @property
-    def transactions(self) -> bool:
+    def transactional(self) -> bool:
         """Whether writes run in session transactions (else: undone on failure)."""
         return self._db.transactions
 
@@ -269,6 +327,11 @@ class MongoStorage:
     def list_credentials(self, tenant: str | None = None) -> list[Credential]:
         with self._db.errors("list credentials"):
             return credentials.list_all(self._db, tenant)
+
+    def purge_deleted(self) -> bool:
+        """Nothing the LRS can do: the server's journal, oplog and backups keep deleted
+        documents for their own lifetimes (README, "MongoDB")."""
+        return False
 
     def close(self) -> None:
         self._db.close()

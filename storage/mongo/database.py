@@ -28,6 +28,8 @@ Collections (the layout of each is in its resource module): `statements`
        or credentials. Every step is an idempotent upsert and the version is written last, so
        a migration interrupted at any point is finished by the next start, and one run twice
        finds nothing to do. A database of a newer layout is refused.
+    3  + `h` on each statement with attachments (the sha2 of each: which attachment data it
+       refers to), set from the stored statements; same idempotent steps, version last.
 
 Indexes (created at startup, idempotently), each with the queries it serves:
 - `statements_id` (t, id) unique: Data 2.4.1 id unique per tenant; get_statements, the
@@ -45,10 +47,14 @@ Indexes (created at startup, idempotently), each with the queries it serves:
   (`voided_targets`).
 - `statements_chain` (t, chain): which stored statements wait for a newly stored target
   (`reference_sources`).
+- `statements_attachments` (t, h), only statements with `h`: whether a remaining statement
+  still refers to attachment data (erasure, retention).
 - `credentials_key` (key) unique: a request names its credential key before its tenant.
 - `credentials_tenant` (tenant, created, _id): list_credentials.
 - `documents_key` (tenant, resource, activity, agent, registration, doc_id) unique:
   Communication 2.3, 2.6, 2.7 document keys; also serves listing and deleting a scope.
+- `documents_agent` (tenant, agent): a learner's documents (erasure).
+- `documents_updated` (tenant, updated): documents not updated since a cut-off (retention).
 - `identities_key` (t, agent, digest) unique: one vault entry per distinct original;
   get_identities.
 - `attachments_key` (tenant, sha2) unique: attachment data stored once per hash (Data
@@ -81,9 +87,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import orjson
 from bson import Binary
 from bson.errors import BSONError
-from pymongo import ASCENDING, IndexModel, MongoClient
+from pymongo import ASCENDING, IndexModel, MongoClient, UpdateOne
 from pymongo.errors import (
     BulkWriteError,
     ConfigurationError,
@@ -92,7 +99,7 @@ from pymongo.errors import (
     PyMongoError,
 )
 
-from statements import stored_timestamp
+from statements import attachment_hashes, stored_timestamp
 from storage.errors import StorageError, UnavailableError
 
 if TYPE_CHECKING:
@@ -142,6 +149,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
         IndexModel([("t", ASCENDING), ("voids", ASCENDING)], name="statements_voids"),
         IndexModel([("t", ASCENDING), ("chain", ASCENDING)], name="statements_chain"),
+        IndexModel(
+            [("t", ASCENDING), ("h", ASCENDING)], name="statements_attachments",
+            partialFilterExpression={"h": {"$exists": True}},
+        ),
     ],
     "credentials": [
         IndexModel([("key", ASCENDING)], name="credentials_key", unique=True),
@@ -154,6 +165,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel(
             [(field, ASCENDING) for field in _DOCUMENT_KEY], name="documents_key", unique=True
         ),
+        IndexModel([("tenant", ASCENDING), ("agent", ASCENDING)], name="documents_agent"),
+        IndexModel([("tenant", ASCENDING), ("updated", ASCENDING)], name="documents_updated"),
     ],
     "identities": [
         IndexModel(
@@ -180,7 +193,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
 }
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+_MIGRATION_BATCH = 1000
 DEFAULT_TENANT = "default"
 
 
@@ -296,6 +310,17 @@ class Database:
             )
         if version == SCHEMA_VERSION:
             return
+        if version < 2:
+            self._add_tenants()
+        with self.errors("migrate to layout 3"):
+            self._index_attachments()
+            meta.update_one(
+                {"_id": "schema"}, {"$set": {"version": SCHEMA_VERSION}}, upsert=True
+            )
+
+    def _add_tenants(self) -> None:
+        """1 -> 2: a tenant document, following the configuration, for the default tenant
+        and every tenant with data or credentials."""
         with self.errors("migrate to layout 2"):
             names = {DEFAULT_TENANT}
             for collection, field in (
@@ -311,9 +336,20 @@ class Database:
                                       "created": now, "updated": now, "revision": 0}},
                     upsert=True,
                 )
-            meta.update_one(
-                {"_id": "schema"}, {"$set": {"version": SCHEMA_VERSION}}, upsert=True
-            )
+
+    def _index_attachments(self) -> None:
+        """2 -> 3: `h` on the statements stored with attachments (a scan, once)."""
+        updates = []
+        for doc in self.statements.find({"h": {"$exists": False}}, {"_id": 1, "b": 1}):
+            raw = bytes(doc["b"])
+            hashes = attachment_hashes(orjson.loads(raw)) if b'"attachments"' in raw else []
+            if hashes:
+                updates.append(UpdateOne({"_id": doc["_id"]}, {"$set": {"h": sorted(hashes)}}))
+            if len(updates) == _MIGRATION_BATCH:
+                self.statements.bulk_write(updates, ordered=False)
+                updates = []
+        if updates:
+            self.statements.bulk_write(updates, ordered=False)
 
     @property
     def name(self) -> str:

@@ -50,9 +50,19 @@ def put(
             raise ConcurrentUpdateError("an identity was stored meanwhile") from exc
 
 
-def get(db: Database, tenant: str, agent: str) -> list[Identity]:
+def remove(
+    db: Database, session: ClientSession | None, tenant: str, agents: Sequence[str]
+) -> int:
+    return db.identities.delete_many(
+        {"t": tenant, "agent": {"$in": list(agents)}}, session=session
+    ).deleted_count
+
+
+def get(
+    db: Database, tenant: str, agent: str, session: ClientSession | None = None
+) -> list[Identity]:
     docs = db.identities.find(
         {"t": tenant, "agent": agent}, {"_id": 0, "digest": 1, "s": 1},
-        sort=[("digest", ASCENDING)],
+        sort=[("digest", ASCENDING)], session=session,
     )
     return [Identity(agent=agent, digest=d["digest"], sealed=bytes(d["s"])) for d in docs]

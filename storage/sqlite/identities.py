@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+import orjson
+
 from storage.records import Identity
 
 DDL = (
@@ -24,6 +26,13 @@ def put(conn: sqlite3.Connection, tenant: str, identities: Sequence[Identity]) -
         "INSERT OR IGNORE INTO identities (tenant, agent, digest, sealed) VALUES (?,?,?,?)",
         [(tenant, i.agent, i.digest, i.sealed) for i in identities],
     )
+
+
+def remove(conn: sqlite3.Connection, tenant: str, agents: Sequence[str]) -> int:
+    return conn.execute(
+        "DELETE FROM identities WHERE tenant = ? AND agent IN (SELECT value FROM json_each(?))",
+        (tenant, orjson.dumps(list(agents))),
+    ).rowcount
 
 
 def get(conn: sqlite3.Connection, tenant: str, agent: str) -> list[Identity]:

@@ -10,6 +10,9 @@ unknown (newer) version is refused, never misread.
     1  statements, filter keys, references, identities, documents, attachments, activities,
        credentials (written before tenants were objects)
     2  + tenants (a row per tenant, with its policy) and the audit log
+    3  + which attachments each statement refers to (`statement_attachments`, filled from
+       the stored statements), and documents indexed by agent and by time: what erasure and
+       retention find their rows by
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from storage.sqlite import (
 )
 from storage.sqlite.database import Database
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_TENANT = "default"
 
 _DDL = (
@@ -55,6 +58,8 @@ def prepare(db: Database) -> None:
             conn.execute(statement)
         if version < 2:
             _add_tenants(conn, new=version == 0)
+        if 0 < version < 3:
+            statements.index_attachments(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
