@@ -1,4 +1,5 @@
-"""The `lrs` command: serve the LRS, manage credentials and keys, validate statement files.
+"""The `lrs` command: serve the LRS, manage credentials, tenants and keys, read the audit log,
+erase learners and apply retention, validate statement files.
 
 Every subcommand reads the same configuration as the app (`LRS_CONFIG_FILE`, `LRS_*`).
 Exit codes: 0 success, 1 failure (invalid statements, unknown credential), 2 usage or
@@ -14,7 +15,7 @@ import click
 import orjson
 
 from anonymize import KeyFileError, Keyring, init_key_file
-from lrs.cli import audit, credentials, tenants
+from lrs.cli import audit, credentials, erasure, retention, tenants
 from lrs.cli.common import config as _config
 from lrs.cli.common import store as _store
 from lrs.config import ConfigError
@@ -117,3 +118,5 @@ def validate(file: Path) -> None:
 main.add_command(credentials.credentials)
 main.add_command(tenants.tenants)
 main.add_command(audit.audit)
+main.add_command(erasure.erase)
+main.add_command(retention.retention)

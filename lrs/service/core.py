@@ -20,6 +20,7 @@ from lrs.service.agents import get_person
 from lrs.service.audit import Auditor
 from lrs.service.credentials import CredentialAdmin
 from lrs.service.documents import DocumentResource, DocumentService
+from lrs.service.erasure import ErasureService
 from lrs.service.errors import InvalidRequestError
 from lrs.service.principal import Principal
 from lrs.service.privacy import Privacy, load_privacy
@@ -43,6 +44,10 @@ class LearningRecordStore:
         self.admin = Administration(self.tenants, self.audit)
         self.credentials = CredentialAdmin(
             store, self.tenants, self.audit, home_page=settings.authority_home_page
+        )
+        self.erasure = ErasureService(
+            store, privacy, self.tenants, self.audit,
+            authority_home_page=settings.authority_home_page,
         )
         self._statements = StatementService(
             store, privacy, self.tenants, self.audit, limit_max=settings.statements_limit_max

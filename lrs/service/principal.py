@@ -51,6 +51,8 @@ ACTIVITY_READ_SCOPES = (STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ, ALL, DE
 DEFINE_SCOPES = (DEFINE, ALL)
 AGENT_READ_SCOPES = tuple(dict.fromkeys((*STATEMENT_READ_SCOPES, *PROFILE_READ_SCOPES)))
 ADMIN_SCOPES = (ADMIN, PLATFORM)
+# Erasure deletes a learner's records for good: only the scope made for it, never implied.
+ERASE_SCOPES = (ERASE,)
 PLATFORM_SCOPES = (PLATFORM,)
 # What a scope lets its holder grant to a credential it creates: itself, and for `all` the
 # xAPI scopes it stands for (`all/read` the read ones).

@@ -17,6 +17,17 @@ credential with the `reidentify` scope gets the original agents back (`Privacy.r
 Whether to pseudonymize, and the masking policy, are the tenant's (`lrs.service.tenants`):
 every method takes the `TenantView` of the request. With pseudonymization off, statements
 are stored with the identities as sent; the masking policy still applies.
+
+What this process holds of a tenant's learners in memory (the originals whose vault entry it
+stored, the pseudonymizer's cache of identifier -> pseudonym) is dropped when it sees the
+tenant at a newer revision: an erasure grows the revision (`storage.commands.erasure`), so
+every worker forgets the erased learner at its next request for the tenant, and stores the
+vault entry of a re-sent statement again instead of believing it stored.
+
+Erasure (`Privacy.erasure_keys`, `Privacy.withdraw`): every key a learner may be stored under
+(their pseudonym under the current and each retired master key, and their raw identifiers,
+for statements stored while pseudonymization was off), and another learner's statement with
+the learner taken out of its Groups, its vault entry sealed again without them.
 """
 
 from __future__ import annotations
@@ -41,12 +52,13 @@ from anonymize import (
     restore_statement,
     seal,
     unseal,
+    withdraw_member,
 )
 from lrs.config import Config, ConfigError
 from lrs.service.errors import IdentityVaultError, InvalidRequestError, invalid
 from lrs.service.tenants import TenantView
 from statements import IFI_FIELDS, agent_key, is_signature_attachment
-from storage import Identity, Storage, StoredStatement
+from storage import Identity, StatementRecord, Storage, StoredStatement, build_record
 
 _KNOWN_MAX = 100_000
 
@@ -60,7 +72,9 @@ class Prepared:
     statements: list[dict[str, Any]]
     sealed: dict[str, bytes]
     identities: dict[str, tuple[Identity, ...]]
-    new: tuple[tuple[str, bytes], ...] = ()
+    new: tuple[bytes, ...] = ()
+    tenant: str = ""
+    revision: int = 0
 
 
 class Privacy:
@@ -69,15 +83,17 @@ class Privacy:
 
     Thread-safe; one Pseudonymizer per tenant, made on first use. The originals whose
     identity entry this process has stored are remembered (bounded), so the same learner's
-    next statements skip sealing it again: most of a batch's cost otherwise.
+    next statements skip sealing it again: most of a batch's cost otherwise. Both are
+    dropped when a newer revision of the tenant is seen (module docstring).
     """
 
-    __slots__ = ("_keyring", "_known", "_lock", "_pseudonymizers")
+    __slots__ = ("_keyring", "_known", "_lock", "_pseudonymizers", "_revisions")
 
     def __init__(self, keyring: Keyring | None) -> None:
         self._keyring = keyring
         self._pseudonymizers: dict[str, Pseudonymizer] = {}
-        self._known: dict[tuple[str, bytes], None] = {}
+        self._known: dict[str, dict[bytes, None]] = {}
+        self._revisions: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -96,6 +112,21 @@ class Privacy:
     def pseudonymizes(self, tenant: TenantView) -> bool:
         """Whether `tenant`'s identities are pseudonymized (its policy, and a key)."""
         return tenant.policy.pseudonymize and self._keyring is not None
+
+    def _sync(self, view: TenantView) -> None:
+        """Forget what this process holds of the tenant's learners when the tenant has
+        changed since (an erasure grows its revision)."""
+        seen = self._revisions.get(view.name)
+        if seen is not None and view.revision <= seen:
+            return
+        with self._lock:
+            seen = self._revisions.get(view.name)
+            if seen is not None and view.revision <= seen:
+                return
+            if seen is not None:
+                self._known.pop(view.name, None)
+                self._pseudonymizers.pop(view.name, None)
+            self._revisions[view.name] = view.revision
 
     def pseudonymizer(self, tenant: str) -> Pseudonymizer:
         """The tenant's Pseudonymizer: the same one `anonymize` users build from the same
@@ -131,13 +162,15 @@ class Privacy:
         assert self._keyring is not None
         tenant = view.name
         _refuse_signed(statements)
+        self._sync(view)
+        known = self._known.get(tenant, {})
         pseudonymizer = self.pseudonymizer(tenant)
         vault_key = self._keyring.derive(tenant, Purpose.VAULT)
         digest_key = self._keyring.derive(tenant, Purpose.GENERAL).key
         stored: list[dict[str, Any]] = []
         sealed: dict[str, bytes] = {}
         identities: dict[str, tuple[Identity, ...]] = {}
-        new: dict[tuple[str, bytes], None] = {}
+        new: dict[bytes, None] = {}
         for index, statement in enumerate(statements):
             statement_id = statement["id"].lower()
             try:
@@ -154,30 +187,33 @@ class Privacy:
             for original in result.originals.values():
                 if not any(field in original for field in IFI_FIELDS):
                     continue  # an anonymous Group: its members have their own entries
-                canonical = (tenant, orjson.dumps(original, option=orjson.OPT_SORT_KEYS))
-                if canonical in self._known or canonical in new:
+                canonical = orjson.dumps(original, option=orjson.OPT_SORT_KEYS)
+                if canonical in known or canonical in new:
                     continue
                 new[canonical] = None
                 key = agent_key(pseudonymizer.pseudonym(original))
                 assert key is not None
                 # Keyed: a plain hash of an e-mail address is reversed by hashing guesses.
-                digest = hmac.new(digest_key, canonical[1], hashlib.sha256).hexdigest()[:32]
+                digest = hmac.new(digest_key, canonical, hashlib.sha256).hexdigest()[:32]
                 own.append(
                     Identity(key, digest, seal(original, vault_key, aad=_identity_aad(tenant, key)))
                 )
             if own:
                 identities[statement_id] = tuple(own)
-        return Prepared(stored, sealed, identities, tuple(new))
+        return Prepared(stored, sealed, identities, tuple(new), tenant, view.revision)
 
     def remember(self, prepared: Prepared) -> None:
         """Note that `prepared` was stored: its identities need no sealing again. (An entry
-        stored by a batch that was all re-sends is not written; it was stored with them.)"""
+        stored by a batch that was all re-sends is not written; it was stored with them.)
+        Not if the tenant changed meanwhile: an erasure may have deleted them."""
         if not prepared.new:
             return
         with self._lock:
-            if len(self._known) + len(prepared.new) > _KNOWN_MAX:
+            if self._revisions.get(prepared.tenant) != prepared.revision:
+                return
+            if sum(map(len, self._known.values())) + len(prepared.new) > _KNOWN_MAX:
                 self._known.clear()
-            self._known.update(dict.fromkeys(prepared.new))
+            self._known.setdefault(prepared.tenant, {}).update(dict.fromkeys(prepared.new))
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -185,6 +221,7 @@ class Privacy:
         """A validated agent given as a parameter, as the store knows it: its pseudonym."""
         if not self.pseudonymizes(view):
             return agent
+        self._sync(view)
         try:
             return self.pseudonymizer(view.name).pseudonym(agent)
         except PseudonymError as exc:
@@ -224,6 +261,7 @@ class Privacy:
             return _person([agent]), 0
         assert self._keyring is not None
         tenant = view.name
+        self._sync(view)
         pseudonym = self.pseudonymizer(tenant).pseudonym(agent)
         if not reidentify:
             return _person([pseudonym]), 0
@@ -239,6 +277,98 @@ class Privacy:
             assert isinstance(original, dict)
             originals.append(original)
         return _person([*originals, pseudonym]), len(originals)
+
+
+    # -- erasure --------------------------------------------------------------------------
+
+    def erasure_keys(
+        self, view: TenantView, agent: Mapping[str, Any], store: Storage
+    ) -> tuple[Mapping[str, Any], list[str]]:
+        """The learner as the store knows them now (their pseudonym, or the agent as sent
+        when the tenant does not pseudonymize) and every agent key their records may be
+        stored under: that pseudonym and the ones retired master keys made, and the raw
+        identifiers, `mbox` with its `mbox_sha1sum` (statements stored while
+        pseudonymization was off). Given a pseudonym, the raw identifiers are the vault's
+        originals behind it, when it holds any."""
+        self._sync(view)
+        stored = self.stored_agent(view, agent)
+        if self._keyring is None:
+            return stored, _raw_keys(agent)
+        tenant = view.name
+        current = self.pseudonymizer(tenant)
+        originals: list[Mapping[str, Any]] = [agent]
+        if current.is_pseudonym(agent):
+            key = agent_key(dict(agent))
+            assert key is not None
+            originals = [agent, *self._originals(tenant, key, store)]
+        keys: list[str] = []
+        generations = [
+            current, *(Pseudonymizer(k, tenant) for k in self._keyring.generations()[1:])
+        ]
+        for original in originals:
+            keys += _raw_keys(original)
+            if not current.is_pseudonym(original):
+                for pseudonymizer in generations:
+                    keys += _raw_keys(pseudonymizer.pseudonym(original))
+        return stored, list(dict.fromkeys(keys))
+
+    def _originals(self, tenant: str, key: str, store: Storage) -> list[Mapping[str, Any]]:
+        assert self._keyring is not None
+        keys = self._keyring.derive_all(tenant, Purpose.VAULT)
+        found: list[Mapping[str, Any]] = []
+        for identity in store.get_identities(tenant, key):
+            try:
+                original = unseal(identity.sealed, keys, aad=_identity_aad(tenant, key))
+            except AnonymizeError as exc:
+                raise IdentityVaultError("cannot open the identity vault") from exc
+            assert isinstance(original, dict)
+            found.append(original)
+        return found
+
+    def withdraw(
+        self, tenant: str, row: StoredStatement, statement: dict[str, Any], keys: frozenset[str]
+    ) -> StatementRecord | None:
+        """Another learner's statement with the learner of agent keys `keys` taken out of
+        its Groups, its originals sealed again without them; None when the statement is
+        the learner's own (`anonymize.withdraw_member`: it is deleted instead)."""
+        originals: Mapping[str, Any] = {}
+        if row.sealed is not None:
+            if self._keyring is None:
+                raise IdentityVaultError("cannot open the identity vault: no master key")
+            try:
+                opened = unseal(
+                    row.sealed, self._keyring.derive_all(tenant, Purpose.VAULT),
+                    aad=f"{tenant}|{row.id}".encode(),
+                )
+            except AnonymizeError as exc:
+                raise IdentityVaultError("cannot open the identity vault") from exc
+            assert isinstance(opened, dict)
+            originals = opened
+        withdrawn = withdraw_member(
+            statement, originals, lambda node: agent_key(dict(node)) in keys
+        )
+        if withdrawn is None:
+            return None
+        sealed = None
+        if withdrawn.originals:
+            assert self._keyring is not None
+            sealed = seal(
+                withdrawn.originals, self._keyring.derive(tenant, Purpose.VAULT),
+                aad=f"{tenant}|{row.id}".encode(),
+            )
+        return build_record(withdrawn.statement, writer=row.writer, sealed=sealed)
+
+
+def _raw_keys(agent: Mapping[str, Any]) -> list[str]:
+    """An agent's key, and for an `mbox` its `mbox_sha1sum`'s (one address, two forms)."""
+    key = agent_key(dict(agent))
+    if key is None:
+        return []
+    mbox = agent.get("mbox")
+    if not isinstance(mbox, str):
+        return [key]
+    sha1 = hashlib.sha1(key[len("mbox:") :].encode(), usedforsecurity=False).hexdigest()
+    return [key, "mbox_sha1sum:" + sha1]
 
 
 def load_privacy(config: Config) -> Privacy:
