@@ -331,27 +331,30 @@ class Privacy:
         """Another learner's statement with the learner of agent keys `keys` taken out of
         its Groups, its originals sealed again without them; None when the statement is
         the learner's own (`anonymize.withdraw_member`: it is deleted instead)."""
-        originals: Mapping[str, Any] = {}
-        if row.sealed is not None:
-            if self._keyring is None:
-                raise IdentityVaultError("cannot open the identity vault: no master key")
-            try:
-                opened = unseal(
-                    row.sealed, self._keyring.derive_all(tenant, Purpose.VAULT),
-                    aad=f"{tenant}|{row.id}".encode(),
-                )
-            except AnonymizeError as exc:
-                raise IdentityVaultError("cannot open the identity vault") from exc
-            assert isinstance(opened, dict)
-            originals = opened
-        withdrawn = withdraw_member(
-            statement, originals, lambda node: agent_key(dict(node)) in keys
-        )
+
+        def erased(node: Mapping[str, Any]) -> bool:
+            return agent_key(dict(node)) in keys
+
+        # Most statements found are the learner's own: judged without opening the vault.
+        withdrawn = withdraw_member(statement, {}, erased)
         if withdrawn is None:
             return None
+        if row.sealed is None:
+            return build_record(withdrawn.statement, writer=row.writer)
+        if self._keyring is None:
+            raise IdentityVaultError("cannot open the identity vault: no master key")
+        try:
+            originals = unseal(
+                row.sealed, self._keyring.derive_all(tenant, Purpose.VAULT),
+                aad=f"{tenant}|{row.id}".encode(),
+            )
+        except AnonymizeError as exc:
+            raise IdentityVaultError("cannot open the identity vault") from exc
+        assert isinstance(originals, dict)
+        withdrawn = withdraw_member(statement, originals, erased)
+        assert withdrawn is not None  # the same statement, judged the same
         sealed = None
         if withdrawn.originals:
-            assert self._keyring is not None
             sealed = seal(
                 withdrawn.originals, self._keyring.derive(tenant, Purpose.VAULT),
                 aad=f"{tenant}|{row.id}".encode(),
