@@ -8,10 +8,10 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import uuid
 from typing import Any
 
 import pytest
+from erasure_testing import COURSE, attachment, multipart, new, whole
 from people import LIA, LIA_OPENID, TEACHER, VERB, ZOE, ZOE_MBOX
 from scan import find_identifiers, store_bytes
 
@@ -25,35 +25,12 @@ from tests.lrs.lrs_testing import Api, add_credential
 A, B = ZOE, LIA
 A_IDENTIFIERS = [ZOE_MBOX, "zoe.kid.4f1c", "Zoë Kidname", "Kidname",
                  hashlib.sha1(ZOE_MBOX.encode()).hexdigest()]
-COURSE = {"objectType": "Activity", "id": "http://example.com/courses/erasure"}
 ACTIVITY = COURSE["id"]
-BOUNDARY = "erasure-boundary-77"
 SHARED = b"the class poster, sent by both"
 
 
 def essay(owner: str) -> bytes:
     return f"the essay of {owner}\r\n".encode()
-
-
-def attachment(data: bytes) -> dict[str, Any]:
-    return {"usageType": "http://example.com/usage/essay", "display": {"en-US": "essay"},
-            "contentType": "text/plain", "length": len(data),
-            "sha2": hashlib.sha256(data).hexdigest()}
-
-
-def multipart(statements: list[dict[str, Any]], parts: list[bytes]) -> tuple[bytes, str]:
-    delimiter = f"--{BOUNDARY}".encode()
-    body = delimiter + b"\r\nContent-Type: application/json\r\n\r\n" + json.dumps(
-        statements).encode() + b"\r\n"
-    for data in parts:
-        body += (delimiter + b"\r\nContent-Type: text/plain\r\n"
-                 b"Content-Transfer-Encoding: binary\r\nX-Experience-API-Hash: "
-                 + hashlib.sha256(data).hexdigest().encode() + b"\r\n\r\n" + data + b"\r\n")
-    return body + delimiter + b"--\r\n", f"multipart/mixed; boundary={BOUNDARY}"
-
-
-def new(actor: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    return {"id": str(uuid.uuid4()), "actor": actor, "verb": VERB, "object": COURSE, **fields}
 
 
 def positions(who: dict[str, Any]) -> list[dict[str, Any]]:
@@ -154,15 +131,6 @@ def snapshot(app, learner: Learner) -> dict[str, Any]:
         "identities": store.get_identities("default", key),
         "attachments": store.get_attachments("default", hashes),
     }
-
-
-def whole(app) -> Any:
-    store = app.extensions[EXTENSION].store
-    rows = store.atomically(
-        lambda tx: tx.statements_before("default", "9999-01-01T00:00:00.000000Z", 100_000)
-    )
-    documents = store.atomically(lambda tx: tx.agent_documents("default"))
-    return ({row.id: (row.statement, row.sealed, row.voided) for row in rows}, documents)
 
 
 @pytest.fixture

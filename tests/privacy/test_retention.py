@@ -9,8 +9,8 @@ import hashlib
 import json
 from datetime import timedelta
 
+from erasure_testing import COURSE, attachment, multipart, new, whole
 from people import LIA, TEACHER, ZOE
-from test_erasure import COURSE, attachment, multipart, new, whole
 
 from lrs.extension import EXTENSION
 from lrs.service import SCOPES, Principal
