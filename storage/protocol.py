@@ -140,9 +140,10 @@ class Transaction(Protocol):
     def remove_identities(self, tenant: str, agents: Sequence[str]) -> int:
         """Delete the identities of the pseudonyms with these agent keys; how many."""
 
-    def put_attachments(self, tenant: str, items: AttachmentItems) -> None:
+    def put_attachments(self, tenant: str, items: AttachmentItems, *, writer: str) -> None:
         """Store `sha2 -> (content type, data)`; a hash already stored is left as it is (its
-        data is the same by definition)."""
+        data is the same by definition). Either way `writer` (the credential that sent the
+        data) is recorded as one who holds it."""
 
     def unreferenced_attachments(
         self, tenant: str, sha2s: Sequence[str], *, excluding: Sequence[str]
@@ -256,8 +257,11 @@ class Storage(Protocol):
 
     # -- attachments, activities, documents ----------------------------------------------
 
-    def get_attachments(self, tenant: str, sha2s: Sequence[str]) -> dict[str, tuple[str, bytes]]:
-        """The stored data among `sha2s`, as `sha2 -> (content type, data)`."""
+    def get_attachments(
+        self, tenant: str, sha2s: Sequence[str], *, writer: str | None = None
+    ) -> dict[str, tuple[str, bytes]]:
+        """The stored data among `sha2s`, as `sha2 -> (content type, data)`; with `writer`,
+        only the data that writer sent."""
 
     def get_activities(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The canonical definition of each known activity among `ids` (ids compare

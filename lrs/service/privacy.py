@@ -4,15 +4,27 @@ applies the privacy library (`anonymize`) to what it stores and what it returns.
 Writes (`Privacy.prepare`): every agent position of a statement is replaced by its keyed
 pseudonym and the masking policy is applied, before anything reaches storage. The original
 agents go to the identity vault, sealed with the tenant's vault key (AES-GCM): per statement
-the `originals` mapping, with aad = tenant + "|" + statement id, stored in the statement's
-row; per pseudonym each distinct original agent, with aad = tenant + "|identity|" + the
-pseudonym's agent key, stored once per (pseudonym, keyed digest of the original) in the
-store's identities. Both are written with the statements (`storage.commands.
-insert_statements`: in their transaction, or in the deferred step a re-send can finish).
+an entry with aad = tenant + "|" + statement id, stored in the statement's row; per
+pseudonym each distinct original agent, with aad = tenant + "|identity|" + the pseudonym's
+agent key, stored once per (pseudonym, keyed digest of the original) in the store's
+identities. Both are written with the statements (`storage.commands.insert_statements`: in
+their transaction, or in the deferred step a re-send can finish).
+
+A statement's entry is the `originals` mapping (JSON path -> original agent), except for a
+signed statement (Data 2.6), whose signature's JWS payload holds the statement with its
+identities in clear. Such a statement is accepted (Data 2.6: a valid signed statement is
+not rejected) and stored pseudonymized as any other; its entry is instead
+`{"statement": <the statement as received>, "signatures": {sha2: [content type, base64
+of the JWS]}}` (no JSON path is "signatures"), and the JWS never goes to the attachment
+store. The whole statement is sealed, not only its agents, so that it comes back exactly
+as signed even where masking dropped parts of the stored copy: the JWS holds those parts
+anyway.
 
 Reads: a query's or a document resource's `agent` is pseudonymized the same way
 (`Privacy.agent_key`), so a client finds its data with the identifiers it wrote with. Only a
-credential with the `reidentify` scope gets the original agents back (`Privacy.reveal`).
+credential with the `reidentify` scope gets the original agents back (`Privacy.reveal`),
+and a signed statement's signature data; any other reader gets the stored statement, whose
+signature attachment object is kept but has no data to go with it.
 
 Whether to pseudonymize, and the masking policy, are the tenant's (`lrs.service.tenants`):
 every method takes the `TenantView` of the request. With pseudonymization off, statements
@@ -32,6 +44,7 @@ the learner taken out of its Groups, its vault entry sealed again without them.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import threading
@@ -57,21 +70,26 @@ from anonymize import (
 from lrs.config import Config, ConfigError
 from lrs.service.errors import IdentityVaultError, InvalidRequestError, invalid
 from lrs.service.tenants import TenantView
-from statements import IFI_FIELDS, agent_key, is_signature_attachment
+from statements import IFI_FIELDS, AttachmentData, agent_key, is_signature_attachment
 from storage import Identity, StatementRecord, Storage, StoredStatement, build_record
 
 _KNOWN_MAX = 100_000
+# What the LRS assigns when storing (`lrs.service.ingest`): a signed statement's sealed
+# original gets these from the stored statement when it is revealed.
+_ASSIGNED = ("stored", "authority", "version", "timestamp")
 
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """Statements in the form they are stored, with their vault entries by lowercase id;
+    """Statements in the form they are stored, with their vault entries by lowercase id,
+    and the attachment data that may be stored in clear (signatures' JWS is sealed instead);
     `new` names the identities (by their original's canonical JSON) to `remember` once
     stored."""
 
     statements: list[dict[str, Any]]
     sealed: dict[str, bytes]
     identities: dict[str, tuple[Identity, ...]]
+    attachments: AttachmentData
     new: tuple[bytes, ...] = ()
     tenant: str = ""
     revision: int = 0
@@ -148,20 +166,26 @@ class Privacy:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def prepare(self, view: TenantView, statements: list[dict[str, Any]]) -> Prepared:
-        """The statements as they will be stored, and their vault entries.
+    def prepare(
+        self,
+        view: TenantView,
+        statements: list[dict[str, Any]],
+        attachments: AttachmentData | None = None,
+    ) -> Prepared:
+        """The statements as they will be stored, their vault entries, and which of the
+        `attachments` received (by sha2) may be stored as they are.
 
-        Every statement must carry its `id` already (the vault entry is bound to it). Signed
-        statements are refused while pseudonymization is on (400): the signature's JWS
-        payload holds the statement with its identities in clear, and a pseudonymized
-        statement no longer matches its signature.
+        Every statement must carry its `id` already (the vault entry is bound to it). A
+        signed statement's JWS holds its identities in clear: it is sealed in the
+        statement's vault entry with the statement as received (module docstring).
         """
+        received = attachments or {}
+        clear = dict(received)
         masking = view.masking
         if not self.pseudonymizes(view):
-            return Prepared([masking.apply(s) for s in statements], {}, {})
+            return Prepared([masking.apply(s) for s in statements], {}, {}, clear)
         assert self._keyring is not None
         tenant = view.name
-        _refuse_signed(statements)
         self._sync(view)
         known = self._known.get(tenant, {})
         pseudonymizer = self.pseudonymizer(tenant)
@@ -178,11 +202,17 @@ class Privacy:
             except PseudonymError as exc:
                 raise InvalidRequestError(f"[{index}].{exc}", code="invalid_statement") from None
             stored.append(masking.apply(result.statement))
+            aad = f"{tenant}|{statement_id}".encode()
+            signed = {h: received[h] for h in _signature_hashes(statement) if h in received}
+            if signed:
+                for sha2 in signed:
+                    clear.pop(sha2, None)
+                entry = {"statement": statement, "signatures": _encoded(signed)}
+                sealed[statement_id] = seal(entry, vault_key, aad=aad)
+            elif result.originals:
+                sealed[statement_id] = seal(result.originals, vault_key, aad=aad)
             if not result.originals:
                 continue
-            sealed[statement_id] = seal(
-                result.originals, vault_key, aad=f"{tenant}|{statement_id}".encode()
-            )
             own = []
             for original in result.originals.values():
                 if not any(field in original for field in IFI_FIELDS):
@@ -200,7 +230,7 @@ class Privacy:
                 )
             if own:
                 identities[statement_id] = tuple(own)
-        return Prepared(stored, sealed, identities, tuple(new), tenant, view.revision)
+        return Prepared(stored, sealed, identities, clear, tuple(new), tenant, view.revision)
 
     def remember(self, prepared: Prepared) -> None:
         """Note that `prepared` was stored: its identities need no sealing again. (An entry
@@ -234,13 +264,14 @@ class Privacy:
             raise invalid("agent needs an inverse functional identifier", field="agent")
         return key
 
-    def reveal(self, tenant: str, row: StoredStatement) -> bytes:
-        """The statement with its original agents restored, for a `reidentify` reader; the
-        stored bytes when it holds no originals (or pseudonymization is off)."""
+    def reveal(self, tenant: str, row: StoredStatement) -> tuple[bytes, AttachmentData]:
+        """For a `reidentify` reader: the statement as received (original agents restored)
+        and the data of its signatures (by sha2, none unless signed); the stored bytes when
+        it holds no vault entry (or pseudonymization is off)."""
         if row.sealed is None or self._keyring is None:
-            return row.statement
+            return row.statement, {}
         try:
-            originals = unseal(
+            entry = unseal(
                 row.sealed,
                 self._keyring.derive_all(tenant, Purpose.VAULT),
                 aad=f"{tenant}|{row.id}".encode(),
@@ -248,8 +279,16 @@ class Privacy:
         except AnonymizeError as exc:
             # A blob sealed under a key this keyring lacks, or altered: never guess.
             raise IdentityVaultError("cannot open the identity vault") from exc
-        assert isinstance(originals, dict)
-        return orjson.dumps(restore_statement(orjson.loads(row.statement), originals))
+        assert isinstance(entry, dict)
+        stored = orjson.loads(row.statement)
+        if "signatures" not in entry:
+            return orjson.dumps(restore_statement(stored, entry)), {}
+        statement = {**entry["statement"], **{k: stored[k] for k in _ASSIGNED if k in stored}}
+        parts = {
+            sha2: (content_type, base64.b64decode(data))
+            for sha2, (content_type, data) in entry["signatures"].items()
+        }
+        return orjson.dumps(statement), parts
 
     def person(
         self, view: TenantView, agent: Mapping[str, Any], store: Storage, *, reidentify: bool
@@ -329,8 +368,10 @@ class Privacy:
         self, tenant: str, row: StoredStatement, statement: dict[str, Any], keys: frozenset[str]
     ) -> StatementRecord | None:
         """Another learner's statement with the learner of agent keys `keys` taken out of
-        its Groups, its originals sealed again without them; None when the statement is
-        the learner's own (`anonymize.withdraw_member`: it is deleted instead)."""
+        its Groups, its originals sealed again without them; None when it is to be deleted
+        instead: the learner's own (`anonymize.withdraw_member`), or a signed statement,
+        whose sealed original and JWS name the learner and which, edited, would no longer
+        match its signature."""
 
         def erased(node: Mapping[str, Any]) -> bool:
             return agent_key(dict(node)) in keys
@@ -408,22 +449,22 @@ def _keyring(config: Config) -> Keyring:
     return Keyring.from_file(config.key_file)
 
 
-def _refuse_signed(statements: Iterable[Mapping[str, Any]]) -> None:
-    fields = {
-        f"[{i}].attachments[{j}].usageType": [
-            "signed statements are refused while pseudonymization is on: the signature "
-            "carries the learner's identity in clear"
-        ]
-        for i, statement in enumerate(statements)
-        for j, attachment in enumerate(statement.get("attachments") or ())
+def _signature_hashes(statement: Mapping[str, Any]) -> list[str]:
+    """The sha2 (lowercase) of a statement's signature attachments (Data 2.6: a signature
+    is an attachment of the statement itself, never of a SubStatement)."""
+    return [
+        attachment["sha2"].lower()
+        for attachment in statement.get("attachments") or ()
         if is_signature_attachment(attachment)
+    ]
+
+
+def _encoded(parts: AttachmentData) -> dict[str, list[str]]:
+    """Signature data in the JSON a vault entry is: base64, so every byte comes back."""
+    return {
+        sha2: [content_type, base64.b64encode(data).decode("ascii")]
+        for sha2, (content_type, data) in parts.items()
     }
-    if fields:
-        raise InvalidRequestError(
-            "this LRS pseudonymizes identities and cannot store signed statements",
-            code="signed_statement_refused",
-            fields=fields,
-        )
 
 
 def _identity_aad(tenant: str, key: str) -> bytes:

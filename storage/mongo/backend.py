@@ -140,8 +140,8 @@ class MongoTransaction:
     def remove_identities(self, tenant: str, agents: Sequence[str]) -> int:
         return identities.remove(self._db, self._write.doing("delete identities"), tenant, agents)
 
-    def put_attachments(self, tenant: str, items: AttachmentItems) -> None:
-        attachments.put(self._db, self._write.doing("store attachments"), tenant, items)
+    def put_attachments(self, tenant: str, items: AttachmentItems, *, writer: str) -> None:
+        attachments.put(self._db, self._write.doing("store attachments"), tenant, items, writer)
 
     def unreferenced_attachments(
         self, tenant: str, sha2s: Sequence[str], *, excluding: Sequence[str]
@@ -274,9 +274,11 @@ class MongoStorage:
         with self._db.errors("read identities"):
             return identities.get(self._db, tenant, agent)
 
-    def get_attachments(self, tenant: str, sha2s: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+    def get_attachments(
+        self, tenant: str, sha2s: Sequence[str], *, writer: str | None = None
+    ) -> dict[str, tuple[str, bytes]]:
         with self._db.errors("read attachments"):
-            return attachments.get(self._db, tenant, sha2s)
+            return attachments.get(self._db, tenant, sha2s, writer)
 
     def get_activities(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         with self._db.errors("read activities"):

@@ -120,8 +120,8 @@ class SQLiteTransaction:
     def remove_identities(self, tenant: str, agents: Sequence[str]) -> int:
         return identities.remove(self._conn, tenant, agents)
 
-    def put_attachments(self, tenant: str, items: AttachmentItems) -> None:
-        attachments.put(self._conn, tenant, items)
+    def put_attachments(self, tenant: str, items: AttachmentItems, *, writer: str) -> None:
+        attachments.put(self._conn, tenant, items, writer)
 
     def unreferenced_attachments(
         self, tenant: str, sha2s: Sequence[str], *, excluding: Sequence[str]
@@ -232,9 +232,11 @@ class SQLiteStorage:
         with _errors("read identities"):
             return identities.get(self._db.conn, tenant, agent)
 
-    def get_attachments(self, tenant: str, sha2s: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+    def get_attachments(
+        self, tenant: str, sha2s: Sequence[str], *, writer: str | None = None
+    ) -> dict[str, tuple[str, bytes]]:
         with _errors("read attachments"):
-            return attachments.get(self._db.conn, tenant, sha2s)
+            return attachments.get(self._db.conn, tenant, sha2s, writer)
 
     def get_activities(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         with _errors("read activities"):

@@ -167,7 +167,7 @@ def test_replace_statements_moves_the_query_fields_and_their_copies(store):
     assert related(store, ALICE_KEY) == []
     assert related(store, CAROL_KEY) == sorted([group.id, referring.id])
     assert related(store, BOB_KEY) == sorted([group.id, referring.id])
-    put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY)})
+    put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY)}, "w")
     assert store.atomically(
         lambda tx: tx.unreferenced_attachments(T, [sha(ESSAY)], excluding=[])
     ) == [sha(ESSAY)]
@@ -193,8 +193,8 @@ def test_unreferenced_attachments_and_their_removal(store):
     bob = record(2, BOB, attachments=[attached(PHOTO), attached(SHARED)])
     insert_statements(store, T, [alice, bob])
     items = {sha(d): ("text/plain", d) for d in (ESSAY, PHOTO, SHARED)}
-    put_attachments(store, T, items)
-    put_attachments(store, OTHER, items)
+    put_attachments(store, T, items, "w")
+    put_attachments(store, OTHER, items, "w")
     hashes = [sha(ESSAY), sha(SHARED), sha(b"never stored")]
     assert store.atomically(lambda tx: tx.unreferenced_attachments(T, hashes, excluding=[])) == []
     assert store.atomically(
@@ -264,7 +264,7 @@ def _alice_and_bob(store: Storage) -> dict[str, StatementRecord]:
     made["alice_voids_bob"] = ref(9, made["bob_voided"], actor=ALICE, verb=VOIDED)
     made["likes_team"] = ref(10, made["team"], actor=CAROL)
     insert_statements(store, T, list(made.values()))
-    put_attachments(store, T, {sha(d): ("text/plain", d) for d in (ESSAY, PHOTO, SHARED)})
+    put_attachments(store, T, {sha(d): ("text/plain", d) for d in (ESSAY, PHOTO, SHARED)}, "w")
     for agent in (ALICE_KEY, BOB_KEY):
         put_document(store, T, DocumentScope(STATE, COURSE, agent), "bookmark", b"{}",
                      "application/json", updated=ts(1))
@@ -414,7 +414,7 @@ def test_delete_before_deletes_exactly_the_older_statements(store):
     new = [record(4, BOB, attachments=[attached(SHARED)]), ref(5, old[0]), record(6, CAROL)]
     insert_statements(store, T, old + new)
     insert_statements(store, OTHER, [record(1)])
-    put_attachments(store, T, {sha(d): ("text/plain", d) for d in (ESSAY, SHARED)})
+    put_attachments(store, T, {sha(d): ("text/plain", d) for d in (ESSAY, SHARED)}, "w")
     for agent, updated in ((ALICE_KEY, ts(1)), (BOB_KEY, ts(1)), (CAROL_KEY, ts(2)),
                            (ALICE_KEY + "x", ts(9))):
         put_document(store, T, DocumentScope(STATE, COURSE, agent), "d", b"{}",
