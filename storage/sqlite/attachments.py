@@ -69,9 +69,16 @@ def unreferenced(
 
 
 def remove(conn: sqlite3.Connection, tenant: str, sha2s: Sequence[str]) -> int:
+    """Delete the data and who sent it."""
+    wanted = (tenant, orjson.dumps([s.lower() for s in sha2s]))
+    conn.execute(
+        "DELETE FROM attachment_writers WHERE tenant = ?"
+        " AND sha2 IN (SELECT value FROM json_each(?))",
+        wanted,
+    )
     return conn.execute(
         "DELETE FROM attachments WHERE tenant = ? AND sha2 IN (SELECT value FROM json_each(?))",
-        (tenant, orjson.dumps([s.lower() for s in sha2s])),
+        wanted,
     ).rowcount
 
 

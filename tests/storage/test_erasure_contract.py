@@ -206,6 +206,10 @@ def test_unreferenced_attachments_and_their_removal(store):
     assert store.atomically(lambda tx: tx.remove_attachments(T, [sha(ESSAY), sha(ESSAY)])) == 1
     assert set(store.get_attachments(T, list(items))) == {sha(PHOTO), sha(SHARED)}
     assert set(store.get_attachments(OTHER, list(items))) == set(items)
+    # Who sent removed data goes with it: stored again by another, it is only theirs.
+    put_attachments(store, T, {sha(ESSAY): items[sha(ESSAY)]}, "x")
+    assert store.get_attachments(T, [sha(ESSAY)], writer="w") == {}
+    assert set(store.get_attachments(T, [sha(ESSAY)], writer="x")) == {sha(ESSAY)}
 
 
 def test_agent_documents_by_agent_and_by_age(store):
