@@ -12,13 +12,12 @@ from typing import Any
 
 import pytest
 from erasure_testing import COURSE, attachment, multipart, new, whole
-from people import LIA, LIA_OPENID, TEACHER, VERB, ZOE, ZOE_MBOX
-from scan import find_identifiers, store_bytes
+from people import LIA, LIA_OPENID, TEACHER, VERB, ZOE, ZOE_MBOX, multipart_body, sign_statement
+from scan import find_identifiers, jws_forms, store_bytes
 
 from anonymize import Keyring, Pseudonymizer
 from anonymize.keys import encode_key
 from lrs.extension import EXTENSION
-from lrs.service.ingest import store_statements
 from storage import AGENT_PROFILE, STATE, DocumentScope
 from tests.lrs.lrs_testing import Api, add_credential
 
@@ -52,8 +51,7 @@ def positions(who: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def positions_2_0(who: dict[str, Any]) -> list[dict[str, Any]]:
-    """xAPI 2.0's context agents and groups (stored below the HTTP layer, which accepts
-    1.0.3 only so far)."""
+    """xAPI 2.0's context agents and groups, sent by a 2.0 client."""
     return [
         new(TEACHER, context={"contextAgents": [{"objectType": "contextAgent", "agent": who}]}),
         new(TEACHER, context={"contextGroups": [
@@ -71,7 +69,6 @@ class Learner:
 
 
 def write(app, writer: Api, learner: Learner) -> None:
-    service = app.extensions[EXTENSION].service
     batch = positions(learner.who)
     assert writer.post_statements(batch).status_code == 200
     learner.ids += [s["id"] for s in batch]
@@ -88,13 +85,9 @@ def write(app, writer: Api, learner: Learner) -> None:
         "objectType": "StatementRef", "id": voided["id"]})).get_json()[0])
     learner.ids.append(writer.post_statements(new(TEACHER, object={
         "objectType": "StatementRef", "id": batch[0]["id"]})).get_json()[0])
-    # The 2.0 positions, through the service's own write path below HTTP.
-    view = service.tenants.get("default")
     more = positions_2_0(learner.who)
-    prepared = service.privacy.prepare(view, [dict(s) for s in more])
-    store_statements(service.store, "default", prepared.statements,
-                     authority={"objectType": "Agent", "mbox": "mailto:client@example.org"},
-                     writer="writer", sealed=prepared.sealed, identities=prepared.identities)
+    sent_2_0 = writer.post_statements(more, headers={"X-Experience-API-Version": "2.0.0"})
+    assert sent_2_0.status_code == 200, sent_2_0.get_json()
     learner.ids += [s["id"] for s in more]
     for method, body in (("PUT", b'{"bookmark": 1}'), ("POST", b'{"bookmark": 2}'),
                          ("POST", b'{"score": 3}')):
@@ -323,6 +316,29 @@ def test_statements_stored_before_pseudonymization_and_under_retired_keys_are_er
     store = app.extensions[EXTENSION].store
     assert store.get_statements("default", [raw["id"], before_rotation["id"],
                                             after_rotation["id"]]) == {}
+
+
+def test_signed_statements_naming_the_learner_go_with_their_jws(app, writer, eraser,
+                                                                storage_uri):
+    """A signed statement's vault entry holds the statement as signed and its JWS, the
+    learner in clear in both: B's signed statement naming A as a team member is deleted,
+    not edited (edited, it would no longer match its signature)."""
+    own, own_token = sign_statement(new(A))
+    team = {"objectType": "Group", "name": "Team Pair", "member": [A, B]}
+    shared, shared_token = sign_statement(new(B, context={"team": team}))
+    unrelated, unrelated_token = sign_statement(new(B))
+    body, kind = multipart_body([own, shared, unrelated],
+                                [own_token, shared_token, unrelated_token])
+    sent = writer.post("/xapi/statements", data=body, headers={"Content-Type": kind})
+    assert sent.status_code == 200, sent.get_json()
+    store = app.extensions[EXTENSION].store
+    kept = store.get_statements("default", [unrelated["id"]])
+    receipt = eraser.post("/admin/erasure", json={"agent": A}).get_json()
+    assert receipt["counts"]["statements"] == 2 and receipt["counts"]["edited_statements"] == 0
+    assert store.get_statements("default", [own["id"], shared["id"]]) == {}
+    assert store.get_statements("default", [unrelated["id"]]) == kept
+    blob = store_bytes(storage_uri)
+    assert find_identifiers(blob, [*jws_forms(own_token), *jws_forms(shared_token)]) == []
 
 
 @pytest.mark.parametrize("body,field", [
