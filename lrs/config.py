@@ -73,6 +73,7 @@ class Config:
     dimensions: tuple[tuple[str, str], ...] = ()
     notice_languages: tuple[str, ...] = ("en",)
     erasure_contact: str = ""
+    refuse_erased: bool = False
 
 
 def _as_int(key: str, value: Any) -> int:
@@ -240,6 +241,7 @@ _CONVERTERS = {
     "dimensions": _as_dimensions,
     "notice_languages": _as_names,
     "erasure_contact": _as_text,
+    "refuse_erased": _as_bool,
 }
 KEYS = tuple(f.name for f in fields(Config))
 

@@ -140,6 +140,9 @@ class Transaction(Protocol):
     def remove_identities(self, tenant: str, agents: Sequence[str]) -> int:
         """Delete the identities of the pseudonyms with these agent keys; how many."""
 
+    def mark_erased(self, tenant: str, marks: Sequence[str]) -> None:
+        """Store each mark of an erased learner (opaque strings) unless it is stored."""
+
     def put_attachments(self, tenant: str, items: AttachmentItems, *, writer: str) -> None:
         """Store `sha2 -> (content type, data)`; a hash already stored is left as it is (its
         data is the same by definition). Either way `writer` (the credential that sent the
@@ -254,6 +257,9 @@ class Storage(Protocol):
 
     def get_identities(self, tenant: str, agent: str) -> list[Identity]:
         """The identities stored for the pseudonym with agent key `agent`, by digest."""
+
+    def erased_among(self, tenant: str, marks: Sequence[str]) -> set[str]:
+        """Which of `marks` are stored as marks of erased learners (`mark_erased`)."""
 
     # -- attachments, activities, documents ----------------------------------------------
 

@@ -9,6 +9,9 @@ what holds them, keeping another learner's statement that names them only in a G
 them taken out (`Privacy.withdraw`). The answer is a receipt; the audit log gets the
 receipt without the learner: no identifier, not even the pseudonym, so the log never
 becomes a list of erased learners. A dry run answers the same receipt and deletes nothing.
+A tenant whose policy refuses erased learners (`refuse_erased`) gets a keyed mark of each of
+the learner's keys stored with the erasure (`Privacy.erased_marks`); the statement service
+refuses a batch naming one (403).
 
 Retention (`ErasureService.retention`, the platform operator): for each tenant with a
 `retention_days` period, `storage.commands.delete_before` deletes what was stored before
@@ -60,12 +63,14 @@ class ErasureService:
         view = self.tenants.get(tenant)
         stored, keys = self.privacy.erasure_keys(view, learner, self.store)
         wanted = frozenset(keys)
+        marks = self.privacy.erased_marks(view, keys) if view.policy.refuse_erased else []
         result = erase_agent(
             self.store,
             tenant,
             keys,
             now=stored_timestamp(datetime.now(UTC)),
             edit=lambda row, statement: self.privacy.withdraw(tenant, row, statement, wanted),
+            marks=marks,
             dry_run=dry_run,
         )
         counts = result.counts

@@ -39,7 +39,11 @@ vault entry of a re-sent statement again instead of believing it stored.
 Erasure (`Privacy.erasure_keys`, `Privacy.withdraw`): every key a learner may be stored under
 (their pseudonym under the current and each retired master key, and their raw identifiers,
 for statements stored while pseudonymization was off), and another learner's statement with
-the learner taken out of its Groups, its vault entry sealed again without them.
+the learner taken out of its Groups, its vault entry sealed again without them. A tenant
+refusing erased learners (`refuse_erased`) keeps a mark of each such key: an HMAC under the
+tenant's general key (`Privacy.erased_marks`), never the key itself, so the store holds no
+identifier or pseudonym of an erased learner; ingest compares the marks of every agent of
+a batch, as sent and as stored, under the current and each retired key (`Privacy.marks_of`).
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ import base64
 import hashlib
 import hmac
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,9 +72,20 @@ from anonymize import (
     withdraw_member,
 )
 from lrs.config import Config, ConfigError
-from lrs.service.errors import IdentityVaultError, InvalidRequestError, invalid
+from lrs.service.errors import (
+    IdentityVaultError,
+    InvalidRequestError,
+    RequestConflictError,
+    invalid,
+)
 from lrs.service.tenants import TenantView
-from statements import IFI_FIELDS, AttachmentData, agent_key, is_signature_attachment
+from statements import (
+    IFI_FIELDS,
+    AttachmentData,
+    agent_key,
+    agent_position_tuples,
+    is_signature_attachment,
+)
 from storage import Identity, StatementRecord, Storage, StoredStatement, build_record
 
 _KNOWN_MAX = 100_000
@@ -403,6 +418,41 @@ class Privacy:
                 aad=f"{tenant}|{row.id}".encode(),
             )
         return build_record(withdrawn.statement, writer=row.writer, sealed=sealed)
+
+    def erased_marks(self, view: TenantView, keys: Sequence[str]) -> list[str]:
+        """The marks an erasure stores for a tenant refusing erased learners: one per agent
+        key of the learner (module docstring). RequestConflictError without a master key:
+        an unkeyed digest of an e-mail address is reversed by hashing guesses."""
+        if self._keyring is None:
+            raise RequestConflictError(
+                "the tenant refuses erased learners (refuse_erased), which needs a master key"
+                " (key_file or master_key) to keep their marks; nothing was erased",
+                code="refuse_erased_needs_key",
+            )
+        key = self._keyring.derive(view.name, Purpose.GENERAL).key
+        return sorted({_mark(key, agent) for agent in keys})
+
+    def marks_of(
+        self, view: TenantView, statements: Sequence[Mapping[str, Any]]
+    ) -> list[set[str]]:
+        """The marks of every agent of each statement, under the current and each retired
+        key. Empty sets without a master key: no erasure could have marked anyone."""
+        if self._keyring is None:
+            return [set() for _ in statements]
+        keys = [d.key for d in self._keyring.derive_all(view.name, Purpose.GENERAL)]
+        return [
+            {
+                _mark(key, agent)
+                for _, node, *_ in agent_position_tuples(dict(statement), authority=False)
+                for agent in _raw_keys(node)
+                for key in keys
+            }
+            for statement in statements
+        ]
+
+
+def _mark(key: bytes, agent: str) -> str:
+    return hmac.new(key, f"erased|{agent}".encode(), hashlib.sha256).hexdigest()
 
 
 def _raw_keys(agent: Mapping[str, Any]) -> list[str]:

@@ -13,15 +13,18 @@ What goes (the rules; README "Erasure" says why):
   no longer exists. Deletion wins over an edit;
 - the attachment data of the deleted statements that no remaining statement refers to;
 - the learner's State and Agent Profile documents, and their identity-vault entries;
+- `marks` (given when the tenant refuses statements of erased learners): stored, so that
+  ingest can refuse them;
 - and the tenant's revision grows, in the same step: every worker holding something of the
   tenant's learners in memory (the vault entries it knows are stored) drops it at its next
   request, which reads the tenant by revision.
 
-The order of the steps is what makes an erasure without a transaction resumable: attachment
-data first (its references go with the statements), edits, then the referring statements
-(found through the copies of the learner's query fields they hold, which deleting the
-learner's own statements would remove), then the learner's own statements, documents,
-vault entries, and the revision last. Whatever an interruption leaves is found again by the
+The order of the steps is what makes an erasure without a transaction resumable: the marks
+first (a re-send is refused from then on), attachment data (its references go with the
+statements), edits, then the referring statements (found through the copies of the
+learner's query fields they hold, which deleting the learner's own statements would
+remove), then the learner's own statements, documents, vault entries, and the revision
+last. Whatever an interruption leaves is found again by the
 same indexes, so running the erasure again finishes it.
 """
 
@@ -116,19 +119,20 @@ def erase_agent(
     *,
     now: str,
     edit: Edit | None = None,
+    marks: Sequence[str] = (),
     dry_run: bool = False,
 ) -> Erasure:
     """Erase every record of the learner known by the agent keys `agents` (every key they
     were stored under: pseudonyms, raw identifiers) from `tenant` (module docstring);
-    `now` (stored format) dates a tenant row made to carry the revision. `dry_run` counts
-    and changes nothing."""
+    `now` (stored format) dates a tenant row made to carry the revision; `marks` are stored
+    (`Transaction.mark_erased`). `dry_run` counts and changes nothing."""
     if dry_run:
         plan = store.atomically(lambda tx: _plan(tx, tenant, agents, edit))
         return Erasure(plan.counts(), _deleted(plan), store.transactional, purged=False)
 
     def erase(tx: Transaction) -> tuple[ErasureCounts, tuple[str, ...]]:
         plan = _plan(tx, tenant, agents, edit)
-        return _execute(tx, tenant, agents, plan, now), _deleted(plan)
+        return _execute(tx, tenant, agents, plan, now, marks), _deleted(plan)
 
     # A document changed between its listing and its deletion (backends whose writers are
     # not serialized): planned again.
@@ -169,10 +173,12 @@ def _plan(tx: Transaction, tenant: str, agents: Sequence[str], edit: Edit | None
 
 
 def _execute(
-    tx: Transaction, tenant: str, agents: Sequence[str], plan: _Plan, now: str
+    tx: Transaction, tenant: str, agents: Sequence[str], plan: _Plan, now: str,
+    marks: Sequence[str],
 ) -> ErasureCounts:
     """The plan's deletions in the resumable order (module docstring); the counts of what
     each primitive found to delete."""
+    tx.mark_erased(tenant, marks)
     attachments = tx.remove_attachments(tenant, plan.attachments)
     tx.replace_statements(tenant, plan.edits)
     referring = tx.delete_statements(tenant, plan.referring)

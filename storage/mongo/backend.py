@@ -140,6 +140,9 @@ class MongoTransaction:
     def remove_identities(self, tenant: str, agents: Sequence[str]) -> int:
         return identities.remove(self._db, self._write.doing("delete identities"), tenant, agents)
 
+    def mark_erased(self, tenant: str, marks: Sequence[str]) -> None:
+        identities.mark_erased(self._db, self._write.doing("mark erased"), tenant, marks)
+
     def put_attachments(self, tenant: str, items: AttachmentItems, *, writer: str) -> None:
         attachments.put(self._db, self._write.doing("store attachments"), tenant, items, writer)
 
@@ -273,6 +276,10 @@ class MongoStorage:
     def get_identities(self, tenant: str, agent: str) -> list[Identity]:
         with self._db.errors("read identities"):
             return identities.get(self._db, tenant, agent)
+
+    def erased_among(self, tenant: str, marks: Sequence[str]) -> set[str]:
+        with self._db.errors("read erased marks"):
+            return identities.erased_among(self._db, tenant, marks)
 
     def get_attachments(
         self, tenant: str, sha2s: Sequence[str], *, writer: str | None = None

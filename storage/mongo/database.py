@@ -17,7 +17,7 @@ password is also cut out of the driver's messages). Open the store after the ser
 forks its workers (gunicorn without `--preload`): a MongoClient must not cross a fork.
 
 Collections (the layout of each is in its resource module): `statements`
-(`storage.mongo.statements`), `identities`, `activities`, `documents`, `attachments`,
+(`storage.mongo.statements`), `identities` and `erased`, `activities`, `documents`, `attachments`,
 `credentials`, `pending` (markers of batches whose deferred step is not done), `tenants`
 (`storage.mongo.tenants`), `audit` (`storage.mongo.audit`) and `meta`, whose document
 `{_id: "schema", version}` records the layout:
@@ -30,6 +30,7 @@ Collections (the layout of each is in its resource module): `statements`
        finds nothing to do. A database of a newer layout is refused.
     3  + `h` on each statement with attachments (the sha2 of each: which attachment data it
        refers to), set from the stored statements; same idempotent steps, version last.
+       `erased` (marks of erased learners a tenant refuses) starts empty.
 
 Indexes (created at startup, idempotently), each with the queries it serves:
 - `statements_id` (t, id) unique: Data 2.4.1 id unique per tenant; get_statements, the
@@ -57,6 +58,8 @@ Indexes (created at startup, idempotently), each with the queries it serves:
 - `documents_updated` (tenant, updated): documents not updated since a cut-off (retention).
 - `identities_key` (t, agent, digest) unique: one vault entry per distinct original;
   get_identities.
+- `erased_key` (t, m) unique: the marks of erased learners a tenant refuses (erasure,
+  ingest).
 - `attachments_key` (tenant, sha2) unique: attachment data stored once per hash (Data
   2.4.11); one attachment must fit in a 16 MB BSON document.
 - `activities_id` (t, id) unique: one canonical definition per activity id (Data 2.4.4.1
@@ -174,6 +177,9 @@ INDEXES: dict[str, list[IndexModel]] = {
             name="identities_key", unique=True,
         ),
     ],
+    "erased": [
+        IndexModel([("t", ASCENDING), ("m", ASCENDING)], name="erased_key", unique=True),
+    ],
     "attachments": [
         IndexModel(
             [("tenant", ASCENDING), ("sha2", ASCENDING)], name="attachments_key", unique=True
@@ -279,6 +285,7 @@ class Database:
                 self.db = self.client.get_default_database(DEFAULT_DATABASE)
                 self.statements: Collection[dict[str, Any]] = self.db["statements"]
                 self.identities: Collection[dict[str, Any]] = self.db["identities"]
+                self.erased: Collection[dict[str, Any]] = self.db["erased"]
                 self.activities: Collection[dict[str, Any]] = self.db["activities"]
                 self.documents: Collection[dict[str, Any]] = self.db["documents"]
                 self.attachments: Collection[dict[str, Any]] = self.db["attachments"]

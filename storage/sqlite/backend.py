@@ -120,6 +120,9 @@ class SQLiteTransaction:
     def remove_identities(self, tenant: str, agents: Sequence[str]) -> int:
         return identities.remove(self._conn, tenant, agents)
 
+    def mark_erased(self, tenant: str, marks: Sequence[str]) -> None:
+        identities.mark_erased(self._conn, tenant, marks)
+
     def put_attachments(self, tenant: str, items: AttachmentItems, *, writer: str) -> None:
         attachments.put(self._conn, tenant, items, writer)
 
@@ -231,6 +234,10 @@ class SQLiteStorage:
     def get_identities(self, tenant: str, agent: str) -> list[Identity]:
         with _errors("read identities"):
             return identities.get(self._db.conn, tenant, agent)
+
+    def erased_among(self, tenant: str, marks: Sequence[str]) -> set[str]:
+        with _errors("read erased marks"):
+            return identities.erased_among(self._db.conn, tenant, marks)
 
     def get_attachments(
         self, tenant: str, sha2s: Sequence[str], *, writer: str | None = None

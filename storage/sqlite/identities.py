@@ -1,5 +1,7 @@
 """The identity vault's entries in SQLite: one row per (tenant, pseudonym's agent key,
-digest) holding a sealed original agent (opaque here: `anonymize.seal`)."""
+digest) holding a sealed original agent (opaque here: `anonymize.seal`); and the marks of
+erased learners a tenant refuses statements of (`erased_marks`: keyed digests, opaque
+here)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,11 @@ DDL = (
         digest TEXT NOT NULL,
         sealed BLOB NOT NULL,
         PRIMARY KEY (tenant, agent, digest)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS erased_marks (
+        tenant TEXT NOT NULL,
+        mark TEXT NOT NULL,
+        PRIMARY KEY (tenant, mark)
     ) WITHOUT ROWID""",
 )
 
@@ -42,3 +49,19 @@ def get(conn: sqlite3.Connection, tenant: str, agent: str) -> list[Identity]:
         (tenant, agent),
     ).fetchall()
     return [Identity(agent=row[0], digest=row[1], sealed=row[2]) for row in rows]
+
+
+def mark_erased(conn: sqlite3.Connection, tenant: str, marks: Sequence[str]) -> None:
+    conn.executemany(
+        "INSERT OR IGNORE INTO erased_marks (tenant, mark) VALUES (?, ?)",
+        [(tenant, mark) for mark in marks],
+    )
+
+
+def erased_among(conn: sqlite3.Connection, tenant: str, marks: Sequence[str]) -> set[str]:
+    rows = conn.execute(
+        "SELECT mark FROM erased_marks WHERE tenant = ? AND mark IN"
+        " (SELECT value FROM json_each(?))",
+        (tenant, orjson.dumps(list(marks))),
+    )
+    return {row[0] for row in rows}

@@ -12,7 +12,8 @@ unknown (newer) version is refused, never misread.
     2  + tenants (a row per tenant, with its policy) and the audit log
     3  + which attachments each statement refers to (`statement_attachments`, filled from
        the stored statements), and documents indexed by agent and by time: what erasure and
-       retention find their rows by
+       retention find their rows by; `erased_marks` (empty until a tenant refuses erased
+       learners: nothing to migrate)
 """
 
 from __future__ import annotations

@@ -273,6 +273,63 @@ def test_every_worker_forgets_the_learner_and_a_re_sent_statement_is_stored_anew
     assert person["mbox"] == [ZOE_MBOX]
 
 
+def test_a_tenant_refusing_erased_learners_refuses_every_statement_naming_them(
+    make_app, storage_uri
+):
+    """`refuse_erased`: after the erasure a batch naming A anywhere (raw identifier, its
+    sha1 form, the pseudonym, a team) is a 403 naming the statement, and nothing is stored;
+    B's statements are stored; the store keeps only keyed marks, no identifier of A."""
+    app = make_app(refuse_erased=True)
+    writer = Api(app.test_client(), add_credential(app, ["all"])[0])
+    eraser = Api(app.test_client(), add_credential(app, ["erase"])[0])
+    statement = new(A)
+    assert writer.post_statements(statement).status_code == 200
+    service = app.extensions[EXTENSION].service
+    pseudonym = service.privacy.stored_agent(service.tenants.get("default"), A)
+    stored_as = pseudonym["account"]["name"]
+    assert eraser.post("/admin/erasure", json={"agent": A}).get_json()["counts"][
+        "statements"] == 1
+    before = whole(app)
+    sha1 = {"objectType": "Agent", "mbox_sha1sum": hashlib.sha1(ZOE_MBOX.encode()).hexdigest()}
+    team = {"objectType": "Group", "member": [B, A]}
+    for batch, refused in (
+        ([statement], ["[0]"]),
+        ([new(B), new(B, context={"team": team})], ["[1]"]),
+        ([new(sha1), new(B), new(TEACHER, object=pseudonym)], ["[0]", "[2]"]),
+    ):
+        answer = writer.post_statements(batch)
+        assert answer.status_code == 403, answer.get_json()
+        error = answer.get_json()["error"]
+        assert error["code"] == "erased_learner_refused"
+        assert sorted(error["fields"]) == refused
+        assert whole(app) == before
+    assert writer.put("/xapi/statements", json=statement,
+                      query_string={"statementId": statement["id"]}).status_code == 403
+    assert writer.post_statements(new(B)).status_code == 200
+    blob = store_bytes(storage_uri)
+    assert find_identifiers(blob, [*A_IDENTIFIERS, stored_as]) == []
+    # A dry run marks no one.
+    assert eraser.post("/admin/erasure", json={"agent": B, "dry_run": True}).status_code == 200
+    assert writer.post_statements(new(B)).status_code == 200
+
+
+def test_refusing_erased_learners_without_a_master_key_is_a_409_and_erases_nothing(
+    make_app, tmp_path
+):
+    """The marks are keyed: without a key (pseudonymization off, no key file) they cannot
+    be made, and an unkeyed digest of an address would be reversed by hashing guesses."""
+    app = make_app(pseudonymize=False, master_key="", key_file=str(tmp_path / "none.key"),
+                   refuse_erased=True)
+    writer = Api(app.test_client(), add_credential(app, ["all"])[0])
+    eraser = Api(app.test_client(), add_credential(app, ["erase"])[0])
+    assert writer.post_statements(new(A)).status_code == 200
+    before = whole(app)
+    answer = eraser.post("/admin/erasure", json={"agent": A})
+    assert answer.status_code == 409
+    assert answer.get_json()["error"]["code"] == "refuse_erased_needs_key"
+    assert whole(app) == before
+
+
 def test_the_log_keeps_earlier_reads_of_an_erased_learner_by_pseudonym(app, writer, eraser):
     """The audit log is the record of who accessed what: its earlier entries stay, with
     the pseudonym they were made with (README "Erasure"), and the chain still verifies."""

@@ -188,6 +188,16 @@ def test_statements_before_are_oldest_first_and_paged(store):
     assert store.atomically(lambda tx: tx.statements_before(T, ts(1), 10)) == []
 
 
+def test_marks_of_erased_learners_per_tenant(store):
+    assert store.erased_among(T, ["m1", "m2"]) == set()
+    store.atomically(lambda tx: tx.mark_erased(T, ["m1", "m3"]))
+    store.atomically(lambda tx: tx.mark_erased(T, ["m1"]))  # again: nothing new
+    store.atomically(lambda tx: tx.mark_erased(T, []))
+    assert store.erased_among(T, ["m1", "m2", "m3"]) == {"m1", "m3"}
+    assert store.erased_among(OTHER, ["m1", "m3"]) == set()
+    assert store.erased_among(T, []) == set()
+
+
 def test_unreferenced_attachments_and_their_removal(store):
     alice = record(1, attachments=[attached(ESSAY), attached(SHARED)])
     bob = record(2, BOB, attachments=[attached(PHOTO), attached(SHARED)])
