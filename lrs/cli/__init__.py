@@ -7,7 +7,9 @@ unreadable input.
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import click
@@ -16,10 +18,10 @@ import orjson
 from anonymize import KeyFileError, Keyring, init_key_file
 from lrs.cli import audit, credentials, tenants
 from lrs.cli.common import config as _config
-from lrs.cli.common import store as _store
 from lrs.config import ConfigError
 from lrs.service import load_privacy
 from statements import StatementError, validate_statements
+from storage import StorageError, open_storage
 
 
 @click.group()
@@ -49,10 +51,22 @@ def serve(host: str, port: int, workers: int, connections: int, threads: int) ->
         load_privacy(config)  # no key, no start: say so once, before any worker starts
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    # Open once in the master: fails fast on a bad store and creates the schema before
-    # several workers race to do it.
-    with _store(config):
-        pass
+    # Open once before the workers start: fails fast on a bad store and creates the schema
+    # before several workers race to do it. In a spawned process, not this one: a driver's
+    # background threads (pymongo's) run here would leave dead thread proxies behind, on
+    # which gevent's patching of each forked worker fails ("Worker failed to boot").
+    context = multiprocessing.get_context("spawn")
+    receiving, sending = context.Pipe(duplex=False)
+    opener = context.Process(target=_open_once, args=(config.storage_uri, sending))
+    opener.start()
+    sending.close()
+    try:
+        problem = receiving.recv() if receiving.poll(120) else "no answer within 120 s"
+    except EOFError:
+        problem = "the process opening it exited without an answer"
+    opener.join()
+    if problem:
+        raise click.ClickException(f"cannot open the store: {problem}")
     LrsServer(
         config, bind=f"{host}:{port}", workers=workers, connections=connections,
         threads=threads,
@@ -90,6 +104,16 @@ def keys_init(path: Path | None, exist_ok: bool) -> None:
     except KeyFileError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {target} (mode 0600); back it up: without it the vault cannot be read")
+
+
+def _open_once(uri: str, answer: Connection) -> None:
+    """Open and close the store named by `uri`; send "" or what went wrong."""
+    try:
+        open_storage(uri).close()
+    except StorageError as exc:
+        answer.send(str(exc))
+    else:
+        answer.send("")
 
 
 @main.command()
