@@ -19,7 +19,7 @@ from lrs.cli.common import config as _config
 from lrs.cli.common import lrs_service, operator
 from lrs.config import Config
 from lrs.service import LearningRecordStore
-from lrs.service.errors import SyncFailedError
+from lrs.service.errors import ServiceError
 from lrs.service.forwarding import PushResult
 from lrs.sync_client import HttpTransport, load_credential, sync_endpoint
 from storage import StorageError
@@ -152,7 +152,7 @@ def _push(
             operator(tenant or settings.sync_tenant), transport,
             batch_size=batch_size or settings.sync_batch_size, stop=stop,
         )
-    except SyncFailedError as exc:
+    except ServiceError as exc:  # SyncFailedError, or no such tenant here
         _log(f"failed: {exc.message}", err=True)
         return None
     except StorageError as exc:

@@ -126,6 +126,12 @@ def test_sync_push_fails_with_exit_1_when_the_centre_is_unreachable(edge):
     assert "cannot reach" in status["last_error"]
 
 
+def test_sync_push_of_an_unknown_tenant_fails_with_exit_1(edge):
+    result = run(edge, "sync", "push", "--to", "http://127.0.0.1:9/xapi/", "--credential",
+                 "k:s", "--tenant", "nosuch")
+    assert result.exit_code == 1 and "failed:" in result.output
+
+
 def test_sync_urls_settings_are_checked(edge):
     result = run({**edge, "LRS_SYNC_URL": "central.example.org"}, "sync", "status")
     assert result.exit_code == 2 and "sync_url" in result.output
