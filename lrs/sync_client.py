@@ -4,13 +4,14 @@ LRS's sync API (`lrs.sync`) over one keep-alive connection, with HTTP Basic cred
 The central LRS is named by its xAPI base, as its clients know it
 (`https://central.example.org/xapi/`); the sync API is beside it
 (`https://central.example.org/sync/v1`), behind the same prefix when a proxy adds one.
-Certificates are verified (the system's trust store). Every failure becomes a
-SyncFailedError saying what happened, never with the credential in it.
+Certificates are verified (the system's trust store); batches travel gzipped. Every
+failure becomes a SyncFailedError saying what happened, never with the credential in it.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import http.client
 import os
 import ssl
@@ -104,7 +105,10 @@ class HttpTransport:
         return self._call("GET", "/hello")
 
     def send(self, content_type: str, body: bytes) -> Mapping[str, Any]:
-        return self._call("POST", "/statements", body, content_type)
+        """POST a batch gzipped (level 1: about 5 times smaller for a few ms per batch; the
+        links of the schools this is for are slow)."""
+        return self._call("POST", "/statements", gzip.compress(body, 1),
+                          {"Content-Type": content_type, "Content-Encoding": "gzip"})
 
     def erasures(self, after: int, limit: int) -> Mapping[str, Any]:
         return self._call("GET", "/erasures?" + urlencode({"after": after, "limit": limit}))
@@ -115,13 +119,13 @@ class HttpTransport:
             self._connection = None
 
     def _call(
-        self, method: str, path: str, body: bytes | None = None, content_type: str | None = None
+        self, method: str, path: str, body: bytes | None = None,
+        entity: Mapping[str, str] | None = None,
     ) -> Mapping[str, Any]:
-        """One request; a kept-alive connection the server closed meanwhile is opened again
-        once (every call here may be repeated: a batch sent twice is stored once)."""
-        headers = dict(self._headers)
-        if content_type is not None:
-            headers["Content-Type"] = content_type
+        """One request (`entity`: the body's headers); a kept-alive connection the server
+        closed meanwhile is opened again once (every call here may be repeated: a batch sent
+        twice is stored once)."""
+        headers = {**self._headers, **(entity or {})}
         reused = self._connection is not None
         try:
             status, data = self._exchange(method, path, body, headers)

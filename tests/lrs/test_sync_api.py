@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import gzip
 import hashlib
 import json
 import secrets
@@ -480,3 +481,26 @@ def test_without_pseudonymization_on_either_side_statements_travel_as_stored(
     finally:
         central.extensions[EXTENSION].close()
         edge.extensions[EXTENSION].close()
+
+
+def test_batches_may_come_gzipped_and_a_bomb_is_413(central, edge, device, transport, reader):
+    good, sealed = forwardable(edge, device, simple(ZOE))
+    body = json.dumps({"statements": [good], "sealed": {good["id"]: sealed}}).encode()
+    client = central.test_client()
+    headers = {**transport.auth, "Content-Encoding": "gzip"}
+
+    def send(data, **extra):
+        return client.post("/sync/v1/statements", data=data, content_type="application/json",
+                           headers={**headers, **extra})
+
+    bomb = gzip.compress(b" " * (11 * 1024 * 1024))  # 11 MiB of spaces, 11 KiB sent
+    assert send(bomb).status_code == 413
+    for data, extra in ((b"not gzip", {}), (gzip.compress(body)[:-8], {}),
+                        (body, {"Content-Encoding": "br"})):
+        answer = send(data, **extra)
+        assert answer.status_code == 400
+        assert "Content-Encoding" in answer.get_json()["error"]["fields"]
+    assert central_statements(reader) == []
+    assert send(gzip.compress(body)).get_json() == {"ids": [good["id"]], "skipped": []}
+    assert client.post("/sync/v1/statements", data=body, content_type="text/plain",
+                       headers=transport.auth).status_code == 400
