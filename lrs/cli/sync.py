@@ -88,9 +88,8 @@ def run(url: str | None, credential: str | None, tenant: str | None,
             result = _push(lrs, settings, transport, tenant, batch_size, stopping.is_set)
             failures = 0 if result is not None else failures + 1
             if failures:
-                wait = min(settings.sync_retry_max,
-                           settings.sync_retry_initial * 2 ** min(failures - 1, 30))
-                wait *= random.uniform(0.9, 1.1)  # noqa: S311 - spreading retries, not secrets
+                wait = retry_wait(failures, settings.sync_retry_initial,
+                                  settings.sync_retry_max)
                 _log(f"next attempt in {wait:.0f} s")
             else:
                 wait = settings.sync_interval
@@ -134,6 +133,14 @@ def status(url: str | None, tenant: str | None, as_json: bool) -> None:
             f"\n  erasures      {s.erasures_pulled} pulled, {s.erasures_waiting} waiting to be "
             "applied here"
         )
+
+
+def retry_wait(failures: int, initial: int, maximum: int) -> float:
+    """Seconds before the next push after `failures` failures in a row: `initial` doubling
+    with each, at most `maximum`, with 10% jitter (edges coming back after one outage must
+    not all call the centre at the same second)."""
+    base = min(maximum, initial * 2 ** min(failures - 1, 30))
+    return base * random.uniform(0.9, 1.1)  # noqa: S311 - spreading retries, not secrets
 
 
 def _push(

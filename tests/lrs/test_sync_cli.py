@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
+import subprocess
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -14,6 +17,7 @@ from click.testing import CliRunner
 from anonymize import Keyring, Purpose, load_tenant_keys
 from anonymize.keys import encode_key
 from lrs.cli import main
+from lrs.cli.sync import retry_wait
 from lrs.service.errors import SyncFailedError
 from lrs.sync_client import _answer, load_credential, sync_endpoint
 
@@ -176,3 +180,35 @@ def test_an_error_answer_names_the_status_code_and_fields():
         _answer("https://c/sync/v1", 400, body.encode())
     with pytest.raises(SyncFailedError, match="answered 502"):
         _answer("https://c/sync/v1", 502, b"<html>")
+
+
+def test_retries_double_from_the_initial_wait_up_to_the_longest_with_jitter():
+    for failures, base in ((1, 5), (2, 10), (3, 20), (8, 640), (9, 900), (200, 900)):
+        waits = [retry_wait(failures, 5, 900) for _ in range(50)]
+        assert all(base * 0.9 <= wait <= base * 1.1 for wait in waits), (failures, waits)
+    assert len({retry_wait(1, 5, 900) for _ in range(20)}) > 1
+
+
+def test_sync_run_retries_while_the_centre_is_down_and_stops_on_sigterm(edge, tmp_path):
+    from tests.e2e.conftest import free_port, lrs_command
+
+    env = {**os.environ, **edge, "LRS_SYNC_RETRY_INITIAL": "1", "LRS_SYNC_RETRY_MAX": "1"}
+    log = tmp_path / "run.log"
+    with log.open("wb") as out:
+        runner = subprocess.Popen(
+            [*lrs_command(), "sync", "run", "--to", f"http://127.0.0.1:{free_port()}/xapi/",
+             "--credential", "key:secret"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while log.read_text().count("cannot reach the central LRS") < 2:
+                assert runner.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+            runner.send_signal(signal.SIGTERM)
+            assert runner.wait(timeout=30) == 0
+        finally:
+            if runner.poll() is None:
+                runner.kill()
+                runner.wait()
+    output = log.read_text()
+    assert "next attempt in 1 s" in output and output.rstrip().endswith("stopped")
+    assert "secret" not in output
