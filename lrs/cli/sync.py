@@ -139,7 +139,7 @@ def retry_wait(failures: int, initial: int, maximum: int) -> float:
     """Seconds before the next push after `failures` failures in a row: `initial` doubling
     with each, at most `maximum`, with 10% jitter (edges coming back after one outage must
     not all call the centre at the same second)."""
-    base = min(maximum, initial * 2 ** min(failures - 1, 30))
+    base = min(maximum, initial << min(failures - 1, 30))
     return base * random.uniform(0.9, 1.1)  # noqa: S311 - spreading retries, not secrets
 
 
