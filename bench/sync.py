@@ -124,10 +124,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--attachment-every", type=int, default=50)
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lrs-bench-sync-") as tmp:
+        measure(args, Path(tmp))
 
+
+def measure(args: argparse.Namespace, root: Path) -> None:
+    """Fill an edge under `root`, then forward it --runs times (module docstring)."""
     from bench.secantus import with_database
 
-    root = Path(tempfile.mkdtemp(prefix="lrs-bench-sync-"))
     central_dir, edge_dir = root / "central", root / "edge"
     central_dir.mkdir()
     edge_dir.mkdir()
@@ -140,7 +144,7 @@ def main() -> None:
     started = time.monotonic()
     attached = fill_edge(edge_env, args.count, args.attachment_every)
     print(f"edge: {args.count:,} statements ({attached} with a 4 KB attachment) stored in "
-          f"{time.monotonic() - started:.1f} s, SQLite at {edge_dir}")
+          f"{time.monotonic() - started:.1f} s, SQLite")
     print(f"central: lrs serve, 2 workers, {args.central}; {os.cpu_count()} CPUs; "
           f"batches of {args.batch_size}")
     if args.central == "mongo" and not args.mongo_uri:
@@ -167,12 +171,15 @@ def main() -> None:
             forwarded = int(re.search(r"forwarded (\d+) statement", pushed.stdout).group(1))
             assert forwarded == args.count, pushed.stdout
             rate = forwarded / elapsed
-            reported = re.search(r", (\d+)/s\)", pushed.stdout)
+            reported = re.search(r", (\d+)/s[,)]", pushed.stdout)
+            packed = re.search(r", ([\d.]+) MB sent gzipped, ([\d.]+) times smaller", pushed.stdout)
             rates.append(rate)
             if reported:
                 inner.append(int(reported.group(1)))
             print(f"  run {run}: {forwarded:,} statements in {elapsed:.1f} s: {rate:,.0f} "
-                  f"statements/s (the push itself: {reported.group(1) if reported else '?'}/s)")
+                  f"statements/s (the push itself: {reported.group(1) if reported else '?'}/s)"
+                  + (f"; {packed.group(1)} MB on the wire, gzip {packed.group(2)} times smaller"
+                     if packed else ""))
     print(f"median {statistics.median(rates):,.0f} statements/s "
           f"[{min(rates):,.0f}-{max(rates):,.0f}] wall clock"
           + (f"; push alone median {statistics.median(inner):,.0f}/s "

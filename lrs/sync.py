@@ -6,7 +6,7 @@ calls to forward its statements here (`lrs.service.sync` holds the rules; the ed
     POST /sync/v1/statements                 one batch: application/json, or
                                              multipart/mixed with the attachment parts;
                                              `Content-Encoding: gzip` allowed (schools'
-                                             links are slow: batches shrink about 5 times)
+                                             links are slow: batches shrink about 4.5 times)
     GET  /sync/v1/erasures?after=N&limit=M   the erasure list after entry N
 
 HTTP Basic credentials with the `sync` scope (403 otherwise, before a body is read); errors

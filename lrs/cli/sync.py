@@ -154,6 +154,7 @@ def _push(
     """One push, reported; None when it failed (the reason is printed and kept as the
     state's last error)."""
     started = time.monotonic()
+    batch_bytes, sent_bytes = transport.batch_bytes, transport.sent_bytes
     try:
         result = lrs.forwarding.push(
             operator(tenant or settings.sync_tenant), transport,
@@ -167,6 +168,9 @@ def _push(
         return None
     seconds = time.monotonic() - started
     rate = f", {result.forwarded / seconds:.0f}/s" if result.forwarded and seconds else ""
+    plain, sent = transport.batch_bytes - batch_bytes, transport.sent_bytes - sent_bytes
+    if sent:
+        rate += f", {sent / 1e6:.2f} MB sent gzipped, {plain / sent:.1f} times smaller"
     _log(
         f"forwarded {result.forwarded} statement{'s' if result.forwarded != 1 else ''} in "
         f"{result.batches} batch{'es' if result.batches != 1 else ''} ({seconds:.1f} s{rate}); "

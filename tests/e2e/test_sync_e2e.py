@@ -138,6 +138,7 @@ def test_an_offline_school_forwards_everything_once_and_nothing_in_clear(
         with serving(central_dir, central, port=central_port):
             up = cli(edge, *forward)
             assert f"forwarded {first} statements" in up.stdout, up.stdout
+            assert "MB sent gzipped" in up.stdout
             ids = central_ids(mongo_database_uri)
             assert len(ids) == len(set(ids)) == first
 
