@@ -43,6 +43,9 @@ class Config:
     # 1.0.3 conformance suite (XAPI-00273) wants 400 for a profile PUT without If-Match or
     # If-None-Match onto a new document; real clients (tincan) send neither when creating.
     strict_profile_put: bool = False
+    # 1.0.x readers get 2.0 statements unchanged (1.0.3 Communication 3.3); true strips the
+    # properties 1.0.3 lacks, for clients that fail on them (README "xAPI 2.0").
+    strip_2_0_properties: bool = False
     # Privacy (README "Pseudonymization"): on unless turned off explicitly.
     pseudonymize: bool = True
     key_file: str = "lrs-data/master.key"
@@ -245,6 +248,7 @@ _CONVERTERS = {
     "authority_home_page": _check_home_page,
     "version_fallback": _check_version,
     "strict_profile_put": _as_bool,
+    "strip_2_0_properties": _as_bool,
     "pseudonymize": _as_bool,
     "key_file": _as_str,
     "master_key": _as_secret,

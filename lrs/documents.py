@@ -12,7 +12,7 @@ from werkzeug.http import http_date
 
 from lrs.errors import bad_request
 from lrs.extension import service
-from lrs.protocol import authorize, query_params, stored_content
+from lrs.protocol import authorize, query_params, stored_content, xapi_version
 from lrs.service import (
     ACTIVITY_PROFILE_RESOURCE,
     AGENT_PROFILE_RESOURCE,
@@ -88,6 +88,7 @@ def _handle(resource: DocumentResource) -> Response:
         lrs.put_document(
             principal, resource, params, request.get_data(), request.headers.get("Content-Type"),
             if_match=if_match, if_none_match=if_none_match, merge=method == "POST",
+            version=xapi_version(),
         )
     return Response(status=204)
 

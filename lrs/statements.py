@@ -89,7 +89,9 @@ def post_statements() -> Response:
 def get_statements() -> Response:
     """A single statement or a StatementResult (Communication 2.1.3). HEAD too (1.1)."""
     principal = authorize(STATEMENT_READ_SCOPES)
-    page = service().read_statements(principal, query_params(), languages=_languages())
+    page = service().read_statements(
+        principal, query_params(), languages=_languages(), version=xapi_version()
+    )
     return _respond(page)
 
 
@@ -98,7 +100,9 @@ def get_more_statements(token: str) -> Response:
     """The next page of a StatementResult, from the `more` IRL."""
     principal = authorize(STATEMENT_READ_SCOPES)
     query_params(allowed=())
-    page = service().read_statements(principal, {}, more=token, languages=_languages())
+    page = service().read_statements(
+        principal, {}, more=token, languages=_languages(), version=xapi_version()
+    )
     return _respond(page)
 
 

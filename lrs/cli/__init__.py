@@ -20,7 +20,7 @@ from lrs.cli import audit, credentials, keys, sync, tenants
 from lrs.cli.common import config as _config
 from lrs.config import ConfigError
 from lrs.service import load_privacy
-from statements import StatementError, validate_statements
+from statements import XAPI_VERSIONS, StatementError, validate_statements
 from storage import StorageError, open_storage
 
 
@@ -85,8 +85,12 @@ def _open_once(uri: str, answer: Connection) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
-def validate(file: Path) -> None:
-    """Validate a statement or an array of statements in FILE (xAPI 1.0.3)."""
+@click.option(
+    "--xapi-version", type=click.Choice(XAPI_VERSIONS), default=XAPI_VERSIONS[0],
+    show_default=True, help="the rules to check against",
+)
+def validate(file: Path, xapi_version: str) -> None:
+    """Validate a statement or an array of statements in FILE (xAPI 1.0.3 or 2.0)."""
     try:
         raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     except OSError as exc:
@@ -96,7 +100,7 @@ def validate(file: Path) -> None:
     except orjson.JSONDecodeError as exc:
         raise click.UsageError(f"{file} is not valid JSON: {exc}") from None
     try:
-        validated = validate_statements(data)
+        validated = validate_statements(data, version=xapi_version)
     except StatementError as exc:
         for path, rules in exc.errors.items():
             for rule in rules:

@@ -47,7 +47,12 @@ class LearningRecordStore:
             store, self.tenants, self.audit, home_page=settings.authority_home_page
         )
         self._statements = StatementService(
-            store, privacy, self.tenants, self.audit, limit_max=settings.statements_limit_max
+            store,
+            privacy,
+            self.tenants,
+            self.audit,
+            limit_max=settings.statements_limit_max,
+            strip_2_0_properties=settings.strip_2_0_properties,
         )
         self._documents = DocumentService(
             store, privacy, self.tenants, self.audit,
@@ -141,9 +146,13 @@ class LearningRecordStore:
         *,
         more: str | None = None,
         languages: Sequence[str] = (),
+        version: str = "1.0.3",
     ) -> StatementPage:
-        """GET Statements with these parameters, or the page a `more` token continues."""
-        return self._statements.read(principal, params, more=more, languages=languages)
+        """GET Statements with these parameters, or the page a `more` token continues, as a
+        reader of xAPI `version` sees them."""
+        return self._statements.read(
+            principal, params, more=more, languages=languages, version=version
+        )
 
     # -- documents (Communication 2.3, 2.6, 2.7) ------------------------------------------
 
@@ -164,11 +173,13 @@ class LearningRecordStore:
         if_match: Sequence[str] | None = None,
         if_none_match: Sequence[str] | None = None,
         merge: bool = False,
+        version: str = "1.0.3",
     ) -> Document:
-        """Replace (PUT) or merge into (POST, `merge`) one document."""
+        """Replace (PUT) or merge into (POST, `merge`) one document under the concurrency
+        rules of xAPI `version`."""
         return self._documents.write(
             principal, resource, params, content, content_type,
-            if_match=if_match, if_none_match=if_none_match, merge=merge,
+            if_match=if_match, if_none_match=if_none_match, merge=merge, version=version,
         )
 
     def delete_document(

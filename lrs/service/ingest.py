@@ -23,6 +23,7 @@ from statements import (
     activity_position_tuples,
     statements_equal,
     stored_timestamp,
+    version_family,
 )
 from storage import (
     AttachmentItems,
@@ -36,7 +37,9 @@ from storage import (
 from storage.commands import finish_statements, insert_statements, put_attachments
 from storage.errors import ConflictError
 
-VERSION = "1.0.0"
+# Data 2.4.10: a statement sent without `version` is stored with 1.0.0 (all of 1.0.x); one
+# sent through a 2.0 request with 2.0.0 (xapi-2.0-notes.md section 1).
+DEFAULT_VERSIONS = {"1.0": "1.0.0", "2.0": "2.0.0"}
 
 _TICK = timedelta(microseconds=1)
 
@@ -89,6 +92,7 @@ def store_statements(
     sealed: Mapping[str, bytes] | None = None,
     identities: Mapping[str, Sequence[Identity]] | None = None,
     define_activities: bool = False,
+    version: str = "1.0.3",
 ) -> list[str]:
     """Store validated statements as one batch and return their ids in request order.
 
@@ -115,8 +119,13 @@ def store_statements(
     `define_activities` (the credential has the `define` or `all` scope) merges the Activity
     definitions of the stored statements into the canonical ones; without it their ids are
     only recorded (Communication 4.2). Either is written with the statements.
+
+    `version` is the request's xAPI version, which decides the `version` a statement sent
+    without one is stored with.
     """
-    stamped = _stamp(statements, authority, now or datetime.now(UTC))
+    stamped = _stamp(
+        statements, authority, now or datetime.now(UTC), DEFAULT_VERSIONS[version_family(version)]
+    )
     ids = [s["id"].lower() for s in stamped]
     _check_repeated_ids(ids)
     targets = {i: t for i, t in enumerate(voided_target(s) for s in stamped) if t is not None}
@@ -181,7 +190,7 @@ def statement_definitions(
 
 
 def _stamp(
-    statements: list[dict[str, Any]], authority: Authority, now: datetime
+    statements: list[dict[str, Any]], authority: Authority, now: datetime, version: str
 ) -> list[dict[str, Any]]:
     """Copies with the properties the LRS assigns (Data 2.4.1, 2.4.7-2.4.10): `id` when
     missing, `stored`, `authority` (always the LRS's choice, never the client's, Data
@@ -193,7 +202,7 @@ def _stamp(
         copy = statement if "id" in statement else {"id": str(uuid.uuid4()), **statement}
         given = authority(statement) if callable(authority) else authority
         copy = {**copy, "stored": stored, "authority": given}
-        copy.setdefault("version", VERSION)
+        copy.setdefault("version", version)
         copy.setdefault("timestamp", stored)
         stamped.append(copy)
     return stamped

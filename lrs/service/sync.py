@@ -43,6 +43,7 @@ from statements import (
     AttachmentPart,
     StatementError,
     match_attachments,
+    negotiate_version,
     statement_index_fields,
     validate_agent,
     validate_statements,
@@ -53,6 +54,7 @@ PROTOCOL = 1
 MAX_BATCH = 1000
 MAX_ERASURES_PAGE = 1000
 _INDEX = re.compile(r"\[(\d+)\]")
+_BATCH_INDEX = re.compile(r"^\[(\d+)\]")
 _REQUIRED_ID = "is required: a forwarded statement keeps the id it was stored with"
 
 
@@ -104,7 +106,7 @@ class SyncService:
             for s in raw
         ]
         try:
-            statements = validate_statements(raw)
+            statements = _validated(raw)
             attachments = _attachments(statements, parts)
         except StatementError as exc:
             raise StatementError(_prefixed(exc.errors)) from None
@@ -179,6 +181,36 @@ class SyncService:
                 count=len(entries),
             )
         return entries
+
+
+def _validated(raw: list[Any]) -> list[dict[str, Any]]:
+    """The batch validated statement by statement under the rules of the xAPI version each
+    was stored with at the edge (its `version`: a 2.0.0 statement by the 2.0 rules, others
+    by 1.0.3's), in order; one StatementError for all (paths `[index]...`)."""
+    families: dict[str, list[int]] = {}
+    for index, statement in enumerate(raw):
+        given = statement.get("version") if isinstance(statement, dict) else None
+        families.setdefault(negotiate_version(given) or "1.0.3", []).append(index)
+    valid: dict[int, dict[str, Any]] = {}
+    errors: dict[str, list[str]] = {}
+    for version, indexes in families.items():
+        try:
+            found = validate_statements([raw[i] for i in indexes], version=version)
+        except StatementError as exc:
+            errors.update({_renumbered(path, indexes): rules for path, rules in exc.errors.items()})
+            continue
+        valid.update(zip(indexes, found, strict=True))
+    if errors:
+        raise StatementError(errors)
+    return [valid[i] for i in range(len(raw))]
+
+
+def _renumbered(path: str, indexes: list[int]) -> str:
+    """A path of a sub-batch (`[k]...`) as a path of the whole batch (`[indexes[k]]...`)."""
+    match = _BATCH_INDEX.match(path)
+    if match is None:
+        return path
+    return f"[{indexes[int(match.group(1))]}]" + path[match.end():]
 
 
 def forwarded_authority(link: Mapping[str, Any], writer: Any) -> dict[str, Any]:

@@ -27,7 +27,16 @@ from lrs.sync_client import _answer
 from statements import build_multipart
 from storage.commands import record_erasure
 from tests.lrs.lrs_testing import Api, add_credential
-from tests.privacy.people import IDENTIFIERS, NOA, SAM, TEACHER, ZOE, everywhere, simple
+from tests.privacy.people import (
+    IDENTIFIERS,
+    NOA,
+    SAM,
+    TEACHER,
+    ZOE,
+    everywhere,
+    everywhere_2_0,
+    simple,
+)
 from tests.privacy.scan import find_identifiers, store_bytes
 
 CENTRAL_KEY = encode_key(secrets.token_bytes(32))
@@ -504,3 +513,40 @@ def test_batches_may_come_gzipped_and_a_bomb_is_413(central, edge, device, trans
     assert send(gzip.compress(body)).get_json() == {"ids": [good["id"]], "skipped": []}
     assert client.post("/sync/v1/statements", data=body, content_type="text/plain",
                        headers=transport.auth).status_code == 400
+
+
+def test_statements_stored_under_xapi_2_0_are_forwarded_by_its_rules(
+    edge, device, transport, reader, storage_uri
+):
+    modern, older = everywhere_2_0(SAM), simple(NOA)
+    v2 = {"X-Experience-API-Version": "2.0.0"}
+    assert device.post_statements([modern], headers=v2).status_code == 200
+    assert device.post_statements([older]).status_code == 200
+
+    result = push(edge, transport)
+    assert (result.forwarded, result.backlog) == (2, 0)
+    got = reader.get("/xapi/statements", query_string={"statementId": modern["id"]},
+                     headers=v2)
+    assert got.status_code == 200, got.data
+    arrived = got.get_json()
+    assert arrived["version"] == "2.0.0"
+    assert wire(arrived) == wire(modern)  # context agents and groups, re-identified
+    assert wire(reader.get_statements(statementId=older["id"]).get_json()) == wire(older)
+    assert find_identifiers(store_bytes(storage_uri), IDENTIFIERS) == []
+
+
+def test_a_mixed_batch_is_validated_per_version_with_the_batch_s_indexes():
+    from lrs.service.sync import _validated
+    from statements import StatementError
+
+    broken = {**everywhere_2_0(SAM), "version": "2.0.0"}
+    broken["context"]["contextAgents"][0].pop("objectType")
+    unversioned = everywhere_2_0(NOA)  # no version: 1.0.3's rules, which know no contextAgents
+    fine = {**everywhere_2_0(ZOE), "version": "2.0.0"}
+    with pytest.raises(StatementError) as caught:
+        _validated([simple(ZOE), broken, unversioned, fine])
+    paths = set(caught.value.errors)
+    assert any(p.startswith("[1].context.contextAgents[0]") for p in paths), paths
+    assert "[2].context.contextAgents" in paths
+    assert not any(p.startswith(("[0]", "[3]")) for p in paths), paths
+    assert [s["id"] for s in _validated([simple(ZOE), fine])][1] == fine["id"]
