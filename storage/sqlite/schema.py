@@ -9,7 +9,9 @@ unknown (newer) version is refused, never misread.
 
     1  statements, filter keys, references, identities, documents, attachments, activities,
        credentials (written before tenants were objects)
-    2  + tenants (a row per tenant, with its policy) and the audit log
+    2  + tenants (a row per tenant, with its policy) and the audit log; later, without a
+       new version (tables and indexes made at every open when missing): the statement
+       feed's index and counter, forwarding state, the erasure list
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from storage.sqlite import (
     documents,
     identities,
     statements,
+    sync,
     tenants,
 )
 from storage.sqlite.database import Database
@@ -43,6 +46,7 @@ _DDL = (
     *statements.DDL,
     *tenants.DDL,
     *audit.DDL,
+    *sync.DDL,
 )
 
 

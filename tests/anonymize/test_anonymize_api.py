@@ -19,6 +19,7 @@ from anonymize import (
 
 EXPECTED = [
     "DEFAULT_HOME_PAGE",
+    "SHARED_PURPOSES",
     "SUPPORTED_DROP_FIELDS",
     "AnonymizeError",
     "DerivedKey",
@@ -34,10 +35,13 @@ EXPECTED = [
     "VaultError",
     "canonical_ifi",
     "init_key_file",
+    "load_tenant_keys",
+    "parse_tenant_keys",
     "restore_statement",
     "seal",
     "sealed_key_id",
     "unseal",
+    "write_tenant_keys",
 ]
 
 
