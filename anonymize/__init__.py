@@ -12,7 +12,8 @@ function, no configuration read from the environment. Use it inside or outside t
 Errors, one root::
 
     AnonymizeError            any privacy-library problem
-     +-- KeyringError         key material that is not a 256-bit base64url key
+     +-- KeyringError         key material that is not a 256-bit base64url key (or tenant
+     |    |                   key text that is not well formed)
      |    +-- KeyFileError    a key file that is missing, exists already or is too open
      +-- PseudonymError       an agent position holding no usable identifier
      +-- VaultError           a sealed blob that cannot be opened (tampered, wrong key or AAD)
@@ -30,7 +31,16 @@ from anonymize.errors import (
     PseudonymError,
     VaultError,
 )
-from anonymize.keys import DerivedKey, Keyring, Purpose, init_key_file
+from anonymize.keys import (
+    SHARED_PURPOSES,
+    DerivedKey,
+    Keyring,
+    Purpose,
+    init_key_file,
+    load_tenant_keys,
+    parse_tenant_keys,
+    write_tenant_keys,
+)
 from anonymize.masking import SUPPORTED_DROP_FIELDS, MaskingPolicy
 from anonymize.pseudonymizer import (
     DEFAULT_HOME_PAGE,
@@ -43,6 +53,7 @@ from anonymize.vault import seal, sealed_key_id, unseal
 
 __all__ = [
     "DEFAULT_HOME_PAGE",
+    "SHARED_PURPOSES",
     "SUPPORTED_DROP_FIELDS",
     "AnonymizeError",
     "DerivedKey",
@@ -59,9 +70,12 @@ __all__ = [
     "Withdrawn",
     "canonical_ifi",
     "init_key_file",
+    "load_tenant_keys",
+    "parse_tenant_keys",
     "restore_statement",
     "seal",
     "sealed_key_id",
     "unseal",
     "withdraw_member",
+    "write_tenant_keys",
 ]

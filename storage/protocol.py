@@ -31,6 +31,10 @@ chain, its attachment references, its pending marker. A row a new feature derive
 statements must be deleted there too.
 
 Every row a backend writes carries the tenant id, and every query is scoped to one tenant.
+
+The statement feed (`read_feed`) is what an edge LRS forwards from: every statement in the
+order it became readable, at positions that a statement committed later never precedes, so
+that a reader remembering the last position it handled neither skips nor repeats one.
 """
 
 from __future__ import annotations
@@ -45,10 +49,13 @@ from storage.records import (
     Document,
     DocumentRef,
     DocumentScope,
+    Erasure,
+    FeedPage,
     Identity,
     StatementFilter,
     StatementRecord,
     StoredStatement,
+    SyncState,
     Tenant,
 )
 
@@ -224,6 +231,24 @@ class Transaction(Protocol):
     def append_audit(self, entry: AuditEntry) -> None:
         """Append one entry; ConcurrentUpdateError when its (tenant, seq) is taken."""
 
+    # -- forwarding to a central LRS, the erasure list -----------------------------------
+
+    def get_sync_state(self, tenant: str, target: str) -> SyncState | None:
+        """The tenant's forwarding state towards `target`, or None."""
+
+    def write_sync_state(self, state: SyncState, *, replaces: int | None) -> None:
+        """Create the state when `replaces` is None, else replace the one whose revision is
+        `replaces`; ConcurrentUpdateError when the stored state is not the one expected."""
+
+    def last_erasure(self, tenant: str) -> Erasure | None:
+        """The tenant's newest erasure list entry (highest `seq`), or None."""
+
+    def erased_agents(self, tenant: str, agents: Sequence[str]) -> set[str]:
+        """The agent keys among `agents` that the erasure list holds."""
+
+    def append_erasure(self, entry: Erasure) -> None:
+        """Append one entry; ConcurrentUpdateError when its seq, or its agent, is listed."""
+
 
 @runtime_checkable
 class Storage(Protocol):
@@ -260,6 +285,14 @@ class Storage(Protocol):
 
     def erased_among(self, tenant: str, marks: Sequence[str]) -> set[str]:
         """Which of `marks` are stored as marks of erased learners (`mark_erased`)."""
+
+    def read_feed(self, tenant: str, after: str, limit: int) -> FeedPage:
+        """Up to `limit` of the tenant's statements, voided or not, that follow position
+        `after` ("" = the beginning) in the feed (module docstring), and the position of
+        the last one (`after` when there is none). `pending` may be left False."""
+
+    def count_feed(self, tenant: str, after: str) -> int:
+        """How many of the tenant's statements follow position `after` in the feed now."""
 
     # -- attachments, activities, documents ----------------------------------------------
 
@@ -302,6 +335,21 @@ class Storage(Protocol):
         """Up to `limit` of the tenant's audit entries with `seq` > `after`, oldest first;
         only those at or after `since` (stored timestamp format) and of `action` when
         given."""
+
+    # -- forwarding to a central LRS, the erasure list -----------------------------------
+
+    def get_sync_state(self, tenant: str, target: str) -> SyncState | None:
+        """The tenant's forwarding state towards `target`, or None."""
+
+    def list_sync_states(self, tenant: str | None = None) -> list[SyncState]:
+        """Every forwarding state, or one tenant's, by tenant and target."""
+
+    def read_erasures(self, tenant: str, *, after: int = 0, limit: int = 100) -> list[Erasure]:
+        """Up to `limit` of the tenant's erasure list entries with `seq` > `after`, in
+        order."""
+
+    def erased_agents(self, tenant: str, agents: Sequence[str]) -> set[str]:
+        """The agent keys among `agents` that the erasure list holds."""
 
     # -- credentials --------------------------------------------------------------------
 

@@ -22,9 +22,11 @@ from lrs.service.credentials import CredentialAdmin
 from lrs.service.documents import DocumentResource, DocumentService
 from lrs.service.erasure import ErasureService
 from lrs.service.errors import InvalidRequestError
+from lrs.service.forwarding import Forwarder
 from lrs.service.principal import Principal
 from lrs.service.privacy import Privacy, load_privacy
 from lrs.service.statements import StatementPage, StatementService
+from lrs.service.sync import SyncService
 from lrs.service.tenants import TenantPolicy, Tenants
 from statements import VOIDED, AttachmentPart
 from storage import Document, Storage, open_storage
@@ -61,6 +63,9 @@ class LearningRecordStore:
             store, privacy, self.tenants, self.audit,
             strict_profile_put=settings.strict_profile_put,
         )
+        # Central side of edge forwarding (`sync` credentials), and the edge side.
+        self.sync = SyncService(store, privacy, self.tenants, self.audit)
+        self.forwarding = Forwarder(store, privacy, self.tenants)
 
     @classmethod
     def open(cls, settings: Config) -> LearningRecordStore:

@@ -19,8 +19,9 @@ forks its workers (gunicorn without `--preload`): a MongoClient must not cross a
 Collections (the layout of each is in its resource module): `statements`
 (`storage.mongo.statements`), `identities` and `erased`, `activities`, `documents`, `attachments`,
 `credentials`, `pending` (markers of batches whose deferred step is not done), `tenants`
-(`storage.mongo.tenants`), `audit` (`storage.mongo.audit`) and `meta`, whose document
-`{_id: "schema", version}` records the layout:
+(`storage.mongo.tenants`), `audit` (`storage.mongo.audit`), `sync` and `erasures`
+(`storage.mongo.sync`: added without a layout change, their indexes made at startup) and
+`meta`, whose document `{_id: "schema", version}` records the layout:
 
     1  (no `meta`) statements, identities, activities, documents, attachments, credentials
     2  + tenants and the audit log: on opening a layout-1 database, a tenant document
@@ -35,7 +36,8 @@ Collections (the layout of each is in its resource module): `statements`
 Indexes (created at startup, idempotently), each with the queries it serves:
 - `statements_id` (t, id) unique: Data 2.4.1 id unique per tenant; get_statements, the
   duplicate check, voiding a stored target by id.
-- `statements_stored` (t, voided, k): GET /statements without filters, since/until, paging.
+- `statements_stored` (t, voided, k): GET /statements without filters, since/until, paging;
+  the statement feed (both values of `voided`, merged in `k` order).
 - `statements_agent` (t, voided, m.agents, k): `agent`.
 - `statements_related_agent` (t, voided, m.related_agents, k): `agent` + `related_agents`.
 - `statements_verb` (t, voided, m.verb, k): `verb`.
@@ -69,6 +71,10 @@ Indexes (created at startup, idempotently), each with the queries it serves:
 - `tenants_name` (name) unique: a tenant name is taken once; get_tenant, list_tenants.
 - `audit_seq` (t, seq) unique: one entry per position of a tenant's chain; the newest
   entry, reading in order.
+- `sync_target` (t, target) unique: one forwarding state per tenant and central LRS.
+- `erasures_seq` (t, seq) unique: one entry per position of the erasure list; reading it
+  in order. `erasures_agent` (t, agent) unique: an agent is listed once; which agents of a
+  batch are listed.
 
 A write (`Database.atomically`) is all or nothing: inside a session transaction run by
 `with_transaction` (which runs it again after a transient write conflict) when the server
@@ -197,6 +203,15 @@ INDEXES: dict[str, list[IndexModel]] = {
     "audit": [
         IndexModel([("t", ASCENDING), ("seq", ASCENDING)], name="audit_seq", unique=True),
     ],
+    "sync": [
+        IndexModel([("t", ASCENDING), ("target", ASCENDING)], name="sync_target", unique=True),
+    ],
+    "erasures": [
+        IndexModel([("t", ASCENDING), ("seq", ASCENDING)], name="erasures_seq", unique=True),
+        IndexModel(
+            [("t", ASCENDING), ("agent", ASCENDING)], name="erasures_agent", unique=True
+        ),
+    ],
 }
 
 SCHEMA_VERSION = 3
@@ -293,6 +308,8 @@ class Database:
                 self.pending: Collection[dict[str, Any]] = self.db["pending"]
                 self.tenants: Collection[dict[str, Any]] = self.db["tenants"]
                 self.audit: Collection[dict[str, Any]] = self.db["audit"]
+                self.sync: Collection[dict[str, Any]] = self.db["sync"]
+                self.erasures: Collection[dict[str, Any]] = self.db["erasures"]
                 for name, indexes in INDEXES.items():
                     self.db[name].create_indexes(indexes)
             self._migrate()

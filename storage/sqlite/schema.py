@@ -9,7 +9,9 @@ unknown (newer) version is refused, never misread.
 
     1  statements, filter keys, references, identities, documents, attachments, activities,
        credentials (written before tenants were objects)
-    2  + tenants (a row per tenant, with its policy) and the audit log
+    2  + tenants (a row per tenant, with its policy) and the audit log; later, without a
+       new version (tables and indexes made at every open when missing): the statement
+       feed's index and counter, forwarding state, the erasure list
     3  + which attachments each statement refers to (`statement_attachments`, filled from
        the stored statements), and documents indexed by agent and by time: what erasure and
        retention find their rows by; `erased_marks` (empty until a tenant refuses erased
@@ -31,6 +33,7 @@ from storage.sqlite import (
     documents,
     identities,
     statements,
+    sync,
     tenants,
 )
 from storage.sqlite.database import Database
@@ -47,6 +50,7 @@ _DDL = (
     *statements.DDL,
     *tenants.DDL,
     *audit.DDL,
+    *sync.DDL,
 )
 
 

@@ -19,6 +19,7 @@ from anonymize import (
 
 EXPECTED = [
     "DEFAULT_HOME_PAGE",
+    "SHARED_PURPOSES",
     "SUPPORTED_DROP_FIELDS",
     "AnonymizeError",
     "DerivedKey",
@@ -35,11 +36,14 @@ EXPECTED = [
     "Withdrawn",
     "canonical_ifi",
     "init_key_file",
+    "load_tenant_keys",
+    "parse_tenant_keys",
     "restore_statement",
     "seal",
     "sealed_key_id",
     "unseal",
     "withdraw_member",
+    "write_tenant_keys",
 ]
 
 
