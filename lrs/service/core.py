@@ -65,7 +65,9 @@ class LearningRecordStore:
         )
         # Central side of edge forwarding (`sync` credentials), and the edge side.
         self.sync = SyncService(store, privacy, self.tenants, self.audit)
-        self.forwarding = Forwarder(store, privacy, self.tenants)
+        self.forwarding = Forwarder(
+            store, privacy, self.tenants, erase_local=self.erasure.erase_listed
+        )
 
     @classmethod
     def open(cls, settings: Config) -> LearningRecordStore:

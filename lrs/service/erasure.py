@@ -13,6 +13,12 @@ A tenant whose policy refuses erased learners (`refuse_erased`) gets a keyed mar
 the learner's keys stored with the erasure (`Privacy.erased_marks`); the statement service
 refuses a batch naming one (403).
 
+Edges (`lrs.service.forwarding`): in a tenant with a `sync` credential (edge LRSs forward to
+it), the erased pseudonym is appended to the tenant's erasure list
+(`storage.commands.record_erasure`), which edges pull so that they stop forwarding the
+learner and erase them too (`ErasureService.erase_listed`, the edge's local erasure). That
+list is the one place the store keeps an erased pseudonym, and only where edges need it.
+
 Retention (`ErasureService.retention`, the platform operator): for each tenant with a
 `retention_days` period, `storage.commands.delete_before` deletes what was stored before
 the cut-off; one audit entry per tenant and run.
@@ -21,18 +27,19 @@ the cut-off; one audit entry per tenant and run.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lrs.service.audit import Auditor
 from lrs.service.errors import NotFoundError, invalid
-from lrs.service.principal import ERASE_SCOPES, PLATFORM_SCOPES, Principal
+from lrs.service.principal import ERASE_SCOPES, PLATFORM_SCOPES, SYNC, Principal
 from lrs.service.privacy import Privacy
 from lrs.service.tenants import Tenants
-from statements import StatementError, stored_timestamp, validate_agent
+from statements import StatementError, agent_key, stored_timestamp, validate_agent
 from storage import DEFAULT_TENANT, Storage
-from storage.commands import delete_before, erase_agent
+from storage.commands import delete_before, erase_agent, record_erasure
 
 
 class ErasureService:
@@ -74,12 +81,18 @@ class ErasureService:
             dry_run=dry_run,
         )
         counts = result.counts
+        listed = self._has_edges(tenant) and self.privacy.pseudonymizes(view)
+        if listed and not dry_run:
+            key = agent_key(dict(stored))
+            assert key is not None
+            record_erasure(self.store, tenant, key, stored_timestamp(datetime.now(UTC)))
         digest = hashlib.sha256("\n".join(result.deleted).encode()).hexdigest()
         # Everything but the learner: this is what the audit log keeps.
         anonymous = {
             "dry_run": dry_run,
             "atomic": result.atomic,
             "purged": result.purged,
+            "listed_for_edges": listed,
             "counts": counts.to_json(),
             "statements_digest": f"sha256:{digest}",
         }
@@ -95,6 +108,24 @@ class ErasureService:
             **anonymous,
             "audit_seq": entry.seq,
         }
+
+    def erase_listed(self, tenant: str, key: str) -> dict[str, Any]:
+        """At an edge: erase here the pseudonym of agent key `key` that the central LRS's
+        erasure list names (`Forwarder.erase_local`), as the operator; the receipt."""
+        home_page, _, name = key.removeprefix("account:").partition("|")
+        agent = {"objectType": "Agent", "account": {"homePage": home_page, "name": name}}
+        principal = Principal(
+            key="sync", tenant=tenant, scopes=frozenset(ERASE_SCOPES), authority={},
+            request_id="sync-" + uuid.uuid4().hex,
+        )
+        return self.erase(principal, agent)
+
+    def _has_edges(self, tenant: str) -> bool:
+        """Whether edge LRSs may forward to this tenant: it has a `sync` credential."""
+        return any(
+            SYNC in credential.scopes and not credential.revoked
+            for credential in self.store.list_credentials(tenant)
+        )
 
     def _learner(self, agent: Any) -> dict[str, Any]:
         """A learner's Agent: valid, not a Group, not a credential's authority."""
