@@ -10,6 +10,8 @@ unknown (newer) version is refused, never misread.
     1  statements, filter keys, references, identities, documents, attachments, activities,
        credentials (written before tenants were objects)
     2  + tenants (a row per tenant, with its policy) and the audit log
+    3  + data-sharing agreements, and the agreement an export credential is bound to (a
+       column of credentials)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from statements import stored_timestamp
 from storage.errors import StorageError
 from storage.sqlite import (
     activities,
+    agreements,
     attachments,
     audit,
     credentials,
@@ -31,7 +34,7 @@ from storage.sqlite import (
 )
 from storage.sqlite.database import Database
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_TENANT = "default"
 
 _DDL = (
@@ -43,6 +46,7 @@ _DDL = (
     *statements.DDL,
     *tenants.DDL,
     *audit.DDL,
+    *agreements.DDL,
 )
 
 
@@ -55,6 +59,8 @@ def prepare(db: Database) -> None:
             conn.execute(statement)
         if version < 2:
             _add_tenants(conn, new=version == 0)
+        if version < 3:
+            credentials.add_agreement_column(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
