@@ -45,9 +45,7 @@ from typing import Any, Final
 
 import orjson
 
-from anonymize.errors import PseudonymError
 from anonymize.generalize import Generalization
-from anonymize.pseudonymizer import canonical_ifi
 from anonymize.rekey import Rekeyer
 from statements.walk import CONTEXT_ACTIVITY_KINDS, agent_position_tuples
 
@@ -140,18 +138,38 @@ class Selection:
             path = tuple(field.split("."))
         else:
             raise ValueError(f"{field} is not an exportable field")
+        if len(path) == 1:
+            (key,) = path
+            return lambda s: _scalar(s.get(key, MISSING))
+        if len(path) == 2:  # most fields: one level down, without the loop of `_get`
+            outer, inner = path
+            return lambda s: (
+                _scalar(node.get(inner, MISSING))
+                if isinstance(node := s.get(outer), dict) else MISSING
+            )
         return lambda s: _scalar(_get(s, path))
 
-    def group(self, statement: Mapping[str, Any]) -> tuple[tuple[Hashable, ...], list[bytes]]:
-        """The statement's combination of dimension values (each as its JSON, None when
-        absent) and its learners (the members of a Group actor, else the actor), as stable
-        keys: what the quasi-identifier rule counts (`anonymize.generalize`)."""
+    def group(self, statement: Mapping[str, Any]) -> tuple[tuple[Hashable, ...], list[str]]:
+        """The statement's combination of dimension values and its learners (the members of
+        a Group actor, else the actor; by their id for the agreement, one per learner): what
+        the quasi-identifier rule counts (`anonymize.generalize`)."""
+        actor = statement.get("actor")
+        if not isinstance(actor, dict):
+            return self._combination(statement), []
+        members = actor.get("member")
+        agents = members if isinstance(members, list) and members else [actor]
+        rekey = self._rekeyer.learner_id
+        learners = [
+            learner for agent in agents
+            if isinstance(agent, dict) and (learner := rekey(agent)) is not None
+        ]
+        return self._combination(statement), learners
+
+    def _combination(self, statement: Mapping[str, Any]) -> tuple[Hashable, ...]:
+        """The dimension values in order, each as its JSON (1 and true must differ), None
+        when absent."""
         extensions = _get(statement, ("context", "extensions"))
-        combination = tuple(
-            None if (value := _dimension(extensions, iri)) is MISSING else orjson.dumps(value)
-            for iri in self.dimensions
-        )
-        return combination, _learners(statement)
+        return tuple(_json(_dimension(extensions, iri)) for iri in self.dimensions)
 
     def row(
         self, statement: Mapping[str, Any], generalization: Generalization | None
@@ -165,7 +183,9 @@ class Selection:
         if self.dimensions:
             kept = 0
             if generalization is not None:
-                kept = generalization.kept(self.group(statement)[0])
+                kept = generalization.kept(
+                    tuple(_json(values[column]) for column in self._dimension_columns)
+                )
             for column in self._dimension_columns[kept:]:
                 if values[column] is not MISSING:
                     values[column] = MISSING
@@ -216,6 +236,12 @@ def _get(statement: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return node
 
 
+def _json(value: Any) -> Hashable:
+    """A dimension value as the rule counts it: its JSON (so 1 and true differ), None when
+    absent."""
+    return None if value is MISSING else orjson.dumps(value)
+
+
 def _scalar(value: Any) -> Any:
     """Only JSON scalars leave through a scalar field: an object or array there (invalid
     xAPI, or an extension value) could hold anything."""
@@ -255,19 +281,3 @@ def _activity_ids(statement: Mapping[str, Any], kind: str) -> Any:
         return MISSING
     ids = [a["id"] for a in found if isinstance(a, dict) and isinstance(a.get("id"), str)]
     return ids or MISSING
-
-
-def _learners(statement: Mapping[str, Any]) -> list[bytes]:
-    actor = statement.get("actor")
-    if not isinstance(actor, dict):
-        return []
-    members = actor.get("member")
-    agents = members if isinstance(members, list) and members else [actor]
-    keys = []
-    for agent in agents:
-        if isinstance(agent, dict):
-            try:
-                keys.append(canonical_ifi(agent))
-            except PseudonymError:
-                continue
-    return keys

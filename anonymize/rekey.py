@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from anonymize.errors import PseudonymError, VaultError
 from anonymize.keys import Keyring, Purpose
 from anonymize.pseudonymizer import canonical_ifi
+from statements.walk import IFI_FIELDS
 
 __all__ = ["Rekeyer"]
 
@@ -59,7 +60,7 @@ class Rekeyer:
             for derived in keyring.derive_all(tenant, Purpose.EXPORT_CURSOR, agreement)
         )
         self._aad = [b"lrs/v1/export-cursor", tenant.encode(), agreement.encode()]
-        self._cache: dict[bytes, str] = {}
+        self._cache: dict[tuple[Any, ...], str] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -71,17 +72,24 @@ class Rekeyer:
     def learner_id(self, agent: Mapping[str, Any]) -> str | None:
         """The agreement's id for a stored Agent or identified Group; None for one without an
         identifier (an anonymous Group: its members have theirs)."""
-        try:
-            ifi = canonical_ifi(agent)
-        except PseudonymError:
-            return None
-        found = self._cache.get(ifi)
+        # Cached by the identifier as written (cheap to build, unlike its canonical form):
+        # the same learners come back statement after statement.
+        account = agent.get("account")
+        written = (
+            (account.get("homePage"), account.get("name")) if isinstance(account, dict)
+            else tuple(agent.get(field) for field in IFI_FIELDS)
+        )
+        found = self._cache.get(written)
         if found is None:
+            try:
+                ifi = canonical_ifi(agent)
+            except PseudonymError:
+                return None
             found = hmac.digest(self._key, b"learner\0" + ifi, hashlib.sha256)[:16].hex()
             with self._lock:
                 if len(self._cache) >= _CACHE_MAX:
                     self._cache.clear()
-                self._cache[ifi] = found
+                self._cache[written] = found
         return found
 
     def statement_id(self, statement_id: str) -> str:

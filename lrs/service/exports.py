@@ -14,7 +14,7 @@ revoked, each with its own error code). What is sent:
   (the dimension fields the rule withheld from it) and `cursor`.
 
 A `cursor` continues an interrupted download right after its record, with the same snapshot
-(so the rule withholds what it withheld the first time); a resumed CSV has no header row, so
+and `k` (so the rule withholds what it withheld the first time); a resumed CSV has no header row, so
 the parts join into one file. It is sealed under a key of the agreement (`Rekeyer.
 seal_cursor`): opaque, unforgeable, and useless with another agreement.
 
@@ -65,8 +65,9 @@ FORMATS = {NDJSON: "ndjson", CSV: "csv"}
 PAGE = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-# A cursor's position: the snapshot's end, then the (stored, id) of the record it follows.
-_POSITION = struct.Struct(">qq16s")
+# A cursor's position: the snapshot's end and the `k` the export began with (so a resumed
+# download generalizes as its first part did), then the (stored, id) of the record it follows.
+_POSITION = struct.Struct(">qIq16s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,6 @@ class Export:
     (nothing is read before the first chunk is asked for; the audit entry is written when
     the chunks end or are closed)."""
 
-    agreement: Agreement
     media_type: str
     filename: str
     chunks: Iterator[bytes]
@@ -131,19 +131,19 @@ class ExportService:
         if cursor is None:
             now = self.agreements.now()
             snapshot = now if agreement.until is None else min(agreement.until, now)
+            k = self.tenants.get(agreement.tenant).policy.k
             after = None
         else:
-            snapshot, after = _open_cursor(rekeyer, cursor)
+            snapshot, k, after = _open_cursor(rekeyer, cursor)
         selection = Selection(
             agreement.fields, [iri for _, iri in agreement.dimensions], rekeyer
         )
-        k = self.tenants.get(agreement.tenant).policy.k
         fmt = FORMATS[media_type]
         chunks = self._stream(
             principal, agreement, selection, rekeyer, k, snapshot, after, fmt,
             resumed=cursor is not None,
         )
-        return Export(agreement, media_type, f"{agreement.id}.{fmt}", chunks)
+        return Export(media_type, f"{agreement.id}.{fmt}", chunks)
 
     def _statements(
         self, agreement: Agreement, snapshot: str, after: tuple[str, str] | None
@@ -200,7 +200,8 @@ class ExportService:
             for row in self._statements(agreement, snapshot, after):
                 values, withheld = selection.row(orjson.loads(row.statement), generalization)
                 position = _POSITION.pack(
-                    snapshot_micros, _micros(row.stored), uuid.UUID(row.id).bytes
+                    snapshot_micros, k, _micros(row.stored),
+                    bytes.fromhex(row.id.replace("-", "")),
                 )
                 page.append((values, withheld, rekeyer.seal_cursor(position)))
                 if len(page) == PAGE:
@@ -252,15 +253,15 @@ def _stored(micros: int) -> str:
     return stored_timestamp(_EPOCH + micros * _MICROSECOND)
 
 
-def _open_cursor(rekeyer: Rekeyer, cursor: str) -> tuple[str, tuple[str, str]]:
-    """The snapshot and position a cursor holds; 400 naming `cursor` for anything that is
-    not a cursor of this agreement's export."""
+def _open_cursor(rekeyer: Rekeyer, cursor: str) -> tuple[str, int, tuple[str, str]]:
+    """The snapshot, `k` and position a cursor holds; 400 naming `cursor` for anything that
+    is not a cursor of this agreement's export."""
     try:
-        snapshot, stored, statement_id = _POSITION.unpack(rekeyer.open_cursor(cursor))
+        snapshot, k, stored, statement_id = _POSITION.unpack(rekeyer.open_cursor(cursor))
     except (AnonymizeError, struct.error):
         raise invalid("cursor is not a cursor of this agreement's export", field="cursor",
                       code="invalid_cursor") from None
-    return _stored(snapshot), (_stored(stored), str(uuid.UUID(bytes=statement_id)))
+    return _stored(snapshot), k, (_stored(stored), str(uuid.UUID(bytes=statement_id)))
 
 
 def _ndjson_rows(fields: Sequence[str], page: list[tuple[list[Any], list[str], str]]) -> bytes:
