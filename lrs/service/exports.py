@@ -21,6 +21,9 @@ seal_cursor`): opaque, unforgeable, and useless with another agreement.
 Memory stays flat: statements are read a page at a time by the (stored, id) keyset, and the
 rule's count keeps at most `k` learner keys per combination of dimension values. The
 rule's count is one more read of the snapshot, made only when the agreement has dimensions.
+An export of a million statements is a minute of CPU: `pause` is called after each page, so
+that under `lrs serve` (gevent) the worker's other connections and gunicorn's heartbeat run
+meanwhile (without it the worker answered nobody else, and was killed as hung after 30 s).
 
 Every export is audited when it ends, complete or interrupted: action `export`, its count and
 `digest` (`sha256:<hex>` of every byte sent), the format and whether it was resumed; never
@@ -35,7 +38,7 @@ import hashlib
 import io
 import struct
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -81,8 +84,13 @@ class Export:
     chunks: Iterator[bytes]
 
 
+def _no_pause() -> None:
+    """Between pages outside an event loop: nothing to let run."""
+
+
 class ExportService:
-    """Exports and their receipts for the export credentials of one store."""
+    """Exports and their receipts for the export credentials of one store. `pause` is
+    called between pages (see the module docstring); `lrs serve` sets it."""
 
     def __init__(
         self,
@@ -97,6 +105,7 @@ class ExportService:
         self.audit = audit
         self.keyring = keyring
         self.agreements = agreements
+        self.pause: Callable[[], None] = _no_pause
 
     def _agreement(self, principal: Principal, agreement_id: str) -> Agreement:
         """The principal's own agreement, active; NotFoundError for any other (an export
@@ -160,6 +169,7 @@ class ExportService:
             if len(page) < PAGE:
                 return
             after = (page[-1].stored, page[-1].id)
+            self.pause()
 
     def _generalize(
         self, agreement: Agreement, selection: Selection, k: int, snapshot: str

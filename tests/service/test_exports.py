@@ -327,3 +327,15 @@ def test_every_export_is_audited_with_its_count_and_digest(lrs, monkeypatch):
     assert receipts[0]["digest"] == log[0].filters["digest"]
     assert receipts[0]["request_id"] == to_ministry.request_id
     assert lrs.audit.verify(TENANT)[1] is None
+
+
+def test_an_export_pauses_between_pages(lrs, monkeypatch):
+    """`lrs serve` sets `pause` to gevent's sleep: a long export lets the worker's other
+    connections, and its heartbeat, run between pages."""
+    monkeypatch.setattr(exports_module, "PAGE", 5)
+    ministry = lrs.create_agreement(ADMIN, terms(MINISTRY))
+    pauses = []
+    lrs.exports.pause = lambda: pauses.append(len(pauses))
+    download(lrs, exporter(lrs, ministry.id))
+    # 16 statements: 3 full pages in the counting pass and 3 in the export.
+    assert len(pauses) == 6
