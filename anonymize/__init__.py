@@ -15,7 +15,8 @@ quasi-identifier rule (`GroupCounter`).
 Errors, one root::
 
     AnonymizeError            any privacy-library problem
-     +-- KeyringError         key material that is not a 256-bit base64url key
+     +-- KeyringError         key material that is not a 256-bit base64url key (or tenant
+     |    |                   key text that is not well formed)
      |    +-- KeyFileError    a key file that is missing, exists already or is too open
      +-- PseudonymError       an agent position holding no usable identifier
      +-- VaultError           a sealed blob (vault entry, export cursor) that cannot be opened
@@ -34,7 +35,16 @@ from anonymize.errors import (
     VaultError,
 )
 from anonymize.generalize import Generalization, GroupCounter
-from anonymize.keys import DerivedKey, Keyring, Purpose, init_key_file
+from anonymize.keys import (
+    SHARED_PURPOSES,
+    DerivedKey,
+    Keyring,
+    Purpose,
+    init_key_file,
+    load_tenant_keys,
+    parse_tenant_keys,
+    write_tenant_keys,
+)
 from anonymize.masking import SUPPORTED_DROP_FIELDS, MaskingPolicy
 from anonymize.minimize import (
     EXTENSION_PREFIX,
@@ -58,6 +68,7 @@ __all__ = [
     "EXTENSION_PREFIX",
     "LEARNER_FIELDS",
     "MISSING",
+    "SHARED_PURPOSES",
     "STATEMENT_FIELDS",
     "SUPPORTED_DROP_FIELDS",
     "AnonymizeError",
@@ -78,8 +89,11 @@ __all__ = [
     "VaultError",
     "canonical_ifi",
     "init_key_file",
+    "load_tenant_keys",
+    "parse_tenant_keys",
     "restore_statement",
     "seal",
     "sealed_key_id",
     "unseal",
+    "write_tenant_keys",
 ]

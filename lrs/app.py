@@ -18,6 +18,7 @@ from lrs import (
     privacy_page,
     protocol,
     statements,
+    sync,
 )
 from lrs.auth import Authenticator
 from lrs.config import load_config
@@ -58,4 +59,5 @@ def create_app(
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(privacy_page.bp, url_prefix="/privacy")
     app.register_blueprint(exports.bp, url_prefix="/exports")
+    app.register_blueprint(sync.bp, url_prefix="/sync")
     return app

@@ -144,6 +144,11 @@ class LrsServer(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         for name, value in self._options.items():
             self.cfg.set(name, value)
+        # gunicorn 27 opens a control socket at one path per user ($HOME/.gunicorn), which
+        # every `lrs serve` on the machine (an edge and a central LRS, test servers) would
+        # share; nothing here uses it.
+        if "control_socket_disable" in self.cfg.settings:
+            self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Any:
         import dataclasses

@@ -225,6 +225,49 @@ class AuditEntry:
     hash: str
 
 
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """A page of a tenant's statement feed (`Storage.read_feed`): statements in the order
+    they became readable, voided ones included, and the position to read on from. Positions
+    are backend-defined text that sorts in feed order."""
+
+    statements: tuple[StoredStatement, ...]
+    position: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    """Where one tenant's forwarding to one central LRS (`target`, its sync URL) stands,
+    kept in the edge's store so that it survives any interruption: the central LRS has
+    acknowledged every statement of the feed up to `position` ("" = none yet), and the
+    erasure list up to its entry `erasures_pulled`; the edge's own erasure list is applied
+    locally up to entry `erasures_applied`. Times are in the `stored` format ("" = never);
+    `last_error` is the latest failure's message, cleared by the next success. `revision`
+    grows with every change (compare-and-set)."""
+
+    tenant: str
+    target: str
+    position: str = ""
+    erasures_pulled: int = 0
+    erasures_applied: int = 0
+    last_success: str = ""
+    last_error: str = ""
+    last_error_at: str = ""
+    revision: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """One entry of a tenant's erasure list: the agent key of a pseudonym whose data was
+    erased, numbered from 1 in the order listed, so that edge LRSs can pull the entries
+    after the last one they applied."""
+
+    tenant: str
+    seq: int
+    agent: str
+    time: str
+
+
 def build_record(
     statement: dict[str, Any],
     *,

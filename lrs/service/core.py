@@ -23,9 +23,11 @@ from lrs.service.credentials import CredentialAdmin
 from lrs.service.documents import DocumentResource, DocumentService
 from lrs.service.errors import InvalidRequestError
 from lrs.service.exports import NDJSON, Export, ExportService
+from lrs.service.forwarding import Forwarder
 from lrs.service.principal import Principal
 from lrs.service.privacy import Privacy, load_privacy
 from lrs.service.statements import StatementPage, StatementService
+from lrs.service.sync import SyncService
 from lrs.service.tenants import TenantPolicy, Tenants
 from statements import VOIDED, AttachmentPart
 from storage import Agreement, Document, Storage, open_storage
@@ -52,12 +54,20 @@ class LearningRecordStore:
             store, self.tenants, self.audit, privacy.keyring, self.agreements
         )
         self._statements = StatementService(
-            store, privacy, self.tenants, self.audit, limit_max=settings.statements_limit_max
+            store,
+            privacy,
+            self.tenants,
+            self.audit,
+            limit_max=settings.statements_limit_max,
+            strip_2_0_properties=settings.strip_2_0_properties,
         )
         self._documents = DocumentService(
             store, privacy, self.tenants, self.audit,
             strict_profile_put=settings.strict_profile_put,
         )
+        # Central side of edge forwarding (`sync` credentials), and the edge side.
+        self.sync = SyncService(store, privacy, self.tenants, self.audit)
+        self.forwarding = Forwarder(store, privacy, self.tenants)
 
     @classmethod
     def open(cls, settings: Config) -> LearningRecordStore:
@@ -143,9 +153,13 @@ class LearningRecordStore:
         *,
         more: str | None = None,
         languages: Sequence[str] = (),
+        version: str = "1.0.3",
     ) -> StatementPage:
-        """GET Statements with these parameters, or the page a `more` token continues."""
-        return self._statements.read(principal, params, more=more, languages=languages)
+        """GET Statements with these parameters, or the page a `more` token continues, as a
+        reader of xAPI `version` sees them."""
+        return self._statements.read(
+            principal, params, more=more, languages=languages, version=version
+        )
 
     # -- documents (Communication 2.3, 2.6, 2.7) ------------------------------------------
 
@@ -166,11 +180,13 @@ class LearningRecordStore:
         if_match: Sequence[str] | None = None,
         if_none_match: Sequence[str] | None = None,
         merge: bool = False,
+        version: str = "1.0.3",
     ) -> Document:
-        """Replace (PUT) or merge into (POST, `merge`) one document."""
+        """Replace (PUT) or merge into (POST, `merge`) one document under the concurrency
+        rules of xAPI `version`."""
         return self._documents.write(
             principal, resource, params, content, content_type,
-            if_match=if_match, if_none_match=if_none_match, merge=merge,
+            if_match=if_match, if_none_match=if_none_match, merge=merge, version=version,
         )
 
     def delete_document(

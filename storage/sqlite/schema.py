@@ -9,7 +9,9 @@ unknown (newer) version is refused, never misread.
 
     1  statements, filter keys, references, identities, documents, attachments, activities,
        credentials (written before tenants were objects)
-    2  + tenants (a row per tenant, with its policy) and the audit log
+    2  + tenants (a row per tenant, with its policy) and the audit log; later, without a
+       new version (tables and indexes made at every open when missing): the statement
+       feed's index and counter, forwarding state, the erasure list
     3  + data-sharing agreements, and the agreement an export credential is bound to (a
        column of credentials)
 """
@@ -30,6 +32,7 @@ from storage.sqlite import (
     documents,
     identities,
     statements,
+    sync,
     tenants,
 )
 from storage.sqlite.database import Database
@@ -47,6 +50,7 @@ _DDL = (
     *tenants.DDL,
     *audit.DDL,
     *agreements.DDL,
+    *sync.DDL,
 )
 
 

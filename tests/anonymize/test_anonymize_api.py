@@ -22,6 +22,7 @@ EXPECTED = [
     "EXTENSION_PREFIX",
     "LEARNER_FIELDS",
     "MISSING",
+    "SHARED_PURPOSES",
     "STATEMENT_FIELDS",
     "SUPPORTED_DROP_FIELDS",
     "AnonymizeError",
@@ -42,10 +43,13 @@ EXPECTED = [
     "VaultError",
     "canonical_ifi",
     "init_key_file",
+    "load_tenant_keys",
+    "parse_tenant_keys",
     "restore_statement",
     "seal",
     "sealed_key_id",
     "unseal",
+    "write_tenant_keys",
 ]
 
 
