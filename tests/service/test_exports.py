@@ -339,3 +339,35 @@ def test_an_export_pauses_between_pages(lrs, monkeypatch):
     download(lrs, exporter(lrs, ministry.id))
     # 16 statements: 3 full pages in the counting pass and 3 in the export.
     assert len(pauses) == 6
+
+
+def test_xapi_2_0_context_agents_and_groups_leave_as_the_agreements_ids_only(lrs):
+    """A 2.0 statement's contextAgents and contextGroups are learner positions: the same
+    re-keyed ids as the actor, nothing else of the agents (names, relevantTypes)."""
+    coach, pupil = child(0), child(1)
+    sent = {
+        "actor": pupil, "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"},
+        "object": {"id": UNIT},
+        "context": {
+            "contextAgents": [{"objectType": "contextAgent", "agent": coach,
+                               "relevantTypes": ["http://example.org/types/coach"]}],
+            "contextGroups": [{"objectType": "contextGroup",
+                               "group": {"objectType": "Group", "name": "Herons",
+                                         "member": [pupil, coach]},
+                               "relevantTypes": ["http://example.org/types/team"]}],
+        },
+    }
+    lrs.post_statements(WRITER, sent, version="2.0.0")
+    agreement = lrs.create_agreement(ADMIN, terms(
+        NGO, fields=["actor", "context.contextAgents", "context.contextGroups"], dimensions=[]))
+    body = download(lrs, exporter(lrs, agreement.id))
+    assert find_identifiers(body, [*IDENTIFIERS, *stored_pseudonyms(lrs), "Herons",
+                                   "http://example.org/types"]) == []
+    exported = records(body)
+    (last,) = [r for r in exported if "context.contextAgents" in r]
+    assert set(last) == {"actor", "context.contextAgents", "context.contextGroups", "cursor"}
+    actor_of = {n: exported[2 * n]["actor"] for n in (0, 1)}
+    assert last["actor"] == actor_of[1] and last["context.contextAgents"] == [actor_of[0]]
+    assert last["context.contextGroups"] == [
+        {"objectType": "Group", "member": [actor_of[1], actor_of[0]]}
+    ]
