@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from storage.records import (
+    Agreement,
     AttachmentItems,
     AuditEntry,
     Credential,
@@ -277,6 +278,17 @@ class Storage(Protocol):
 
     def list_credentials(self, tenant: str | None = None) -> list[Credential]:
         """Every credential, or those of one tenant, oldest first."""
+
+    # -- data-sharing agreements ---------------------------------------------------------
+
+    def put_agreement(self, agreement: Agreement) -> None:
+        """Create or replace the tenant's agreement with this id."""
+
+    def get_agreement(self, tenant: str, agreement_id: str) -> Agreement | None:
+        """The tenant's agreement with this id, revoked or not."""
+
+    def list_agreements(self, tenant: str) -> list[Agreement]:
+        """The tenant's agreements, oldest first."""
 
     def close(self) -> None:
         """Release connections and files."""

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from storage.errors import StorageError, UnavailableError
 from storage.protocol import Transaction
 from storage.records import (
+    Agreement,
     AttachmentItems,
     AuditEntry,
     Credential,
@@ -33,6 +34,7 @@ from storage.records import (
 )
 from storage.sqlite import (
     activities,
+    agreements,
     attachments,
     audit,
     credentials,
@@ -279,6 +281,18 @@ class SQLiteStorage:
     def list_credentials(self, tenant: str | None = None) -> list[Credential]:
         with _errors("list credentials"):
             return credentials.list_all(self._db.conn, tenant)
+
+    def put_agreement(self, agreement: Agreement) -> None:
+        with _errors("store an agreement"), self._db.write() as conn:
+            agreements.put(conn, agreement)
+
+    def get_agreement(self, tenant: str, agreement_id: str) -> Agreement | None:
+        with _errors("read an agreement"):
+            return agreements.get(self._db.conn, tenant, agreement_id)
+
+    def list_agreements(self, tenant: str) -> list[Agreement]:
+        with _errors("list agreements"):
+            return agreements.list_all(self._db.conn, tenant)
 
     def close(self) -> None:
         self._db.close()

@@ -12,6 +12,8 @@ unknown (newer) version is refused, never misread.
     2  + tenants (a row per tenant, with its policy) and the audit log; later, without a
        new version (tables and indexes made at every open when missing): the statement
        feed's index and counter, forwarding state, the erasure list
+    3  + data-sharing agreements, and the agreement an export credential is bound to (a
+       column of credentials)
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from statements import stored_timestamp
 from storage.errors import StorageError
 from storage.sqlite import (
     activities,
+    agreements,
     attachments,
     audit,
     credentials,
@@ -34,7 +37,7 @@ from storage.sqlite import (
 )
 from storage.sqlite.database import Database
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_TENANT = "default"
 
 _DDL = (
@@ -46,6 +49,7 @@ _DDL = (
     *statements.DDL,
     *tenants.DDL,
     *audit.DDL,
+    *agreements.DDL,
     *sync.DDL,
 )
 
@@ -59,6 +63,8 @@ def prepare(db: Database) -> None:
             conn.execute(statement)
         if version < 2:
             _add_tenants(conn, new=version == 0)
+        if version < 3:
+            credentials.add_agreement_column(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
