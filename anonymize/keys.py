@@ -6,8 +6,13 @@ non-empty lines, if any, hold retired master keys, newest first: they are never 
 anything, only to open vault blobs sealed before a rotation.
 
 Derivation: ``HKDF-SHA256(master, salt=None, info=b"lrs/v1/<purpose>/<tenant UTF-8>", 32)``.
-The purpose comes from a fixed set of names without ``/``, so ``info`` is unambiguous. A key id
-is ``base32(HMAC-SHA256(derived key, b"lrs/v1/key-id"))[:8]`` in lowercase: it names a derived
+The purpose comes from a fixed set of names without ``/``, so ``info`` is unambiguous. The
+purposes of one data-sharing agreement (`SCOPED_PURPOSES`) are derived per tenant and
+agreement: ``info=b"lrs/v1/<purpose>/<tenant UTF-8>/<scope UTF-8>"``, the scope (the agreement
+id) non-empty and without ``/``. Those purposes are never derived without a scope nor the
+others with one, so the purpose names the form, the scope is what follows the last ``/``, and
+no two (tenant, scope) pairs give the same ``info``. A key id is
+``base32(HMAC-SHA256(derived key, b"lrs/v1/key-id"))[:8]`` in lowercase: it names a derived
 key and reveals nothing about it.
 
 Tenant keys (an edge LRS syncing to a central one): the derived keys of one tenant for the
@@ -17,7 +22,9 @@ purposes in `SHARED_PURPOSES`, exported from the keyring that derives them
 which then pseudonymizes and seals for that tenant exactly as the first does, without
 holding its master key (which would give every other tenant's keys away too). Installed keys
 take the place of derivation for their (tenant, purpose); every other key is still derived
-from the keyring's own master key. Tenant key text is JSON::
+from the keyring's own master key. The keys of an agreement (`SCOPED_PURPOSES`) are never
+installed: one installed key would serve every agreement of the tenant. Tenant key text is
+JSON::
 
     {"format": "lrs-tenant-keys/1",
      "tenants": {"<tenant>": {"<purpose>": ["<base64url key>", <retired keys, newest first>]}}}
@@ -44,6 +51,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from anonymize.errors import KeyFileError, KeyringError
 
 __all__ = [
+    "SCOPED_PURPOSES",
     "SHARED_PURPOSES",
     "DerivedKey",
     "Keyring",
@@ -66,6 +74,12 @@ class Purpose(StrEnum):
     VAULT = "vault"
     GENERAL = "general"
     AUDIT = "audit"
+    # Per agreement (scoped): the ids a partner receives, and its export cursors.
+    AGREEMENT = "agreement"
+    EXPORT_CURSOR = "export-cursor"
+
+
+SCOPED_PURPOSES = frozenset({Purpose.AGREEMENT, Purpose.EXPORT_CURSOR})
 
 
 # What an edge needs to store a tenant's statements as its central LRS does: the pseudonym
@@ -81,17 +95,21 @@ TenantKeys = Mapping[tuple[str, Purpose], Sequence[bytes]]
 class DerivedKey:
     """A 256-bit key for one tenant and purpose. Its bytes never appear in `repr` or `str`."""
 
-    __slots__ = ("key", "key_id", "purpose", "tenant")
+    __slots__ = ("key", "key_id", "purpose", "scope", "tenant")
 
-    def __init__(self, key: bytes, tenant: str, purpose: Purpose) -> None:
+    def __init__(
+        self, key: bytes, tenant: str, purpose: Purpose, scope: str | None = None
+    ) -> None:
         self.key = key
         self.tenant = tenant
         self.purpose = purpose
+        self.scope = scope
         self.key_id = _key_id(key)
 
     def __repr__(self) -> str:
+        scope = "" if self.scope is None else f", scope={self.scope!r}"
         return (
-            f"DerivedKey(tenant={self.tenant!r}, purpose={self.purpose.value!r}, "
+            f"DerivedKey(tenant={self.tenant!r}, purpose={self.purpose.value!r}{scope}, "
             f"key_id={self.key_id!r})"
         )
 
@@ -133,8 +151,10 @@ class Keyring:
         for (tenant, purpose), keys in (installed or {}).items():
             if not keys or not all(isinstance(k, bytes) and len(k) == KEY_BYTES for k in keys):
                 raise KeyringError(f"installed keys must be {KEY_BYTES} bytes each")
+            if Purpose(purpose) in SCOPED_PURPOSES:
+                raise KeyringError(f"keys for {Purpose(purpose).value} are never installed")
             self._installed[(tenant, Purpose(purpose))] = tuple(keys)
-        self._cache: dict[tuple[str, Purpose, int], DerivedKey] = {}
+        self._cache: dict[tuple[str, Purpose, str | None, int], DerivedKey] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -179,15 +199,20 @@ class Keyring:
         the retired keys' (erasure looks for every pseudonym a learner was stored under)."""
         return tuple(Keyring(master) for master in self._masters)
 
-    def derive(self, tenant: str, purpose: Purpose | str) -> DerivedKey:
-        """The current key for `tenant` and `purpose` (cached: derivation costs microseconds)."""
-        return self._derive(tenant, Purpose(purpose), 0)
+    def derive(
+        self, tenant: str, purpose: Purpose | str, scope: str | None = None
+    ) -> DerivedKey:
+        """The current key for `tenant` and `purpose` (cached: derivation costs microseconds);
+        a purpose of `SCOPED_PURPOSES` needs its `scope` (an agreement id), no other takes one."""
+        return self._derive(tenant, Purpose(purpose), scope, 0)
 
-    def derive_all(self, tenant: str, purpose: Purpose | str) -> tuple[DerivedKey, ...]:
+    def derive_all(
+        self, tenant: str, purpose: Purpose | str, scope: str | None = None
+    ) -> tuple[DerivedKey, ...]:
         """The current key then every retired one, to open data sealed before a rotation."""
         purpose = Purpose(purpose)
         count = len(self._installed.get((tenant, purpose), self._masters))
-        return tuple(self._derive(tenant, purpose, i) for i in range(count))
+        return tuple(self._derive(tenant, purpose, scope, i) for i in range(count))
 
     def with_tenant_keys(self, keys: TenantKeys) -> Keyring:
         """This keyring with `keys` installed (`parse_tenant_keys`), replacing any installed
@@ -205,22 +230,32 @@ class Keyring:
             for purpose in SHARED_PURPOSES
         }
 
-    def _derive(self, tenant: str, purpose: Purpose, index: int) -> DerivedKey:
-        cache_key = (tenant, purpose, index)
+    def _derive(
+        self, tenant: str, purpose: Purpose, scope: str | None, index: int
+    ) -> DerivedKey:
+        cache_key = (tenant, purpose, scope, index)
         derived = self._cache.get(cache_key)
         if derived is not None:
             return derived
         if not isinstance(tenant, str) or not tenant:
             raise KeyringError("a tenant must be a non-empty string")
+        info = b"lrs/v1/" + purpose.value.encode("ascii") + b"/" + tenant.encode("utf-8")
+        if purpose in SCOPED_PURPOSES:
+            if not isinstance(scope, str) or not scope or "/" in scope:
+                raise KeyringError(
+                    f"purpose {purpose.value} needs a scope: a non-empty string without /"
+                )
+            info += b"/" + scope.encode("utf-8")
+        elif scope is not None:
+            raise KeyringError(f"purpose {purpose.value} takes no scope")
         installed = self._installed.get((tenant, purpose))
         if installed is not None:
             material = installed[index]
         else:
-            info = b"lrs/v1/" + purpose.value.encode("ascii") + b"/" + tenant.encode("utf-8")
             material = HKDF(algorithm=SHA256(), length=KEY_BYTES, salt=None, info=info).derive(
                 self._masters[index]
             )
-        derived = DerivedKey(material, tenant, purpose)
+        derived = DerivedKey(material, tenant, purpose, scope)
         with self._lock:
             if len(self._cache) >= _DERIVED_CACHE_MAX:
                 self._cache.clear()

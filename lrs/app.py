@@ -14,6 +14,7 @@ from lrs import (
     admin,
     agents,
     documents,
+    exports,
     privacy_page,
     protocol,
     statements,
@@ -57,5 +58,6 @@ def create_app(
     app.register_blueprint(activities.bp, url_prefix=XAPI_PREFIX)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(privacy_page.bp, url_prefix="/privacy")
+    app.register_blueprint(exports.bp, url_prefix="/exports")
     app.register_blueprint(sync.bp, url_prefix="/sync")
     return app

@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from storage.records import (
+    Agreement,
     AttachmentItems,
     AuditEntry,
     Credential,
@@ -369,6 +370,17 @@ class Storage(Protocol):
         write-ahead log, which still holds earlier page images, is checkpointed and
         truncated. MongoDB: False, its journal, oplog and backups keep deleted documents
         for a while (README, "MongoDB")."""
+
+    # -- data-sharing agreements ---------------------------------------------------------
+
+    def put_agreement(self, agreement: Agreement) -> None:
+        """Create or replace the tenant's agreement with this id."""
+
+    def get_agreement(self, tenant: str, agreement_id: str) -> Agreement | None:
+        """The tenant's agreement with this id, revoked or not."""
+
+    def list_agreements(self, tenant: str) -> list[Agreement]:
+        """The tenant's agreements, oldest first."""
 
     def close(self) -> None:
         """Release connections and files."""

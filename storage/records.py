@@ -130,6 +130,35 @@ class Credential:
     tenant: str = DEFAULT_TENANT
     created: str = ""
     revoked: bool = False
+    # The data-sharing agreement an `export` credential is bound to (its only use); None
+    # for every other credential.
+    agreement: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """A data-sharing agreement of one tenant with one partner: the unit of sharing.
+
+    `fields` are the statement fields the partner receives (the allow-list of
+    `lrs.service.agreements`, its dimensions' paths included), `dimensions` the (name,
+    extension IRI) pairs of the tenant's dimensions it may receive, as they were when it was
+    made. `since`/`until` bound the statements by `stored` (exclusive, inclusive; None:
+    open), `starts`/`expires` when exports are allowed; all times in the `stored` format.
+    `revoked` is when it was revoked (None: it was not). Only `revoked` ever changes."""
+
+    id: str
+    tenant: str
+    partner: str
+    purpose: str
+    fields: tuple[str, ...]
+    dimensions: tuple[tuple[str, str], ...]
+    since: str | None
+    until: str | None
+    starts: str
+    expires: str
+    learner_ids: bool
+    created: str
+    revoked: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 import orjson
 
-from lrs.cli import audit, credentials, erasure, keys, retention, sync, tenants
+from lrs.cli import agreements, audit, credentials, erasure, keys, retention, sync, tenants
 from lrs.cli.common import config as _config
 from lrs.config import ConfigError
 from lrs.service import load_privacy
@@ -114,5 +114,6 @@ main.add_command(tenants.tenants)
 main.add_command(audit.audit)
 main.add_command(erasure.erase)
 main.add_command(retention.retention)
+main.add_command(agreements.agreements)
 main.add_command(keys.keys)
 main.add_command(sync.sync)

@@ -57,22 +57,29 @@ ADMIN_SCOPES = (ADMIN, PLATFORM)
 # Erasure deletes a learner's records for good: only the scope made for it, never implied.
 ERASE_SCOPES = (ERASE,)
 PLATFORM_SCOPES = (PLATFORM,)
+# An export credential holds `export` and nothing else, bound to one agreement.
+EXPORT_SCOPES = (EXPORT,)
 # Vault entries arrive from outside the LRS only this way (`lrs.service.sync`): no other
 # scope, `all` included, may inject them.
 SYNC_SCOPES = (SYNC,)
 # What a scope lets its holder grant to a credential it creates: itself, and for `all` the
-# xAPI scopes it stands for (`all/read` the read ones).
+# xAPI scopes it stands for (`all/read` the read ones). `admin` and `platform` make the
+# agreements, which decide what a partner receives; an export credential reaches nothing
+# but its agreement's export, so they may give it.
 _IMPLIED = {
     ALL: XAPI_SCOPES,
     ALL_READ: frozenset({ALL_READ, STATEMENTS_READ, STATEMENTS_READ_MINE}),
     STATEMENTS_READ: frozenset({STATEMENTS_READ, STATEMENTS_READ_MINE}),
+    ADMIN: frozenset({ADMIN, EXPORT}),
+    PLATFORM: frozenset({PLATFORM, EXPORT}),
 }
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     """The caller of an operation: the verified credential's key, tenant, scopes and the
-    `authority` Agent written into its statements."""
+    `authority` Agent written into its statements; for an export credential, the one
+    agreement it is bound to."""
 
     key: str
     tenant: str
@@ -80,6 +87,7 @@ class Principal:
     authority: dict[str, Any]
     # The request this principal makes, as the audit log records it.
     request_id: str = ""
+    agreement: str | None = None
 
     def allows(self, allowed: Iterable[str]) -> bool:
         return not self.scopes.isdisjoint(allowed)

@@ -30,6 +30,7 @@ from statements import stored_timestamp
 from storage.errors import DuplicateIdError
 from storage.mongo import (
     activities,
+    agreements,
     attachments,
     audit,
     credentials,
@@ -42,6 +43,7 @@ from storage.mongo import (
 from storage.mongo.database import Database, Write
 from storage.protocol import Transaction
 from storage.records import (
+    Agreement,
     AttachmentItems,
     AuditEntry,
     Credential,
@@ -397,6 +399,20 @@ class MongoStorage:
         """Nothing the LRS can do: the server's journal, oplog and backups keep deleted
         documents for their own lifetimes (README, "MongoDB")."""
         return False
+
+    # -- data-sharing agreements ---------------------------------------------------------
+
+    def put_agreement(self, agreement: Agreement) -> None:
+        with self._db.errors("store an agreement"):
+            agreements.put(self._db, agreement)
+
+    def get_agreement(self, tenant: str, agreement_id: str) -> Agreement | None:
+        with self._db.errors("read an agreement"):
+            return agreements.get(self._db, tenant, agreement_id)
+
+    def list_agreements(self, tenant: str) -> list[Agreement]:
+        with self._db.errors("list agreements"):
+            return agreements.list_all(self._db, tenant)
 
     def close(self) -> None:
         self._db.close()

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from storage.errors import StorageError, UnavailableError
 from storage.protocol import Transaction
 from storage.records import (
+    Agreement,
     AttachmentItems,
     AuditEntry,
     Credential,
@@ -34,6 +35,7 @@ from storage.records import (
 )
 from storage.sqlite import (
     activities,
+    agreements,
     attachments,
     audit,
     credentials,
@@ -336,6 +338,18 @@ class SQLiteStorage:
 
     def purge_deleted(self) -> bool:
         return self._db.purge_wal()
+
+    def put_agreement(self, agreement: Agreement) -> None:
+        with _errors("store an agreement"), self._db.write() as conn:
+            agreements.put(conn, agreement)
+
+    def get_agreement(self, tenant: str, agreement_id: str) -> Agreement | None:
+        with _errors("read an agreement"):
+            return agreements.get(self._db.conn, tenant, agreement_id)
+
+    def list_agreements(self, tenant: str) -> list[Agreement]:
+        with _errors("list agreements"):
+            return agreements.list_all(self._db.conn, tenant)
 
     def close(self) -> None:
         self._db.close()

@@ -100,3 +100,11 @@ def test_tenant_key_files_are_owner_only_and_replaced_whole(tmp_path):
 def test_installed_keys_must_be_256_bits():
     with pytest.raises(KeyringError):
         Keyring.generate().with_tenant_keys({("t", Purpose.VAULT): [b"short"]})
+
+
+@pytest.mark.parametrize("purpose", [Purpose.AGREEMENT, Purpose.EXPORT_CURSOR])
+def test_an_agreements_keys_are_never_installed(purpose):
+    """One installed key would serve every agreement of the tenant: partners could join
+    their exports on learner ids."""
+    with pytest.raises(KeyringError, match="never installed"):
+        Keyring.generate().with_tenant_keys({("t", purpose): [bytes(32)]})
