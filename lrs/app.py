@@ -15,10 +15,12 @@ from lrs import (
     agents,
     dashboard,
     documents,
+    exports,
     front,
     privacy_page,
     protocol,
     statements,
+    sync,
 )
 from lrs.auth import Authenticator
 from lrs.config import load_config
@@ -60,4 +62,6 @@ def create_app(
     app.register_blueprint(privacy_page.bp, url_prefix="/privacy")
     app.register_blueprint(dashboard.bp, url_prefix="/dashboard")
     app.register_blueprint(front.bp)
+    app.register_blueprint(exports.bp, url_prefix="/exports")
+    app.register_blueprint(sync.bp, url_prefix="/sync")
     return app

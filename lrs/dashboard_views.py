@@ -131,7 +131,7 @@ class TableView:
 
     columns: list[str]
     rows: list[RowView] = field(default_factory=list)
-    chart: Markup = Markup()
+    chart: Markup = field(default_factory=Markup)
     legend: list[str] = field(default_factory=list)
 
 
@@ -283,7 +283,7 @@ class DashboardReports:
             return CellView(self.t("dashboard.suppressed"), suppressed=True)
         value = cell.value
         if value is None:
-            return CellView("–")
+            return CellView("-")
         if isinstance(value, bool) or not isinstance(value, int | float):
             return CellView(str(value))
         if measure in ("completion_rate", "average_score"):

@@ -20,7 +20,21 @@ flags tell the commands what else a backend needs:
 - `needs_settling`: concurrent writers may each miss the other's statements (snapshot
   isolation), so links and voiding are applied once more after the commit.
 
+And `transactional` says whether `atomically` is a real transaction; where it is not
+(MongoDB on a standalone server), commands that delete (`storage.commands.erasure`,
+`storage.commands.retention`) run in steps ordered so that a re-run finishes an
+interrupted one.
+
+Deleting a statement deletes every row derived from it, in one primitive per backend
+(`delete_statements`): its query fields and the copies of them other statements hold, its
+chain, its attachment references, its pending marker. A row a new feature derives from
+statements must be deleted there too.
+
 Every row a backend writes carries the tenant id, and every query is scoped to one tenant.
+
+The statement feed (`read_feed`) is what an edge LRS forwards from: every statement in the
+order it became readable, at positions that a statement committed later never precedes, so
+that a reader remembering the last position it handled neither skips nor repeats one.
 """
 
 from __future__ import annotations
@@ -29,16 +43,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from storage.records import (
+    Agreement,
     AttachmentItems,
     AuditEntry,
     Credential,
     Document,
+    DocumentRef,
     DocumentScope,
+    Erasure,
+    FeedPage,
     Identity,
     Session,
     StatementFilter,
     StatementRecord,
     StoredStatement,
+    SyncState,
     Tenant,
 )
 
@@ -83,15 +102,69 @@ class Transaction(Protocol):
         the target's own query fields when the target is stored (a filter matching the
         target then matches the source). Idempotent."""
 
+    # -- deleting statements (erasure, retention) --------------------------------------
+
+    def agent_statement_ids(
+        self,
+        tenant: str,
+        agents: Sequence[str],
+        *,
+        since: str | None = None,
+        limit: int | None = None,
+        chains: bool = True,
+    ) -> list[str]:
+        """The ids of the stored statements, voided or not, that match one of `agents` (agent
+        keys) as a `related_agents` filter would: an agent position of their own or (unless
+        `chains` is False) of a statement their StatementRef chain reaches. Only those stored
+        at or after `since` when given; at most `limit`. An index seek, never a scan."""
+
+    def statements_before(
+        self, tenant: str, before: str, limit: int, *, after: tuple[str, str] | None = None
+    ) -> list[StoredStatement]:
+        """Up to `limit` stored statements, voided or not, stored before `before`
+        (exclusive), oldest first by (stored, id); only those after the (stored, id) `after`
+        when given."""
+
+    def delete_statements(self, tenant: str, ids: Sequence[str]) -> int:
+        """Delete the stored statements among `ids` and every row derived from them: their
+        query fields, the copies of them that statements referring to them hold (those keep
+        the rest of their chain), their own chains, their attachment references, pending
+        markers naming them. How many statements were deleted. Voided flags they caused
+        stay (a voided statement is not revived). Without a transaction the statements
+        themselves go last, so a re-run finds what an interruption left."""
+
+    def replace_statements(self, tenant: str, records: Sequence[StatementRecord]) -> None:
+        """Replace stored statements by records of the same id and `stored`: the JSON, the
+        sealed originals, the query fields (and their copies in statements referring to
+        them), the attachment references. Ids not stored are ignored."""
+
     # -- identities, attachments --------------------------------------------------------
 
     def put_identities(self, tenant: str, identities: Sequence[Identity]) -> None:
         """Store each identity unless one with its (agent, digest) is stored."""
 
+    def get_identities(self, tenant: str, agent: str) -> list[Identity]:
+        """The identities stored for the pseudonym with agent key `agent`, by digest."""
+
+    def remove_identities(self, tenant: str, agents: Sequence[str]) -> int:
+        """Delete the identities of the pseudonyms with these agent keys; how many."""
+
+    def mark_erased(self, tenant: str, marks: Sequence[str]) -> None:
+        """Store each mark of an erased learner (opaque strings) unless it is stored."""
+
     def put_attachments(self, tenant: str, items: AttachmentItems, *, writer: str) -> None:
         """Store `sha2 -> (content type, data)`; a hash already stored is left as it is (its
         data is the same by definition). Either way `writer` (the credential that sent the
         data) is recorded as one who holds it."""
+
+    def unreferenced_attachments(
+        self, tenant: str, sha2s: Sequence[str], *, excluding: Sequence[str]
+    ) -> list[str]:
+        """The stored attachment data among `sha2s` that no stored statement refers to
+        except those with ids in `excluding` (the ones about to be deleted), sorted."""
+
+    def remove_attachments(self, tenant: str, sha2s: Sequence[str]) -> int:
+        """Delete the attachment data of these hashes; how many were stored."""
 
     # -- activities ---------------------------------------------------------------------
 
@@ -133,6 +206,17 @@ class Transaction(Protocol):
     def remove_documents(self, tenant: str, scope: DocumentScope) -> int:
         """Delete every document in `scope`; how many."""
 
+    def agent_documents(
+        self,
+        tenant: str,
+        *,
+        agents: Sequence[str] | None = None,
+        updated_before: str | None = None,
+    ) -> list[DocumentRef]:
+        """The State and Agent Profile documents (the resources scoped by an agent) of
+        these agent keys, or of any agent; only those last updated before `updated_before`
+        (exclusive) when given. Served by an index on the agent, or on the time."""
+
     # -- tenants and the audit log -------------------------------------------------------
 
     def get_tenant(self, name: str) -> Tenant | None:
@@ -149,6 +233,24 @@ class Transaction(Protocol):
     def append_audit(self, entry: AuditEntry) -> None:
         """Append one entry; ConcurrentUpdateError when its (tenant, seq) is taken."""
 
+    # -- forwarding to a central LRS, the erasure list -----------------------------------
+
+    def get_sync_state(self, tenant: str, target: str) -> SyncState | None:
+        """The tenant's forwarding state towards `target`, or None."""
+
+    def write_sync_state(self, state: SyncState, *, replaces: int | None) -> None:
+        """Create the state when `replaces` is None, else replace the one whose revision is
+        `replaces`; ConcurrentUpdateError when the stored state is not the one expected."""
+
+    def last_erasure(self, tenant: str) -> Erasure | None:
+        """The tenant's newest erasure list entry (highest `seq`), or None."""
+
+    def erased_agents(self, tenant: str, agents: Sequence[str]) -> set[str]:
+        """The agent keys among `agents` that the erasure list holds."""
+
+    def append_erasure(self, entry: Erasure) -> None:
+        """Append one entry; ConcurrentUpdateError when its seq, or its agent, is listed."""
+
 
 @runtime_checkable
 class Storage(Protocol):
@@ -157,6 +259,11 @@ class Storage(Protocol):
 
     defers_shared_writes: bool
     needs_settling: bool
+
+    @property
+    def transactional(self) -> bool:
+        """Whether `atomically` is one transaction (else: only the statements a failed
+        write inserted are undone; see `storage.commands.erasure`)."""
 
     def atomically(self, work: Callable[[Transaction], T]) -> T:
         """Run `work` in one transaction and return its result; on any exception nothing
@@ -177,6 +284,17 @@ class Storage(Protocol):
 
     def get_identities(self, tenant: str, agent: str) -> list[Identity]:
         """The identities stored for the pseudonym with agent key `agent`, by digest."""
+
+    def erased_among(self, tenant: str, marks: Sequence[str]) -> set[str]:
+        """Which of `marks` are stored as marks of erased learners (`mark_erased`)."""
+
+    def read_feed(self, tenant: str, after: str, limit: int) -> FeedPage:
+        """Up to `limit` of the tenant's statements, voided or not, that follow position
+        `after` ("" = the beginning) in the feed (module docstring), and the position of
+        the last one (`after` when there is none). `pending` may be left False."""
+
+    def count_feed(self, tenant: str, after: str) -> int:
+        """How many of the tenant's statements follow position `after` in the feed now."""
 
     # -- attachments, activities, documents ----------------------------------------------
 
@@ -233,6 +351,20 @@ class Storage(Protocol):
 
     def delete_expired_sessions(self, now: str) -> int:
         """Drop every session that ended before `now`; how many."""
+    # -- forwarding to a central LRS, the erasure list -----------------------------------
+
+    def get_sync_state(self, tenant: str, target: str) -> SyncState | None:
+        """The tenant's forwarding state towards `target`, or None."""
+
+    def list_sync_states(self, tenant: str | None = None) -> list[SyncState]:
+        """Every forwarding state, or one tenant's, by tenant and target."""
+
+    def read_erasures(self, tenant: str, *, after: int = 0, limit: int = 100) -> list[Erasure]:
+        """Up to `limit` of the tenant's erasure list entries with `seq` > `after`, in
+        order."""
+
+    def erased_agents(self, tenant: str, agents: Sequence[str]) -> set[str]:
+        """The agent keys among `agents` that the erasure list holds."""
 
     # -- credentials --------------------------------------------------------------------
 
@@ -244,6 +376,25 @@ class Storage(Protocol):
 
     def list_credentials(self, tenant: str | None = None) -> list[Credential]:
         """Every credential, or those of one tenant, oldest first."""
+
+    def purge_deleted(self) -> bool:
+        """Make what was deleted unreadable from the store's own files as far as the backend
+        can, after an erasure or a retention run; whether nothing deleted is left there.
+        SQLite: deleted content is overwritten as it is deleted (`secure_delete`), and the
+        write-ahead log, which still holds earlier page images, is checkpointed and
+        truncated. MongoDB: False, its journal, oplog and backups keep deleted documents
+        for a while (README, "MongoDB")."""
+
+    # -- data-sharing agreements ---------------------------------------------------------
+
+    def put_agreement(self, agreement: Agreement) -> None:
+        """Create or replace the tenant's agreement with this id."""
+
+    def get_agreement(self, tenant: str, agreement_id: str) -> Agreement | None:
+        """The tenant's agreement with this id, revoked or not."""
+
+    def list_agreements(self, tenant: str) -> list[Agreement]:
+        """The tenant's agreements, oldest first."""
 
     def close(self) -> None:
         """Release connections and files."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from statements import statement_index_fields
+from statements import attachment_hashes, statement_index_fields
 
 DEFAULT_TENANT = "default"
 
@@ -53,6 +53,9 @@ class StatementRecord:
     (Communication 2.1.3 `related_agents`); `activities` holds the object Activity id,
     `related_activities` every other activity id in the statement. `ref` is the id of the
     statement the object refers to (StatementRef), `voids` that id again when the verb voids.
+    `attachments` holds the sha2 of each of its attachments (Data 2.4.11): attachment data is
+    kept while a statement refers to it, so that erasure and retention delete what no
+    remaining statement needs.
 
     Identity vault (pseudonymization on): `sealed` holds the statement's original agents,
     encrypted, returned with the statement; `identities` are stored once per (agent, digest).
@@ -71,6 +74,7 @@ class StatementRecord:
     related_agents: frozenset[str] = field(default_factory=frozenset)
     activities: frozenset[str] = field(default_factory=frozenset)
     related_activities: frozenset[str] = field(default_factory=frozenset)
+    attachments: frozenset[str] = field(default_factory=frozenset)
     sealed: bytes | None = None
     identities: tuple[Identity, ...] = ()
 
@@ -126,6 +130,35 @@ class Credential:
     tenant: str = DEFAULT_TENANT
     created: str = ""
     revoked: bool = False
+    # The data-sharing agreement an `export` credential is bound to (its only use); None
+    # for every other credential.
+    agreement: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """A data-sharing agreement of one tenant with one partner: the unit of sharing.
+
+    `fields` are the statement fields the partner receives (the allow-list of
+    `lrs.service.agreements`, its dimensions' paths included), `dimensions` the (name,
+    extension IRI) pairs of the tenant's dimensions it may receive, as they were when it was
+    made. `since`/`until` bound the statements by `stored` (exclusive, inclusive; None:
+    open), `starts`/`expires` when exports are allowed; all times in the `stored` format.
+    `revoked` is when it was revoked (None: it was not). Only `revoked` ever changes."""
+
+    id: str
+    tenant: str
+    partner: str
+    purpose: str
+    fields: tuple[str, ...]
+    dimensions: tuple[tuple[str, str], ...]
+    since: str | None
+    until: str | None
+    starts: str
+    expires: str
+    learner_ids: bool
+    created: str
+    revoked: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +187,17 @@ class Document:
     id: str
     content: bytes
     content_type: str
+    etag: str
+    updated: str
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRef:
+    """A stored document named by where it is, with the ETag and time of its current
+    version: what deleting it (a compare-and-set on the ETag) and judging its age need."""
+
+    scope: DocumentScope
+    id: str
     etag: str
     updated: str
 
@@ -209,6 +253,46 @@ class Session:
     csrf: str
     created: str
     expires: str
+class FeedPage:
+    """A page of a tenant's statement feed (`Storage.read_feed`): statements in the order
+    they became readable, voided ones included, and the position to read on from. Positions
+    are backend-defined text that sorts in feed order."""
+
+    statements: tuple[StoredStatement, ...]
+    position: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    """Where one tenant's forwarding to one central LRS (`target`, its sync URL) stands,
+    kept in the edge's store so that it survives any interruption: the central LRS has
+    acknowledged every statement of the feed up to `position` ("" = none yet), and the
+    erasure list up to its entry `erasures_pulled`; the edge's own erasure list is applied
+    locally up to entry `erasures_applied`. Times are in the `stored` format ("" = never);
+    `last_error` is the latest failure's message, cleared by the next success. `revision`
+    grows with every change (compare-and-set)."""
+
+    tenant: str
+    target: str
+    position: str = ""
+    erasures_pulled: int = 0
+    erasures_applied: int = 0
+    last_success: str = ""
+    last_error: str = ""
+    last_error_at: str = ""
+    revision: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """One entry of a tenant's erasure list: the agent key of a pseudonym whose data was
+    erased, numbered from 1 in the order listed, so that edge LRSs can pull the entries
+    after the last one they applied."""
+
+    tenant: str
+    seq: int
+    agent: str
+    time: str
 
 
 def build_record(
@@ -222,9 +306,12 @@ def build_record(
     with the query fields (Communication 2.1.3 filters) computed once. The record id is the
     lowercase UUID, the form every reference to it is looked up by."""
     fields = statement_index_fields(statement)
+    serialized = orjson.dumps(statement)
+    # The substring test first: most statements carry no attachment, and it costs nothing.
+    hashes = attachment_hashes(statement) if b'"attachments"' in serialized else ()
     return StatementRecord(
         id=statement["id"].lower(),
-        statement=orjson.dumps(statement),
+        statement=serialized,
         stored=statement["stored"],
         verb=fields.verb,
         writer=writer,
@@ -235,6 +322,7 @@ def build_record(
         related_agents=frozenset(fields.related_agents),
         activities=frozenset(fields.activities),
         related_activities=frozenset(fields.related_activities),
+        attachments=frozenset(hashes),
         sealed=sealed,
         identities=identities,
     )

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
+from anonymize import withdraw_member
 from statements import (
     VOIDED,
     StatementError,
     activity_position_tuples,
+    agent_key,
+    agent_position_tuples,
     statements_equal,
     stored_timestamp,
     version_family,
@@ -75,12 +78,17 @@ def voided_target(statement: Mapping[str, Any]) -> str | None:
     return None
 
 
+# The authority a statement is stored with: the credential's Agent, or a function of the
+# statement as received (forwarded statements keep their writer beside the forwarding link).
+Authority = dict[str, Any] | Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
 def store_statements(
     store: Storage,
     tenant: str,
     statements: list[dict[str, Any]],
     *,
-    authority: dict[str, Any],
+    authority: Authority,
     writer: str,
     now: datetime | None = None,
     attachments: AttachmentItems | None = None,
@@ -107,6 +115,9 @@ def store_statements(
     in the form it is stored (pseudonymized, masked), so re-sending stays a no-op, except
     that a re-sent statement still `pending` (its batch's deferred step failed, see
     `storage.protocol`) gets that step finished with what the re-send carries.
+
+    `authority` is the credential's Agent, or for forwarded statements a function giving
+    each statement's from the statement as received.
 
     `define_activities` (the credential has the `define` or `all` scope) merges the Activity
     definitions of the stored statements into the canonical ones; without it their ids are
@@ -182,17 +193,18 @@ def statement_definitions(
 
 
 def _stamp(
-    statements: list[dict[str, Any]], authority: dict[str, Any], now: datetime, version: str
+    statements: list[dict[str, Any]], authority: Authority, now: datetime, version: str
 ) -> list[dict[str, Any]]:
     """Copies with the properties the LRS assigns (Data 2.4.1, 2.4.7-2.4.10): `id` when
-    missing, `stored`, `authority` (always the credential's, Data 2.4.9), `version` and
-    `timestamp` when missing."""
+    missing, `stored`, `authority` (always the LRS's choice, never the client's, Data
+    2.4.9), `version` and `timestamp` when missing."""
     first = _clock.take(len(statements), now)
     stamped = []
     for offset, statement in enumerate(statements):
         stored = stored_timestamp(first + _TICK * offset)
         copy = statement if "id" in statement else {"id": str(uuid.uuid4()), **statement}
-        copy = {**copy, "stored": stored, "authority": authority}
+        given = authority(statement) if callable(authority) else authority
+        copy = {**copy, "stored": stored, "authority": given}
         copy.setdefault("version", version)
         copy.setdefault("timestamp", stored)
         stamped.append(copy)
@@ -229,6 +241,17 @@ def _check_voiding(
         raise StatementError(errors)
 
 
+def _same_statement(sent: dict[str, Any], stored: dict[str, Any]) -> bool:
+    """Data 2.3.1 equality, where an erased learner taken out of a Group of the stored
+    statement (`lrs.service.erasure`) is no difference: a client re-sending the statement
+    as it once sent it is making a re-send, not a conflicting statement."""
+    if statements_equal(sent, stored):
+        return True
+    remaining = {agent_key(node) for _, node, *_ in agent_position_tuples(stored)}
+    withdrawn = withdraw_member(sent, {}, lambda node: agent_key(dict(node)) not in remaining)
+    return withdrawn is not None and statements_equal(withdrawn.statement, stored)
+
+
 def _new_statements(
     sent: list[dict[str, Any]],
     stamped: list[dict[str, Any]],
@@ -237,7 +260,8 @@ def _new_statements(
     """The stamped statements whose id is not stored yet, and those re-sent. A re-sent
     statement equal to the stored one is a no-op; a different one is a conflict
     (Communication 2.1.1-2.1.2). The statement as sent is compared, before stamping: what
-    the LRS assigns is no difference (Data 2.3.1)."""
+    the LRS assigns is no difference (Data 2.3.1), nor are Group members erased from the
+    stored one."""
     pending = []
     resent = []
     conflicts = []
@@ -245,7 +269,7 @@ def _new_statements(
         existing = known.get(statement["id"].lower())
         if existing is None:
             pending.append(statement)
-        elif statements_equal(original, orjson.loads(existing.statement)):
+        elif _same_statement(original, orjson.loads(existing.statement)):
             resent.append(statement)
         else:
             conflicts.append(existing.id)

@@ -23,11 +23,14 @@ reached) naming what was being done, never the URI.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from statements import stored_timestamp
 from storage.errors import DuplicateIdError
 from storage.mongo import (
     activities,
+    agreements,
     attachments,
     audit,
     credentials,
@@ -35,25 +38,35 @@ from storage.mongo import (
     identities,
     sessions,
     statements,
+    sync,
     tenants,
 )
 from storage.mongo.database import Database, Write
 from storage.protocol import Transaction
 from storage.records import (
+    Agreement,
     AttachmentItems,
     AuditEntry,
     Credential,
     Document,
+    DocumentRef,
     DocumentScope,
+    Erasure,
+    FeedPage,
     Identity,
     Session,
     StatementFilter,
     StatementRecord,
     StoredStatement,
+    SyncState,
     Tenant,
 )
 
 T = TypeVar("T")
+
+# How long after its `stored` instant a statement enters the feed (`storage.mongo.statements`):
+# far longer than a batch write takes, retries included.
+FEED_DELAY = timedelta(seconds=120)
 
 
 class MongoTransaction:
@@ -103,11 +116,60 @@ class MongoTransaction:
             self._db, self._write.doing("link statements"), tenant, pairs
         )
 
+    def agent_statement_ids(
+        self,
+        tenant: str,
+        agents: Sequence[str],
+        *,
+        since: str | None = None,
+        limit: int | None = None,
+        chains: bool = True,
+    ) -> list[str]:
+        return statements.agent_statement_ids(
+            self._db, self._write.doing("find a learner's statements"), tenant, agents, since,
+            limit, chains,
+        )
+
+    def statements_before(
+        self, tenant: str, before: str, limit: int, *, after: tuple[str, str] | None = None
+    ) -> list[StoredStatement]:
+        return statements.before(
+            self._db, self._write.doing("find old statements"), tenant, before, limit, after
+        )
+
+    def delete_statements(self, tenant: str, ids: Sequence[str]) -> int:
+        return statements.delete(self._db, self._write.doing("delete statements"), tenant, ids)
+
+    def replace_statements(self, tenant: str, records: Sequence[StatementRecord]) -> None:
+        statements.replace(self._db, self._write.doing("replace statements"), tenant, records)
+
     def put_identities(self, tenant: str, items: Sequence[Identity]) -> None:
         identities.put(self._db, self._write.doing("store identities"), tenant, items)
 
+    def get_identities(self, tenant: str, agent: str) -> list[Identity]:
+        return identities.get(
+            self._db, tenant, agent, session=self._write.doing("read identities")
+        )
+
+    def remove_identities(self, tenant: str, agents: Sequence[str]) -> int:
+        return identities.remove(self._db, self._write.doing("delete identities"), tenant, agents)
+
+    def mark_erased(self, tenant: str, marks: Sequence[str]) -> None:
+        identities.mark_erased(self._db, self._write.doing("mark erased"), tenant, marks)
+
     def put_attachments(self, tenant: str, items: AttachmentItems, *, writer: str) -> None:
         attachments.put(self._db, self._write.doing("store attachments"), tenant, items, writer)
+
+    def unreferenced_attachments(
+        self, tenant: str, sha2s: Sequence[str], *, excluding: Sequence[str]
+    ) -> list[str]:
+        return attachments.unreferenced(
+            self._db, self._write.doing("find unreferenced attachments"), tenant, sha2s,
+            excluding,
+        )
+
+    def remove_attachments(self, tenant: str, sha2s: Sequence[str]) -> int:
+        return attachments.remove(self._db, self._write.doing("delete attachments"), tenant, sha2s)
 
     def get_activities(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         return activities.get(self._db, self._write.doing("read activities"), tenant, ids)
@@ -148,6 +210,17 @@ class MongoTransaction:
             self._db, self._write.doing("delete documents"), tenant, scope
         )
 
+    def agent_documents(
+        self,
+        tenant: str,
+        *,
+        agents: Sequence[str] | None = None,
+        updated_before: str | None = None,
+    ) -> list[DocumentRef]:
+        return documents.agent_documents(
+            self._db, self._write.doing("find documents"), tenant, agents, updated_before
+        )
+
     def get_tenant(self, name: str) -> Tenant | None:
         return tenants.get(self._db, self._write.doing("read a tenant"), name)
 
@@ -160,12 +233,31 @@ class MongoTransaction:
     def append_audit(self, entry: AuditEntry) -> None:
         audit.append(self._db, self._write.doing("append to the audit log"), entry)
 
+    def get_sync_state(self, tenant: str, target: str) -> SyncState | None:
+        return sync.get_state(
+            self._db, self._write.doing("read the forwarding state"), tenant, target
+        )
+
+    def write_sync_state(self, state: SyncState, *, replaces: int | None) -> None:
+        sync.write_state(self._db, self._write.doing("store the forwarding state"), state, replaces)
+
+    def last_erasure(self, tenant: str) -> Erasure | None:
+        return sync.last_erasure(self._db, self._write.doing("read the erasure list"), tenant)
+
+    def erased_agents(self, tenant: str, agents: Sequence[str]) -> set[str]:
+        return sync.erased(self._db, self._write.doing("read the erasure list"), tenant, agents)
+
+    def append_erasure(self, entry: Erasure) -> None:
+        sync.append_erasure(self._db, self._write.doing("append to the erasure list"), entry)
+
 
 class MongoStorage:
     """Every resource in one MongoDB database (`storage.mongo.database`)."""
 
     defers_shared_writes = True
     needs_settling = True
+    # The statement feed's settling delay (`storage.mongo.statements`); tests set it to 0.
+    feed_delay = FEED_DELAY
 
     def __init__(self, uri: str, *, transactions: bool | None = None) -> None:
         """Connect, check the server answers, and create the indexes.
@@ -179,7 +271,7 @@ class MongoStorage:
         return f"MongoStorage(database={self.database_name!r})"
 
     @property
-    def transactions(self) -> bool:
+    def transactional(self) -> bool:
         """Whether writes run in session transactions (else: undone on failure)."""
         return self._db.transactions
 
@@ -217,6 +309,19 @@ class MongoStorage:
     def get_identities(self, tenant: str, agent: str) -> list[Identity]:
         with self._db.errors("read identities"):
             return identities.get(self._db, tenant, agent)
+
+    def erased_among(self, tenant: str, marks: Sequence[str]) -> set[str]:
+        with self._db.errors("read erased marks"):
+            return identities.erased_among(self._db, tenant, marks)
+
+    def read_feed(self, tenant: str, after: str, limit: int) -> FeedPage:
+        settled = stored_timestamp(datetime.now(UTC) - self.feed_delay)
+        with self._db.errors("read the statement feed"):
+            return statements.feed(self._db, tenant, after, limit, settled)
+
+    def count_feed(self, tenant: str, after: str) -> int:
+        with self._db.errors("count the statement feed"):
+            return statements.count_feed(self._db, tenant, after)
 
     def get_attachments(
         self, tenant: str, sha2s: Sequence[str], *, writer: str | None = None
@@ -277,6 +382,23 @@ class MongoStorage:
     def delete_expired_sessions(self, now: str) -> int:
         with self._db.errors("drop expired sessions"):
             return sessions.delete_expired(self._db, now)
+    # -- forwarding to a central LRS, the erasure list -----------------------------------
+
+    def get_sync_state(self, tenant: str, target: str) -> SyncState | None:
+        with self._db.errors("read the forwarding state"):
+            return sync.get_state(self._db, None, tenant, target)
+
+    def list_sync_states(self, tenant: str | None = None) -> list[SyncState]:
+        with self._db.errors("list the forwarding states"):
+            return sync.list_states(self._db, tenant)
+
+    def read_erasures(self, tenant: str, *, after: int = 0, limit: int = 100) -> list[Erasure]:
+        with self._db.errors("read the erasure list"):
+            return sync.read_erasures(self._db, tenant, after, limit)
+
+    def erased_agents(self, tenant: str, agents: Sequence[str]) -> set[str]:
+        with self._db.errors("read the erasure list"):
+            return sync.erased(self._db, None, tenant, agents)
 
     # -- credentials ---------------------------------------------------------------------
 
@@ -291,6 +413,25 @@ class MongoStorage:
     def list_credentials(self, tenant: str | None = None) -> list[Credential]:
         with self._db.errors("list credentials"):
             return credentials.list_all(self._db, tenant)
+
+    def purge_deleted(self) -> bool:
+        """Nothing the LRS can do: the server's journal, oplog and backups keep deleted
+        documents for their own lifetimes (README, "MongoDB")."""
+        return False
+
+    # -- data-sharing agreements ---------------------------------------------------------
+
+    def put_agreement(self, agreement: Agreement) -> None:
+        with self._db.errors("store an agreement"):
+            agreements.put(self._db, agreement)
+
+    def get_agreement(self, tenant: str, agreement_id: str) -> Agreement | None:
+        with self._db.errors("read an agreement"):
+            return agreements.get(self._db, tenant, agreement_id)
+
+    def list_agreements(self, tenant: str) -> list[Agreement]:
+        with self._db.errors("list agreements"):
+            return agreements.list_all(self._db, tenant)
 
     def close(self) -> None:
         self._db.close()

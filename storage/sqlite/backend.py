@@ -17,20 +17,26 @@ from typing import Any, TypeVar
 from storage.errors import StorageError, UnavailableError
 from storage.protocol import Transaction
 from storage.records import (
+    Agreement,
     AttachmentItems,
     AuditEntry,
     Credential,
     Document,
+    DocumentRef,
     DocumentScope,
+    Erasure,
+    FeedPage,
     Identity,
     Session,
     StatementFilter,
     StatementRecord,
     StoredStatement,
+    SyncState,
     Tenant,
 )
 from storage.sqlite import (
     activities,
+    agreements,
     attachments,
     audit,
     credentials,
@@ -39,6 +45,7 @@ from storage.sqlite import (
     schema,
     sessions,
     statements,
+    sync,
     tenants,
 )
 from storage.sqlite.database import Database
@@ -90,11 +97,50 @@ class SQLiteTransaction:
     def add_references(self, tenant: str, pairs: Sequence[tuple[str, str]]) -> None:
         statements.add_references(self._conn, tenant, pairs)
 
+    def agent_statement_ids(
+        self,
+        tenant: str,
+        agents: Sequence[str],
+        *,
+        since: str | None = None,
+        limit: int | None = None,
+        chains: bool = True,
+    ) -> list[str]:
+        return statements.agent_statement_ids(self._conn, tenant, agents, since, limit, chains)
+
+    def statements_before(
+        self, tenant: str, before: str, limit: int, *, after: tuple[str, str] | None = None
+    ) -> list[StoredStatement]:
+        return statements.before(self._conn, tenant, before, limit, after)
+
+    def delete_statements(self, tenant: str, ids: Sequence[str]) -> int:
+        return statements.delete(self._conn, tenant, ids)
+
+    def replace_statements(self, tenant: str, records: Sequence[StatementRecord]) -> None:
+        statements.replace(self._conn, tenant, records)
+
     def put_identities(self, tenant: str, items: Sequence[Identity]) -> None:
         identities.put(self._conn, tenant, items)
 
+    def get_identities(self, tenant: str, agent: str) -> list[Identity]:
+        return identities.get(self._conn, tenant, agent)
+
+    def remove_identities(self, tenant: str, agents: Sequence[str]) -> int:
+        return identities.remove(self._conn, tenant, agents)
+
+    def mark_erased(self, tenant: str, marks: Sequence[str]) -> None:
+        identities.mark_erased(self._conn, tenant, marks)
+
     def put_attachments(self, tenant: str, items: AttachmentItems, *, writer: str) -> None:
         attachments.put(self._conn, tenant, items, writer)
+
+    def unreferenced_attachments(
+        self, tenant: str, sha2s: Sequence[str], *, excluding: Sequence[str]
+    ) -> list[str]:
+        return attachments.unreferenced(self._conn, tenant, sha2s, excluding)
+
+    def remove_attachments(self, tenant: str, sha2s: Sequence[str]) -> int:
+        return attachments.remove(self._conn, tenant, sha2s)
 
     def get_activities(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         return activities.get(self._conn, tenant, ids)
@@ -126,6 +172,15 @@ class SQLiteTransaction:
     def remove_documents(self, tenant: str, scope: DocumentScope) -> int:
         return documents.remove_scope(self._conn, tenant, scope)
 
+    def agent_documents(
+        self,
+        tenant: str,
+        *,
+        agents: Sequence[str] | None = None,
+        updated_before: str | None = None,
+    ) -> list[DocumentRef]:
+        return documents.agent_documents(self._conn, tenant, agents, updated_before)
+
     def get_tenant(self, name: str) -> Tenant | None:
         return tenants.get(self._conn, name)
 
@@ -138,12 +193,28 @@ class SQLiteTransaction:
     def append_audit(self, entry: AuditEntry) -> None:
         audit.append(self._conn, entry)
 
+    def get_sync_state(self, tenant: str, target: str) -> SyncState | None:
+        return sync.get_state(self._conn, tenant, target)
+
+    def write_sync_state(self, state: SyncState, *, replaces: int | None) -> None:
+        sync.write_state(self._conn, state, replaces)
+
+    def last_erasure(self, tenant: str) -> Erasure | None:
+        return sync.last_erasure(self._conn, tenant)
+
+    def erased_agents(self, tenant: str, agents: Sequence[str]) -> set[str]:
+        return sync.erased(self._conn, tenant, agents)
+
+    def append_erasure(self, entry: Erasure) -> None:
+        sync.append_erasure(self._conn, entry)
+
 
 class SQLiteStorage:
     """Every resource on one SQLite database file (WAL, stdlib `sqlite3`)."""
 
     defers_shared_writes = False
     needs_settling = False
+    transactional = True
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -186,6 +257,18 @@ class SQLiteStorage:
     def get_identities(self, tenant: str, agent: str) -> list[Identity]:
         with _errors("read identities"):
             return identities.get(self._db.conn, tenant, agent)
+
+    def erased_among(self, tenant: str, marks: Sequence[str]) -> set[str]:
+        with _errors("read erased marks"):
+            return identities.erased_among(self._db.conn, tenant, marks)
+
+    def read_feed(self, tenant: str, after: str, limit: int) -> FeedPage:
+        with _errors("read the statement feed"):
+            return statements.feed(self._db.conn, tenant, after, limit)
+
+    def count_feed(self, tenant: str, after: str) -> int:
+        with _errors("count the statement feed"):
+            return statements.count_feed(self._db.conn, tenant, after)
 
     def get_attachments(
         self, tenant: str, sha2s: Sequence[str], *, writer: str | None = None
@@ -242,6 +325,21 @@ class SQLiteStorage:
     def delete_expired_sessions(self, now: str) -> int:
         with _errors("drop expired sessions"), self._db.write() as conn:
             return sessions.delete_expired(conn, now)
+    def get_sync_state(self, tenant: str, target: str) -> SyncState | None:
+        with _errors("read the forwarding state"):
+            return sync.get_state(self._db.conn, tenant, target)
+
+    def list_sync_states(self, tenant: str | None = None) -> list[SyncState]:
+        with _errors("list the forwarding states"):
+            return sync.list_states(self._db.conn, tenant)
+
+    def read_erasures(self, tenant: str, *, after: int = 0, limit: int = 100) -> list[Erasure]:
+        with _errors("read the erasure list"):
+            return sync.read_erasures(self._db.conn, tenant, after, limit)
+
+    def erased_agents(self, tenant: str, agents: Sequence[str]) -> set[str]:
+        with _errors("read the erasure list"):
+            return sync.erased(self._db.conn, tenant, agents)
 
     def put_credential(self, credential: Credential) -> None:
         with _errors("store a credential"), self._db.write() as conn:
@@ -254,6 +352,21 @@ class SQLiteStorage:
     def list_credentials(self, tenant: str | None = None) -> list[Credential]:
         with _errors("list credentials"):
             return credentials.list_all(self._db.conn, tenant)
+
+    def purge_deleted(self) -> bool:
+        return self._db.purge_wal()
+
+    def put_agreement(self, agreement: Agreement) -> None:
+        with _errors("store an agreement"), self._db.write() as conn:
+            agreements.put(conn, agreement)
+
+    def get_agreement(self, tenant: str, agreement_id: str) -> Agreement | None:
+        with _errors("read an agreement"):
+            return agreements.get(self._db.conn, tenant, agreement_id)
+
+    def list_agreements(self, tenant: str) -> list[Agreement]:
+        with _errors("list agreements"):
+            return agreements.list_all(self._db.conn, tenant)
 
     def close(self) -> None:
         self._db.close()

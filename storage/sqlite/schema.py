@@ -9,7 +9,15 @@ unknown (newer) version is refused, never misread.
 
     1  statements, filter keys, references, identities, documents, attachments, activities,
        credentials (written before tenants were objects)
-    2  + tenants (a row per tenant, with its policy) and the audit log
+    2  + tenants (a row per tenant, with its policy) and the audit log; later, without a
+       new version (tables and indexes made at every open when missing): the statement
+       feed's index and counter, forwarding state, the erasure list
+    3  + data-sharing agreements, and the agreement an export credential is bound to (a
+       column of credentials)
+    4  + which attachments each statement refers to (`statement_attachments`, filled from
+       the stored statements), and documents indexed by agent and by time: what erasure and
+       retention find their rows by; `erased_marks` (empty until a tenant refuses erased
+       learners: nothing to migrate)
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from statements import stored_timestamp
 from storage.errors import StorageError
 from storage.sqlite import (
     activities,
+    agreements,
     attachments,
     audit,
     credentials,
@@ -28,11 +37,12 @@ from storage.sqlite import (
     identities,
     sessions,
     statements,
+    sync,
     tenants,
 )
 from storage.sqlite.database import Database
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 DEFAULT_TENANT = "default"
 
 _DDL = (
@@ -45,6 +55,8 @@ _DDL = (
     *tenants.DDL,
     *audit.DDL,
     *sessions.DDL,
+    *agreements.DDL,
+    *sync.DDL,
 )
 
 
@@ -57,6 +69,10 @@ def prepare(db: Database) -> None:
             conn.execute(statement)
         if version < 2:
             _add_tenants(conn, new=version == 0)
+        if version < 3:
+            credentials.add_agreement_column(conn)
+        if 0 < version < 4:
+            statements.index_attachments(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
