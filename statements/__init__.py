@@ -52,6 +52,15 @@ if typing.TYPE_CHECKING:
         parse_accept_language,
     )
     from statements.query import StatementQuery, parse_statement_query
+    from statements.report import (
+        ReportFields,
+        bucket_bounds,
+        bucket_of,
+        bucket_start,
+        report_fields,
+        stored_report_fields,
+        week_of_day,
+    )
     from statements.signature import is_signature_attachment, verify_signature
     from statements.statement import validate, validate_statements
     from statements.timestamps import parse_timestamp, stored_timestamp
@@ -79,6 +88,7 @@ __all__ = [
     "Position",
     "PositionTuple",
     "QueryError",
+    "ReportFields",
     "StatementError",
     "StatementQuery",
     "activity_position_tuples",
@@ -88,6 +98,9 @@ __all__ = [
     "agent_positions",
     "attachment_hashes",
     "best_language",
+    "bucket_bounds",
+    "bucket_of",
+    "bucket_start",
     "build_multipart",
     "check_media_type",
     "format_canonical",
@@ -104,13 +117,16 @@ __all__ = [
     "parse_statement_parts",
     "parse_statement_query",
     "parse_timestamp",
+    "report_fields",
     "statement_index_fields",
     "statements_equal",
+    "stored_report_fields",
     "stored_timestamp",
     "validate",
     "validate_agent",
     "validate_statements",
     "verify_signature",
+    "week_of_day",
 ]
 
 # Where each lazily loaded name lives (tests hold this, the imports above and __all__ equal).
@@ -134,6 +150,13 @@ _LAZY = {
     "parse_accept_language": "output_formats",
     "StatementQuery": "query",
     "parse_statement_query": "query",
+    "ReportFields": "report",
+    "report_fields": "report",
+    "stored_report_fields": "report",
+    "bucket_bounds": "report",
+    "bucket_of": "report",
+    "bucket_start": "report",
+    "week_of_day": "report",
     "is_signature_attachment": "signature",
     "verify_signature": "signature",
     "validate": "statement",
