@@ -84,6 +84,7 @@ def store_statements(
     sealed: Mapping[str, bytes] | None = None,
     identities: Mapping[str, Sequence[Identity]] | None = None,
     define_activities: bool = False,
+    dimensions: Sequence[str] = (),
 ) -> list[str]:
     """Store validated statements as one batch and return their ids in request order.
 
@@ -107,6 +108,9 @@ def store_statements(
     `define_activities` (the credential has the `define` or `all` scope) merges the Activity
     definitions of the stored statements into the canonical ones; without it their ids are
     only recorded (Communication 4.2). Either is written with the statements.
+
+    `dimensions` are the extension IRIs of the tenant's report dimensions: their values are
+    kept in the statements' report facts (`statements.report_fields`).
     """
     stamped = _stamp(statements, authority, now or datetime.now(UTC))
     ids = [s["id"].lower() for s in stamped]
@@ -125,6 +129,7 @@ def store_statements(
             writer=writer,
             sealed=sealed.get(key),
             identities=tuple(identities.get(key, ())),
+            dimensions=dimensions,
         )
 
     records = [record(statement) for statement in pending]

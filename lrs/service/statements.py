@@ -145,7 +145,8 @@ class StatementService:
             if "id" not in statement:
                 # The vault entry is bound to the id, so it is assigned before pseudonymizing.
                 statement["id"] = str(uuid.uuid4())
-        prepared = self.privacy.prepare(self.tenants.get(principal.tenant), statements)
+        view = self.tenants.get(principal.tenant)
+        prepared = self.privacy.prepare(view, statements)
         ids = store_statements(
             self.store,
             principal.tenant,
@@ -156,6 +157,7 @@ class StatementService:
             sealed=prepared.sealed,
             identities=prepared.identities,
             define_activities=principal.allows(DEFINE_SCOPES),
+            dimensions=[iri for _, iri in view.policy.dimensions],
         )
         self.privacy.remember(prepared)
         return ids

@@ -19,8 +19,9 @@ forks its workers (gunicorn without `--preload`): a MongoClient must not cross a
 Collections (the layout of each is in its resource module): `statements`
 (`storage.mongo.statements`), `identities`, `activities`, `documents`, `attachments`,
 `credentials`, `pending` (markers of batches whose deferred step is not done), `tenants`
-(`storage.mongo.tenants`), `audit` (`storage.mongo.audit`) and `meta`, whose document
-`{_id: "schema", version}` records the layout:
+(`storage.mongo.tenants`), `audit` (`storage.mongo.audit`), `report_facts`
+(`storage.mongo.reports`) and `meta`, whose document `{_id: "schema", version}` records the
+layout:
 
     1  (no `meta`) statements, identities, activities, documents, attachments, credentials
     2  + tenants and the audit log: on opening a layout-1 database, a tenant document
@@ -28,6 +29,9 @@ Collections (the layout of each is in its resource module): `statements`
        or credentials. Every step is an idempotent upsert and the version is written last, so
        a migration interrupted at any point is finished by the next start, and one run twice
        finds nothing to do. A database of a newer layout is refused.
+    3  + report facts: the facts of every live statement stored before are computed from it
+       (`storage.mongo.reports.backfill`, which replaces a chunk's facts, so a run
+       interrupted and run again gives the same facts); the version is written last.
 
 Indexes (created at startup, idempotently), each with the queries it serves:
 - `statements_id` (t, id) unique: Data 2.4.1 id unique per tenant; get_statements, the
@@ -60,6 +64,9 @@ Indexes (created at startup, idempotently), each with the queries it serves:
 - `tenants_name` (name) unique: a tenant name is taken once; get_tenant, list_tenants.
 - `audit_seq` (t, seq) unique: one entry per position of a tenant's chain; the newest
   entry, reading in order.
+- `report_facts_course` (t, c, l): a course's learners in order (progress), its modules.
+- `report_facts_time` (t, ts): the indicators' window; each learner's first statement.
+- `report_facts_statement` (t, s): deleting a statement's facts (voiding, erasure).
 
 A write (`Database.atomically`) is all or nothing: inside a session transaction run by
 `with_transaction` (which runs it again after a transient write conflict) when the server
@@ -94,6 +101,7 @@ from pymongo.errors import (
 
 from statements import stored_timestamp
 from storage.errors import StorageError, UnavailableError
+from storage.mongo import reports
 
 if TYPE_CHECKING:
     from bson import ObjectId
@@ -178,9 +186,16 @@ INDEXES: dict[str, list[IndexModel]] = {
     "audit": [
         IndexModel([("t", ASCENDING), ("seq", ASCENDING)], name="audit_seq", unique=True),
     ],
+    "report_facts": [
+        IndexModel(
+            [("t", ASCENDING), ("c", ASCENDING), ("l", ASCENDING)], name="report_facts_course"
+        ),
+        IndexModel([("t", ASCENDING), ("ts", ASCENDING)], name="report_facts_time"),
+        IndexModel([("t", ASCENDING), ("s", ASCENDING)], name="report_facts_statement"),
+    ],
 }
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_TENANT = "default"
 
 
@@ -230,14 +245,16 @@ def only_duplicate_keys(exc: BulkWriteError) -> bool:
 class Write:
     """One run of the work given to `Database.atomically`: its session (None without
     transactions), what it is doing (named in a driver error) and the `_id`s of the
-    statements it inserted (deleted again if it fails without a transaction)."""
+    statements and report facts it inserted (deleted again if it fails without a
+    transaction)."""
 
-    __slots__ = ("action", "inserted", "session")
+    __slots__ = ("action", "inserted", "inserted_facts", "session")
 
     def __init__(self, session: ClientSession | None) -> None:
         self.session = session
         self.action = "write"
         self.inserted: list[ObjectId] = []
+        self.inserted_facts: list[ObjectId] = []
 
     def doing(self, action: str) -> ClientSession | None:
         """Record `action` as what this write is doing now; its session."""
@@ -272,6 +289,7 @@ class Database:
                 self.pending: Collection[dict[str, Any]] = self.db["pending"]
                 self.tenants: Collection[dict[str, Any]] = self.db["tenants"]
                 self.audit: Collection[dict[str, Any]] = self.db["audit"]
+                self.report_facts: Collection[dict[str, Any]] = self.db["report_facts"]
                 for name, indexes in INDEXES.items():
                     self.db[name].create_indexes(indexes)
             self._migrate()
@@ -296,6 +314,16 @@ class Database:
             )
         if version == SCHEMA_VERSION:
             return
+        if version < 2:
+            self._add_tenants()
+        with self.errors("migrate to layout 3"):
+            reports.backfill(self)
+            meta.update_one(
+                {"_id": "schema"}, {"$set": {"version": SCHEMA_VERSION}}, upsert=True
+            )
+
+    def _add_tenants(self) -> None:
+        """1 -> 2 (module docstring)."""
         with self.errors("migrate to layout 2"):
             names = {DEFAULT_TENANT}
             for collection, field in (
@@ -311,9 +339,6 @@ class Database:
                                       "created": now, "updated": now, "revision": 0}},
                     upsert=True,
                 )
-            meta.update_one(
-                {"_id": "schema"}, {"$set": {"version": SCHEMA_VERSION}}, upsert=True
-            )
 
     @property
     def name(self) -> str:
@@ -368,10 +393,14 @@ class Database:
             raise StorageError(f"MongoDB cannot {action}: {self.redact(str(exc))}") from exc
 
     def _undo(self, write: Write) -> None:
-        """Delete the statements a failed write without a transaction inserted."""
+        """Delete the statements (and their report facts) a failed write without a
+        transaction inserted."""
         if write.inserted:
             with self.errors("undo a failed batch"):
                 self.statements.delete_many({"_id": {"$in": write.inserted}})
+        if write.inserted_facts:
+            with self.errors("undo a failed batch"):
+                self.report_facts.delete_many({"_id": {"$in": write.inserted_facts}})
 
     def close(self) -> None:
         self.client.close()

@@ -10,6 +10,8 @@ unknown (newer) version is refused, never misread.
     1  statements, filter keys, references, identities, documents, attachments, activities,
        credentials (written before tenants were objects)
     2  + tenants (a row per tenant, with its policy) and the audit log
+    3  + report facts and summaries (`storage.sqlite.reports`): the facts of every statement
+       stored before are computed from it (`reports.backfill`)
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from storage.sqlite import (
     credentials,
     documents,
     identities,
+    reports,
     statements,
     tenants,
 )
 from storage.sqlite.database import Database
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_TENANT = "default"
 
 _DDL = (
@@ -43,6 +46,7 @@ _DDL = (
     *statements.DDL,
     *tenants.DDL,
     *audit.DDL,
+    *reports.DDL,
 )
 
 
@@ -55,6 +59,8 @@ def prepare(db: Database) -> None:
             conn.execute(statement)
         if version < 2:
             _add_tenants(conn, new=version == 0)
+        if 0 < version < 3:
+            reports.backfill(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 

@@ -176,17 +176,25 @@ DDL = (
 )
 
 
-def insert(conn: sqlite3.Connection, tenant: str, records: Sequence[StatementRecord]) -> None:
-    """Write the statement rows and their own filter keys (`Transaction.insert_statements`)."""
+def insert(
+    conn: sqlite3.Connection,
+    tenant: str,
+    records: Sequence[StatementRecord],
+    *,
+    also: Iterable[str] = (),
+) -> tuple[Sequence[int], dict[str, int]]:
+    """Write the statement rows and their own filter keys (`Transaction.insert_statements`):
+    the rows' seq numbers, in the order of `records`, and the numbers of their keys and of
+    the keys `also` names (numbered in the same lookup: the report facts')."""
     if not records:
-        return
+        return (), {}
     ids = [r.id for r in records]
     existing = _existing_ids(conn, tenant, ids)
     if existing:
         raise DuplicateIdError(existing)
     own_keys = [record_keys(r) for r in records]
-    key_ids = _key_ids(conn, tenant, {k for keys in own_keys for k in keys})
-    own_ids = [[key_ids[k] for k in keys] for keys in own_keys]
+    numbers = key_ids(conn, tenant, {k for keys in own_keys for k in keys}.union(also))
+    own_ids = [[numbers[k] for k in keys] for keys in own_keys]
     (last,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM statements").fetchone()
     seqs = range(last + 1, last + 1 + len(records))
     try:
@@ -215,6 +223,7 @@ def insert(conn: sqlite3.Connection, tenant: str, records: Sequence[StatementRec
         " VALUES (?,?,?,0,?)",
         rows,
     )
+    return seqs, numbers
 
 
 def _existing_ids(conn: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> list[str]:
@@ -328,8 +337,10 @@ def query(
     return results
 
 
-def _key_ids(conn: sqlite3.Connection, tenant: str, keys: set[str]) -> dict[str, int]:
-    """The number of each key, numbering the new ones (few, once the store is warm)."""
+def key_ids(conn: sqlite3.Connection, tenant: str, keys: set[str]) -> dict[str, int]:
+    """The number of each key, numbering the new ones (few, once the store is warm). The
+    report facts (`storage.sqlite.reports`) number their learners, activities, verbs and
+    registrations here too."""
     numbers = dict(
         conn.execute(
             "SELECT key, key_id FROM filter_keys WHERE tenant = ?"
