@@ -23,6 +23,7 @@ from lrs.service.documents import DocumentResource, DocumentService
 from lrs.service.errors import InvalidRequestError
 from lrs.service.principal import Principal
 from lrs.service.privacy import Privacy, load_privacy
+from lrs.service.reports import ReportService
 from lrs.service.statements import StatementPage, StatementService
 from lrs.service.tenants import TenantPolicy, Tenants
 from statements import VOIDED, AttachmentPart
@@ -47,6 +48,7 @@ class LearningRecordStore:
         self._statements = StatementService(
             store, privacy, self.tenants, self.audit, limit_max=settings.statements_limit_max
         )
+        self.reports = ReportService(store, privacy, self.tenants, self.audit)
         self._documents = DocumentService(
             store, privacy, self.tenants, self.audit,
             strict_profile_put=settings.strict_profile_put,
