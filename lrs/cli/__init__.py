@@ -14,7 +14,7 @@ import click
 import orjson
 
 from anonymize import KeyFileError, Keyring, init_key_file
-from lrs.cli import audit, credentials, tenants
+from lrs.cli import audit, credentials, reports, tenants
 from lrs.cli.common import config as _config
 from lrs.cli.common import store as _store
 from lrs.config import ConfigError
@@ -117,3 +117,4 @@ def validate(file: Path) -> None:
 main.add_command(credentials.credentials)
 main.add_command(tenants.tenants)
 main.add_command(audit.audit)
+main.add_command(reports.reports)

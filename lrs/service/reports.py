@@ -22,7 +22,9 @@
   averages come from the exact counts.
 
 Every report request is audited (`reports.progress`, `reports.modules`,
-`reports.indicators`) with its parameters and the number of rows.
+`reports.indicators`) with its parameters and the number of rows. The facts a report reads
+keep the dimension values the tenant's policy named when each statement was stored: after
+the dimensions change, `rebuild` (`lrs reports rebuild`) computes them again.
 """
 
 from __future__ import annotations
@@ -40,7 +42,15 @@ import orjson
 from anonymize.suppression import hidden_cells, protect
 from lrs.service.audit import Auditor
 from lrs.service.errors import NotFoundError, RequestConflictError, invalid
-from lrs.service.principal import ALL, ALL_READ, REPORTS, STATEMENTS_READ, Principal
+from lrs.service.principal import (
+    ADMIN_SCOPES,
+    ALL,
+    ALL_READ,
+    PLATFORM_SCOPES,
+    REPORTS,
+    STATEMENTS_READ,
+    Principal,
+)
 from lrs.service.privacy import Privacy
 from lrs.service.tenants import TenantPolicy, Tenants
 from statements import bucket_of, bucket_start, is_iri, parse_timestamp, stored_timestamp
@@ -336,6 +346,19 @@ class ReportService:
         """One entry per request: its parameters (dimension values, never a learner)."""
         filters = {name: ",".join(values) for name, values in params.items()}
         self.audit.record(principal, action, "reports", filters=filters, count=count)
+
+    def rebuild(self, principal: Principal, tenant: str | None = None) -> int:
+        """Compute the report facts of `tenant` (default: the principal's) again with its
+        policy's current dimensions, after they changed (`admin`; another tenant needs
+        `platform`); how many statements count. Audited as `reports.rebuild`."""
+        target = tenant or principal.tenant
+        principal.require(ADMIN_SCOPES if target == principal.tenant else PLATFORM_SCOPES)
+        if not self.tenants.exists(target):
+            raise NotFoundError(f"no tenant named {target}")
+        iris = list(self.tenants.get(target).policy.dimension_iris.values())
+        counted = self.store.rebuild_report_facts(target, iris)
+        self.audit.record(principal, "reports.rebuild", "reports", count=counted, tenant=target)
+        return counted
 
     def progress(self, principal: Principal, request: ProgressRequest) -> Report:
         """A page of the course's learners (`more`: the cursor of the next one)."""

@@ -12,6 +12,7 @@ import pytest
 from lrs_testing import Api, add_credential
 
 from lrs.extension import EXTENSION
+from lrs.service import ForbiddenError, Principal
 from tests.storage.reports_data import (
     ADL,
     GENDER,
@@ -312,3 +313,24 @@ def test_m3_and_q1_are_modules_of_c(reports):
     # M3 is named through `grouping`, Q1 as a grouping of a D statement: both count for C.
     assert [row["module"] for row in get(reports, "/reports/modules", course=C)["rows"]] == [
         M1, M2, M3, Q1]
+
+
+def test_a_dimension_added_later_counts_after_a_rebuild(app, seeded):
+    from lrs.cli.common import operator
+
+    service = app.extensions[EXTENSION].service
+    service.tenants.update("default", overrides={"dimensions": {"region": REGION}})
+    assert service.reports.rebuild(operator()) == 11  # the facts keep region only
+    service.tenants.update("default", overrides={"dimensions": {"sex": GENDER}})
+    api = client(app, seeded, "reports")
+    params = {"interval": "month", "group_by": "sex", **WINDOW}
+    assert [row["sex"] for row in get(api, "/reports/indicators", **params)["rows"]] == [
+        None, None]
+    assert service.reports.rebuild(operator()) == 11
+    rows = get(api, "/reports/indicators", **params)["rows"]
+    assert [(row["period"], row["sex"]) for row in rows] == [
+        ("2024-01-01", "f"), ("2024-01-01", "m"), ("2024-02-01", "m")]
+    entries = app.extensions[EXTENSION].store.read_audit("default", action="reports.rebuild")
+    assert [(entry.credential, entry.count) for entry in entries] == [("cli", 11)] * 2
+    with pytest.raises(ForbiddenError):
+        service.reports.rebuild(Principal("x", "default", frozenset({"reports"}), {}))
