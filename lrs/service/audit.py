@@ -4,9 +4,10 @@ Recorded per request, never per statement: reads of statement rows (`statements.
 re-identification (`statements.reidentify`, `agents.reidentify`: originals returned from the
 vault), document reads (`documents.read`), Person lookups (`agents.read`), reading the audit
 log itself (`audit.read`), and tenant and credential changes (`tenant.create`,
-`tenant.update`, `credential.create`, `credential.revoke`); reports, exports, erasure and
-retention add theirs. Writes of statements are not audited one by one: each statement
-carries its writer's `authority`.
+`tenant.update`, `credential.create`, `credential.revoke`), report requests
+(`reports.progress`, `reports.modules`, `reports.indicators`, `reports.rebuild`:
+`lrs.service.reports`); exports, erasure and retention add theirs. Writes of statements
+are not audited one by one: each statement carries its writer's `authority`.
 
 An entry holds the time, tenant, credential key, action, resource, the filters used (agents
 as their pseudonyms; an agent of a tenant that does not pseudonymize is recorded as

@@ -64,7 +64,7 @@ def transparency(
                    "identities back, and every such read is recorded in the audit log.",
         },
         "partners": [],
-        "reports": {"minimum_group": policy.k},
+        "reports": {"minimum_group": policy.k, "rounding": policy.rounding},
         "erasure": {
             "contact": policy.erasure_contact,
             "how": "A learner or a guardian can ask for the learner's data to be erased. The "

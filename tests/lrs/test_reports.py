@@ -154,6 +154,9 @@ def test_rounding_rounds_counts_not_rates(app, reports):
     body = get(reports, "/reports/indicators", interval="month", **WINDOW)
     assert body["rounding"] == 5
     assert figures(body, INDICATORS)[0] == ("2024-01-01", 5, 5, 10, 0, round(2 / 3, 9), 0.65)
+    page = reports.request("GET", "/privacy/default", auth=False, version=False,
+                           headers={"Accept": "application/json"}).get_json()
+    assert page["reports"] == {"minimum_group": 2, "rounding": 5}
 
 
 def test_progress_rows_pages_and_pseudonyms(app, seeded):
