@@ -14,10 +14,12 @@ from lrs import (
     admin,
     agents,
     documents,
+    exports,
     privacy_page,
     protocol,
     reports,
     statements,
+    sync,
 )
 from lrs.auth import Authenticator
 from lrs.config import load_config
@@ -57,5 +59,7 @@ def create_app(
     app.register_blueprint(activities.bp, url_prefix=XAPI_PREFIX)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(privacy_page.bp, url_prefix="/privacy")
+    app.register_blueprint(exports.bp, url_prefix="/exports")
+    app.register_blueprint(sync.bp, url_prefix="/sync")
     app.register_blueprint(reports.bp, url_prefix="/reports")
     return app

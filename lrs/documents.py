@@ -12,14 +12,14 @@ from werkzeug.http import http_date
 
 from lrs.errors import bad_request
 from lrs.extension import service
-from lrs.protocol import authorize, query_params
+from lrs.protocol import authorize, query_params, stored_content, xapi_version
 from lrs.service import (
     ACTIVITY_PROFILE_RESOURCE,
     AGENT_PROFILE_RESOURCE,
     STATE_RESOURCE,
     DocumentResource,
 )
-from statements import parse_timestamp
+from statements import parse_timestamp, safe_media_type
 from storage import Document
 
 bp = Blueprint("documents", __name__)
@@ -88,15 +88,16 @@ def _handle(resource: DocumentResource) -> Response:
         lrs.put_document(
             principal, resource, params, request.get_data(), request.headers.get("Content-Type"),
             if_match=if_match, if_none_match=if_none_match, merge=method == "POST",
+            version=xapi_version(),
         )
     return Response(status=204)
 
 
 def _document_response(document: Document) -> Response:
-    response = Response(document.content, content_type=document.content_type)
+    response = Response(document.content, content_type=safe_media_type(document.content_type))
     response.headers["ETag"] = f'"{document.etag}"'
     response.headers["Last-Modified"] = _http_date(document.updated)
-    return response
+    return stored_content(response)
 
 
 def _http_date(updated: str) -> str:

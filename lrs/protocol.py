@@ -1,6 +1,10 @@
 """xAPI rules that hold for every resource: version header, alternate request syntax,
 CORS, authorization, parameters and JSON bodies (Communication 1.2, 1.3, 1.5, 3.3).
 
+The version is negotiated per request (xapi-2.0-notes.md section 1): a `1.0` / `1.0.x`
+header gets the 1.0.3 rules and `X-Experience-API-Version: 1.0.3`, a `2.0` / `2.0.x` header
+the 2.0 rules and `2.0.0`. Views pass `xapi_version()` to the service core.
+
 Alternate request syntax (Communication 1.3) is undone in a WSGI middleware before routing:
 a `POST ?method=PUT` with a form body becomes the PUT it stands for (form header fields
 become headers, `content` the body, other fields the query string), so every blueprint, HEAD
@@ -11,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import re
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -25,10 +28,9 @@ from lrs.config import Config
 from lrs.errors import ApiError, bad_request
 from lrs.extension import lrs_extension
 from lrs.service.principal import Principal
+from statements import XAPI_VERSIONS, negotiate_version, version_family
 
 XAPI_PREFIX = "/xapi"
-LATEST_VERSION = "1.0.3"
-_VERSION_RE = re.compile(r"^1\.0(\.\d+)?$")
 _ALTERNATE_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"})
 # Form fields that stand for headers (Communication 1.3), by lower-case name -> WSGI key.
 _FORM_HEADERS = {
@@ -40,6 +42,8 @@ _FORM_HEADERS = {
     "if-none-match": "HTTP_IF_NONE_MATCH",
 }
 _ERROR_KEY = "lrs.request_error"
+# Set by the middleware to the method an alternate-syntax request stood for.
+_ALTERNATE_KEY = "lrs.alternate_syntax"
 # Set in the WSGI environ of a request refused for wrong credentials: `lrs serve` then
 # waits `auth_failure_delay_ms` before reading the next request on that connection.
 LOGIN_FAILED = "lrs.login_failed"
@@ -76,7 +80,7 @@ class AlternateSyntaxMiddleware:
                     self._rewrite(environ, pairs)
         except ApiError as exc:
             environ[_ERROR_KEY] = exc
-        if environ.get("lrs.alternate_syntax") == "HEAD":
+        if environ.get(_ALTERNATE_KEY) == "HEAD":
             return _bodiless_post(self.app, environ, start_response)
         return self.app(environ, start_response)
 
@@ -137,7 +141,7 @@ class AlternateSyntaxMiddleware:
         environ["QUERY_STRING"] = urlencode(params)
         environ["CONTENT_LENGTH"] = str(len(content))
         environ["wsgi.input"] = io.BytesIO(content)
-        environ["lrs.alternate_syntax"] = method
+        environ[_ALTERNATE_KEY] = method
 
     def _read_form(self, environ: dict[str, Any]) -> list[tuple[str, str]]:
         try:
@@ -203,13 +207,19 @@ def _is_version_exempt() -> bool:
 
 def is_xapi_request() -> bool:
     """Whether the request is for the xAPI (under XAPI_PREFIX), whose protocol rules apply;
-    the admin API, the privacy pages and the dashboard are plain HTTP."""
+    the admin API, the privacy pages, partner exports and the dashboard are plain HTTP."""
     path = request.path
     return path == XAPI_PREFIX or path.startswith(XAPI_PREFIX + "/")
 
 
 def _before_request() -> Response | None:
     g.request_id = uuid.uuid4().hex
+    header = request.headers.get("X-Experience-API-Version")
+    # Every 1.0.x request follows the 1.0.3 rules (Communication 3.3), every 2.0.x one the
+    # 2.0 rules; known first, so that even an error answer carries the request's version.
+    version = negotiate_version(header)
+    if version is not None:
+        g.xapi_version = version
     error = request.environ.get(_ERROR_KEY)
     if error is not None:
         raise error
@@ -217,17 +227,24 @@ def _before_request() -> Response | None:
         return None
     if request.method == "OPTIONS":
         return _preflight()
-    header = request.headers.get("X-Experience-API-Version")
-    if header is not None and _VERSION_RE.match(header.strip()):
-        # Every 1.0.x request follows the 1.0.3 rules (Communication 3.3).
-        g.xapi_version = LATEST_VERSION
-    elif not _is_version_exempt():
+    if version is None and not _is_version_exempt():
         message = (
             "X-Experience-API-Version header is required"
             if header is None
-            else f"unsupported X-Experience-API-Version {header!r}; this LRS speaks 1.0.x"
+            else f"unsupported X-Experience-API-Version {header!r}; this LRS speaks "
+            + " and ".join(f"{known[:3]}.x" for known in XAPI_VERSIONS)
         )
         raise bad_request(message, field="X-Experience-API-Version", code="bad_version")
+    if (
+        version is not None
+        and version_family(version) == "2.0"
+        and _ALTERNATE_KEY in request.environ
+    ):
+        # 9274.1.1 removed the alternate request syntax (xapi-2.0-notes.md section 8).
+        raise bad_request(
+            "alternate request syntax (the method parameter) is not part of xAPI 2.0",
+            field="method",
+        )
     return None
 
 
@@ -270,9 +287,17 @@ def init_app(app: Flask, *, max_body_bytes: int) -> None:
 # --- helpers for views -----------------------------------------------------------------
 
 
+def requested_version() -> str | None:
+    """The version a request's header negotiated, None without a usable header (only a
+    version-exempt view sees that)."""
+    version: str | None = g.get("xapi_version")
+    return version
+
+
 def xapi_version() -> str:
-    """The xAPI version whose rules apply to this request (passed to validation)."""
-    return g.get("xapi_version") or LATEST_VERSION
+    """The xAPI version whose rules apply to this request (`1.0.3` or `2.0.0`), passed to
+    the service core; 1.0.3 on a view that needs no version header."""
+    return requested_version() or XAPI_VERSIONS[0]
 
 
 def authorize(allowed: Iterable[str]) -> Principal:
@@ -330,6 +355,15 @@ def json_body() -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise bad_request(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+
+
+def stored_content(response: Response) -> Response:
+    """Mark a response carrying content clients stored (documents, attachment data) so that a
+    browser never runs it as a page of the LRS's origin: no MIME sniffing, and a sandbox
+    with no scripts, forms or same-origin access should it be opened anyway."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    return response
 
 
 def iso_now() -> str:

@@ -144,6 +144,11 @@ class LrsServer(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         for name, value in self._options.items():
             self.cfg.set(name, value)
+        # gunicorn 27 opens a control socket at one path per user ($HOME/.gunicorn), which
+        # every `lrs serve` on the machine (an edge and a central LRS, test servers) would
+        # share; nothing here uses it.
+        if "control_socket_disable" in self.cfg.settings:
+            self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Any:
         import dataclasses
@@ -160,4 +165,7 @@ class LrsServer(BaseApplication):  # type: ignore[misc]
         store = app.extensions[EXTENSION].store
         if isinstance(store, SQLiteStorage):
             store.run_blocking = threadpool.apply
+        # A partner export is minutes of CPU in one greenlet: between its pages, let the
+        # worker's other connections and its heartbeat run (lrs.service.exports).
+        app.extensions[EXTENSION].service.exports.pause = gevent.sleep
         return app

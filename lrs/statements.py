@@ -17,7 +17,14 @@ from werkzeug.http import http_date
 
 from lrs.errors import bad_request
 from lrs.extension import service
-from lrs.protocol import authorize, iso_now, json_body, query_params, xapi_version
+from lrs.protocol import (
+    authorize,
+    iso_now,
+    json_body,
+    query_params,
+    stored_content,
+    xapi_version,
+)
 from lrs.service.principal import STATEMENT_READ_SCOPES, STATEMENT_WRITE_SCOPES
 from lrs.service.statements import StatementPage, parse_statement_id
 from statements import (
@@ -82,7 +89,9 @@ def post_statements() -> Response:
 def get_statements() -> Response:
     """A single statement or a StatementResult (Communication 2.1.3). HEAD too (1.1)."""
     principal = authorize(STATEMENT_READ_SCOPES)
-    page = service().read_statements(principal, query_params(), languages=_languages())
+    page = service().read_statements(
+        principal, query_params(), languages=_languages(), version=xapi_version()
+    )
     return _respond(page)
 
 
@@ -91,7 +100,9 @@ def get_more_statements(token: str) -> Response:
     """The next page of a StatementResult, from the `more` IRL."""
     principal = authorize(STATEMENT_READ_SCOPES)
     query_params(allowed=())
-    page = service().read_statements(principal, {}, more=token, languages=_languages())
+    page = service().read_statements(
+        principal, {}, more=token, languages=_languages(), version=xapi_version()
+    )
     return _respond(page)
 
 
@@ -111,7 +122,7 @@ def _respond(page: StatementPage) -> Response:
         # Communication 2.1.3 attachments=true: multipart/mixed, the statements first, then
         # the data of their attachments (Communication 1.5.2).
         content_type, body = build_multipart(body, page.attachments)
-        response = Response(body, content_type=content_type)
+        response = stored_content(Response(body, content_type=content_type))
     else:
         response = Response(body, mimetype="application/json")
     stored = page.last_stored

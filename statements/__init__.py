@@ -1,4 +1,5 @@
-"""The xAPI 1.0.3 data model: validation with precise error paths, and query fields.
+"""The xAPI data model, 1.0.3 and 2.0 (9274.1.1) side by side: validation with precise error
+paths under the rules of a request's version, and query fields.
 
     >>> from statements import validate
     >>> validate({"actor": {"mbox": "mailto:a@example.com"},
@@ -50,6 +51,7 @@ if typing.TYPE_CHECKING:
         format_canonical,
         format_ids,
         parse_accept_language,
+        without_2_0_properties,
     )
     from statements.query import StatementQuery, parse_statement_query
     from statements.report import (
@@ -63,25 +65,30 @@ if typing.TYPE_CHECKING:
     )
     from statements.signature import is_signature_attachment, verify_signature
     from statements.statement import validate, validate_statements
-    from statements.timestamps import parse_timestamp, stored_timestamp
+    from statements.timestamps import parse_timestamp, stored_timestamp, utc_timestamp
     from statements.values import (
         IRI_ERROR,
+        MEDIA_TYPE_ERROR,
         TIMESTAMP_ERROR,
         UUID_ERROR,
         check_media_type,
         is_iri,
         is_language_tag,
         is_uuid,
+        safe_media_type,
     )
+    from statements.versions import XAPI_VERSIONS, negotiate_version, version_family
 
 __all__ = [
     "CONTEXT_ACTIVITY_KINDS",
     "CONTEXT_AGENT_LISTS",
     "IFI_FIELDS",
     "IRI_ERROR",
+    "MEDIA_TYPE_ERROR",
     "TIMESTAMP_ERROR",
     "UUID_ERROR",
     "VOIDED",
+    "XAPI_VERSIONS",
     "AttachmentData",
     "AttachmentPart",
     "IndexFields",
@@ -112,21 +119,26 @@ __all__ = [
     "map_activities",
     "map_agents",
     "match_attachments",
+    "negotiate_version",
     "normalize_mbox",
     "parse_accept_language",
     "parse_statement_parts",
     "parse_statement_query",
     "parse_timestamp",
     "report_fields",
+    "safe_media_type",
     "statement_index_fields",
     "statements_equal",
     "stored_report_fields",
     "stored_timestamp",
+    "utc_timestamp",
     "validate",
     "validate_agent",
     "validate_statements",
     "verify_signature",
+    "version_family",
     "week_of_day",
+    "without_2_0_properties",
 ]
 
 # Where each lazily loaded name lives (tests hold this, the imports above and __all__ equal).
@@ -148,6 +160,7 @@ _LAZY = {
     "format_canonical": "output_formats",
     "format_ids": "output_formats",
     "parse_accept_language": "output_formats",
+    "without_2_0_properties": "output_formats",
     "StatementQuery": "query",
     "parse_statement_query": "query",
     "ReportFields": "report",
@@ -163,13 +176,19 @@ _LAZY = {
     "validate_statements": "statement",
     "parse_timestamp": "timestamps",
     "stored_timestamp": "timestamps",
+    "utc_timestamp": "timestamps",
     "IRI_ERROR": "values",
+    "MEDIA_TYPE_ERROR": "values",
     "TIMESTAMP_ERROR": "values",
     "UUID_ERROR": "values",
     "check_media_type": "values",
     "is_iri": "values",
     "is_language_tag": "values",
     "is_uuid": "values",
+    "safe_media_type": "values",
+    "XAPI_VERSIONS": "versions",
+    "negotiate_version": "versions",
+    "version_family": "versions",
 }
 
 

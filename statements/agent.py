@@ -153,6 +153,17 @@ class AgentOrGroup(ModelField):
         return check_agent_or_group(value)
 
 
+class AgentOnly(ModelField):
+    """A position only an Agent may fill: an xAPI 2.0 contextAgent's `agent`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if type(value) is not dict:
+            raise ValidationError(NOT_OBJECT)
+        if _object_type(value, "Agent") != "Agent":
+            raise ValidationError({"objectType": ["must be Agent"]})
+        return check_agent(value)
+
+
 class GroupOnly(ModelField):
     """A position only a Group may fill: context team (Data 2.4.6)."""
 

@@ -1,4 +1,5 @@
-"""The Context and its contextActivities (Data 2.4.6)."""
+"""The Context and its contextActivities (Data 2.4.6); xAPI 2.0's contextAgents and
+contextGroups (9274.1.1, xapi-2.0-notes.md section 2), in the 2.0 Context only."""
 
 from __future__ import annotations
 
@@ -7,17 +8,20 @@ from typing import Any
 from marshmallow import ValidationError
 
 from statements.activity import check_activity
-from statements.agent import AgentOrGroup, GroupOnly
-from statements.base import ModelField, Object, Strict, StrictSchema
+from statements.agent import AgentOnly, AgentOrGroup, GroupOnly, equals
+from statements.base import ArrayOf, ModelField, Object, Strict, StrictSchema
 from statements.reference import StatementRefSchema
 from statements.values import (
+    IRI_ERROR,
     check_extensions,
     check_language_tag,
     check_string,
     check_uuid,
+    is_iri,
 )
 
 ACTIVITIES_ERROR = "must be an Activity object or an array of Activity objects"
+RELEVANT_TYPES_ERROR = "must be a non-empty array of Activity type IRIs"
 
 
 class ActivityOrArray(ModelField):
@@ -65,6 +69,39 @@ class ContextSchema(StrictSchema):
     language = Strict(check_language_tag)
     statement = Object(StatementRefSchema())
     extensions = Strict(check_extensions)
+
+
+def check_relevant_types(value: Any) -> str | Any | None:
+    """A contextAgent's or contextGroup's relevantTypes: optional, but never empty; errors
+    are keyed by index."""
+    if type(value) is not list or not value:
+        return RELEVANT_TYPES_ERROR
+    errors = {index: [IRI_ERROR] for index, item in enumerate(value) if not is_iri(item)}
+    return errors or None
+
+
+class ContextAgentSchema(StrictSchema):
+    """An item of xAPI 2.0 contextAgents: objectType `contextAgent` and an Agent."""
+
+    object_type = Strict(equals("contextAgent"), required=True, data_key="objectType")
+    agent = AgentOnly(required=True)
+    relevant_types = Strict(check_relevant_types, data_key="relevantTypes")
+
+
+class ContextGroupSchema(StrictSchema):
+    """An item of xAPI 2.0 contextGroups: objectType `contextGroup` and a Group."""
+
+    object_type = Strict(equals("contextGroup"), required=True, data_key="objectType")
+    group = GroupOnly(required=True)
+    relevant_types = Strict(check_relevant_types, data_key="relevantTypes")
+
+
+class ContextSchema2(ContextSchema):
+    """The xAPI 2.0 Context: the 1.0.3 one with contextAgents and contextGroups, arrays of
+    the items above (on a 1.0.x request they stay unknown properties)."""
+
+    context_agents = ArrayOf(Object(ContextAgentSchema()), data_key="contextAgents")
+    context_groups = ArrayOf(Object(ContextGroupSchema()), data_key="contextGroups")
 
 
 def normalize_context(context: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from statements.errors import StatementError
 from statements.signature import is_signature_attachment, verify_signature
+from statements.values import MEDIA_TYPE_ERROR, check_media_type, safe_media_type
 
 __all__ = [
     "AttachmentData",
@@ -192,9 +193,11 @@ def _attachment_part(part: Part, index: int) -> AttachmentPart:
         raise _fail(f"{path}.{HASH_HEADER}", BAD_HASH)
     if _HASHES[len(declared)](part.body).hexdigest() != declared:
         raise _fail(f"{path}.{HASH_HEADER}", HASH_MISMATCH)
+    content_type = headers.get("content-type") or None
+    if content_type is not None and check_media_type(content_type) is not None:
+        raise _fail(f"{path}.Content-Type", MEDIA_TYPE_ERROR)
     return AttachmentPart(
-        index, declared, headers.get("content-type") or None, headers.get("content-length"),
-        part.body,
+        index, declared, content_type, headers.get("content-length"), part.body
     )
 
 
@@ -306,9 +309,6 @@ def _disagreements(
 def build_multipart(json_bytes: bytes, parts: Mapping[str, tuple[str, bytes]]) -> tuple[str, bytes]:
     """A multipart/mixed entity: the statements JSON, then one part per attachment (sha2 ->
     (content type, data)), as Communication 1.5.2 describes. Returns (Content-Type, body)."""
-    for content_type, _ in parts.values():
-        if "\r" in content_type or "\n" in content_type:
-            raise ValueError("a content type must not hold CR or LF")
     while True:
         boundary = secrets.token_hex(16)
         marker = boundary.encode("ascii")
@@ -318,7 +318,8 @@ def build_multipart(json_bytes: bytes, parts: Mapping[str, tuple[str, bytes]]) -
     for sha2, (content_type, content) in parts.items():
         chunks += [
             b"\r\n--", marker,
-            f"\r\nContent-Type: {content_type}\r\nContent-Transfer-Encoding: binary"
+            f"\r\nContent-Type: {safe_media_type(content_type)}"
+            "\r\nContent-Transfer-Encoding: binary"
             f"\r\n{HASH_HEADER}: {sha2}\r\n\r\n".encode("latin-1"),
             content,
         ]

@@ -1,8 +1,9 @@
-"""Response formats of GET Statements (Communication 2.1.3 `format`): `ids` and `canonical`.
+"""Response formats of GET Statements (Communication 2.1.3 `format`): `ids` and `canonical`;
+and the view of an xAPI 2.0 statement without the properties 1.0.3 does not define.
 
-`exact` needs nothing here: the service returns the stored statement untouched. Both functions
-return a new statement and never modify their input; parts they do not change are shared
-with it, so serialize the result rather than mutating it.
+`exact` needs nothing here: the service returns the stored statement untouched. The
+functions return a new statement and never modify their input; parts they do not change
+are shared with it, so serialize the result rather than mutating it.
 """
 
 from __future__ import annotations
@@ -11,9 +12,17 @@ import re
 from typing import Any
 
 from statements.activity import COMPONENT_LISTS
-from statements.walk import IFI_FIELDS, map_activities, map_agents
+from statements.walk import CONTEXT_AGENT_LISTS, IFI_FIELDS, map_activities, map_agents
 
-__all__ = ["best_language", "format_canonical", "format_ids", "parse_accept_language"]
+__all__ = [
+    "best_language",
+    "format_canonical",
+    "format_ids",
+    "parse_accept_language",
+    "without_2_0_properties",
+]
+
+_CONTEXT_2_0_KEYS = tuple(key for key, _ in CONTEXT_AGENT_LISTS)
 
 _IDS_AGENT_KEYS = ("objectType", *IFI_FIELDS)
 
@@ -27,8 +36,10 @@ _LANGUAGE_RANGE = re.compile(
 
 def format_ids(statement: dict[str, Any]) -> dict[str, Any]:
     """`format=ids`: Agents and identified Groups keep only objectType and their IFI, anonymous
-    Groups only objectType and their members reduced the same way, Activities objectType and
-    id, Verbs id; everywhere, SubStatements and context included (Communication 2.1.3)."""
+    Groups only objectType and their members reduced the same way, Activities and Verbs only
+    their id; everywhere, SubStatements and context included (Communication 2.1.3: "only
+    include minimum information necessary ... to identify them"; an Activity is the default
+    objectType, so its id is enough)."""
     reduced = map_activities(map_agents(statement, _ids_agent, authority=True), _ids_activity)
     return _ids_verbs(reduced)
 
@@ -42,7 +53,7 @@ def _ids_agent(agent: dict[str, Any], path: str = "") -> dict[str, Any]:
 
 
 def _ids_activity(activity: dict[str, Any], path: str = "") -> dict[str, Any]:
-    return {key: activity[key] for key in ("objectType", "id") if key in activity}
+    return {"id": activity["id"]}
 
 
 def _ids_verbs(statement: dict[str, Any]) -> dict[str, Any]:
@@ -160,3 +171,25 @@ def best_language(language_map: dict[str, str], languages: list[str]) -> dict[st
                 return {tag: language_map[tag]}
     tag = next(iter(language_map))
     return {tag: language_map[tag]}
+
+
+def without_2_0_properties(statement: dict[str, Any]) -> dict[str, Any]:
+    """`statement` without the context properties xAPI 2.0 added (contextAgents,
+    contextGroups, a SubStatement's too), for 1.0.x clients that cannot ignore properties
+    they do not know (1.0.3 Communication 3.3 asks them to). Everything else, the version
+    property included, is kept."""
+    out = _without_context_lists(statement)
+    obj = out.get("object")
+    if isinstance(obj, dict) and obj.get("objectType") == "SubStatement":
+        nested = _without_context_lists(obj)
+        if nested is not obj:
+            out = {**out, "object": nested}
+    return out
+
+
+def _without_context_lists(statement: dict[str, Any]) -> dict[str, Any]:
+    context = statement.get("context")
+    if not isinstance(context, dict) or not any(key in context for key in _CONTEXT_2_0_KEYS):
+        return statement
+    kept = {key: value for key, value in context.items() if key not in _CONTEXT_2_0_KEYS}
+    return {**statement, "context": kept}

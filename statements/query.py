@@ -77,16 +77,19 @@ def _iri(text: str) -> str:
 
 
 def _boolean(text: str) -> bool:
-    # Communication 2.1.3: "represented as true or false as in JSON".
-    if text == "true":
+    """Communication 2.1.3: "represented as true or false as in JSON", in any letter case:
+    the `tincan` client sends Python's `True` and `False`."""
+    lowered = text.lower() if text.isascii() else text
+    if lowered == "true":
         return True
-    if text == "false":
+    if lowered == "false":
         return False
     raise ValueError(BOOLEAN)
 
 
 def _timestamp(text: str) -> str:
-    return stored_timestamp(parse_timestamp(text))
+    """A space may stand for the `T` (RFC 3339 5.6): `tincan` sends `str(datetime)`."""
+    return stored_timestamp(parse_timestamp(text, allow_space=True))
 
 
 def _limit(text: str) -> int:

@@ -1,8 +1,13 @@
-"""Statements and SubStatements (Data 2.4), and the validation entry points."""
+"""Statements and SubStatements (Data 2.4), and the validation entry points.
+
+One schema per xAPI version family: the 2.0 schemas (9274.1.1, xapi-2.0-notes.md section 2)
+are the 1.0.3 ones with the 2.0 Context (contextAgents, contextGroups), RFC 3339 timestamps
+with a space for the `T`, and a version property of either family. A 2.0 statement's
+timestamps are converted to UTC (`utc_timestamp`) in the copy validation returns.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
@@ -30,13 +35,21 @@ from statements.base import (
     flatten_errors,
 )
 from statements.compiled import schema_errors
-from statements.context import ContextSchema, normalize_context
+from statements.context import ContextSchema, ContextSchema2, normalize_context
 from statements.errors import StatementError
 from statements.reference import StatementRefSchema
 from statements.result import ResultSchema
-from statements.values import check_timestamp, check_uuid, check_version
+from statements.timestamps import utc_timestamp
+from statements.values import (
+    check_timestamp,
+    check_timestamp_2_0,
+    check_uuid,
+    check_version,
+    check_version_2_0,
+)
 from statements.verb import VerbSchema
-from statements.walk import IFI_FIELDS
+from statements.versions import version_family
+from statements.walk import IFI_FIELDS, VOIDED
 
 OBJECT_TYPES = "must be Activity, Agent, Group, StatementRef or SubStatement"
 NESTED_SUBSTATEMENT = "must not be SubStatement: a SubStatement cannot contain another"
@@ -47,6 +60,10 @@ AUTHORITY_GROUP = "must list exactly two Agents in an authority Group (3-legged 
 AUTHORITY_CONSUMER = (
     "must include the OAuth consumer, an Agent identified by account, in an authority Group"
 )
+AUTHORITY_IDENTIFIED = (
+    "must not be given: an authority Group is anonymous, identified by its two Agents"
+)
+VOIDING_OBJECT = "must be StatementRef: the verb voids a statement (Data 2.3.2)"
 ROOT_ERROR = "must be a statement object or an array of statements"
 TOO_DEEP = "is nested too deeply (at most 254 levels of objects and arrays)"
 
@@ -94,16 +111,22 @@ def _looks_like_agent(value: dict[str, Any]) -> bool:
 
 class Authority(ModelField):
     """Data 2.4.9: an Agent, or a Group of exactly two Agents (3-legged OAuth), one of them
-    the OAuth consumer, identified by account ("OAuth Credentials as Authority")."""
+    the OAuth consumer, identified by account ("OAuth Credentials as Authority"). Such a
+    Group stands for the pair, so it is anonymous: an identifier of its own is refused."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         check_agent_or_group(value)
         if value.get("objectType") == "Group":
+            errors: dict[str, list[str]] = {
+                key: [AUTHORITY_IDENTIFIED] for key in IFI_FIELDS if key in value
+            }
             members = value.get("member")
             if type(members) is not list or len(members) != 2:
-                raise ValidationError({"member": [AUTHORITY_GROUP]})
-            if not any("account" in member for member in members):
-                raise ValidationError({"member": [AUTHORITY_CONSUMER]})
+                errors["member"] = [AUTHORITY_GROUP]
+            elif not any("account" in member for member in members):
+                errors["member"] = [AUTHORITY_CONSUMER]
+            if errors:
+                raise ValidationError(errors)
         return value
 
 
@@ -156,18 +179,41 @@ class StatementSchema(_StatementBase):
     authority = Authority()
     version = Strict(check_version)
 
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _voiding_object(self, data: Any, original: Any, **kwargs: Any) -> None:
+        """Data 2.3.2: the object of a voiding statement is a StatementRef. (A SubStatement
+        voids nothing, whatever its verb: the rule is the statement's.)"""
+        if type(original) is not dict:  # already reported as not an object
+            return
+        verb, target = original.get("verb"), original.get("object")
+        if type(verb) is not dict or verb.get("id") != VOIDED or type(target) is not dict:
+            return
+        if target.get("objectType") != "StatementRef":
+            raise ValidationError({"objectType": [VOIDING_OBJECT]}, "object")
 
-# One schema per rule set; a later xAPI version adds its own entry (see
-# xapi-2.0-notes.md) and `_schema` picks it from the request's version.
-_SCHEMAS: dict[str, Schema] = {"1.0": StatementSchema()}
-_VERSION_FAMILY = re.compile(r"(1\.0)(?:\.\d+)?")
+
+class SubStatementSchema2(SubStatementSchema):
+    """An xAPI 2.0 SubStatement."""
+
+    context = CachedObject(ContextSchema2())
+    timestamp = Strict(check_timestamp_2_0)
+
+
+class StatementSchema2(StatementSchema):
+    """An xAPI 2.0 Statement (9274.1.1): see the module docstring for what differs."""
+
+    context = CachedObject(ContextSchema2())
+    timestamp = Strict(check_timestamp_2_0)
+    object = StatementObject(required=True, substatement=SubStatementSchema2())
+    version = Strict(check_version_2_0)
+
+
+# One schema per version family; `_schema` picks it from the request's version.
+_SCHEMAS: dict[str, Schema] = {"1.0": StatementSchema(), "2.0": StatementSchema2()}
 
 
 def _schema(version: str) -> Schema:
-    match = _VERSION_FAMILY.fullmatch(version) if isinstance(version, str) else None
-    if match is None:
-        raise ValueError(f"unsupported xAPI version: {version!r}")
-    return _SCHEMAS[match.group(1)]
+    return _SCHEMAS[version_family(version)]
 
 
 def _errors(schema: Schema, data: Any, prefix: str) -> dict[str, list[str]]:
@@ -177,20 +223,24 @@ def _errors(schema: Schema, data: Any, prefix: str) -> dict[str, list[str]]:
     return flatten_errors(messages, prefix) if messages else {}
 
 
-def _normalized(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A fresh copy with every contextActivities value as an array (Data 2.4.6.2)."""
+def _normalized(data: dict[str, Any], prefix: str = "", *, utc: bool = False) -> dict[str, Any]:
+    """A fresh copy with every contextActivities value as an array (Data 2.4.6.2), and with
+    `utc` (xAPI 2.0) the statement's and its SubStatement's timestamps in UTC."""
     try:
         statement: dict[str, Any] = orjson.loads(orjson.dumps(data))
     except orjson.JSONEncodeError:
         # orjson reads 1024 levels of nesting but writes 254: such a statement (deep
         # extensions) could never be stored or returned.
         raise StatementError({prefix: [TOO_DEEP]}) from None
-    context = statement.get("context")
-    if context:
-        normalize_context(context)
-    target = statement["object"]
-    if target.get("objectType") == "SubStatement" and target.get("context"):
-        normalize_context(target["context"])
+    parts = [statement]
+    if statement["object"].get("objectType") == "SubStatement":
+        parts.append(statement["object"])
+    for part in parts:
+        context = part.get("context")
+        if context:
+            normalize_context(context)
+        if utc and "timestamp" in part:
+            part["timestamp"] = utc_timestamp(part["timestamp"], allow_space=True)
     return statement
 
 
@@ -199,13 +249,13 @@ def validate(data: Any, *, version: str = "1.0.3") -> dict[str, Any]:
 
     Returns a new, normalized statement (the input is left unchanged); raises
     StatementError listing every problem by JSON path. `version` is the request's xAPI
-    version (`1.0` or `1.0.x`); any other raises ValueError, since the service negotiates
-    the version before validating (Communication 3.3).
+    version (`1.0`, `1.0.x`, `2.0` or `2.0.x`); any other raises ValueError, since the
+    service negotiates the version before validating (Communication 3.3).
     """
     errors = _errors(_schema(version), data, "")
     if errors:
         raise StatementError(errors)
-    return _normalized(data)
+    return _normalized(data, utc=version_family(version) == "2.0")
 
 
 def validate_statements(data: Any, *, version: str = "1.0.3") -> list[dict[str, Any]]:
@@ -214,6 +264,7 @@ def validate_statements(data: Any, *, version: str = "1.0.3") -> list[dict[str, 
     Paths inside a batch start with the index (`[2].actor.mbox`).
     """
     schema = _schema(version)
+    utc = version_family(version) == "2.0"
     if type(data) is dict:
         batch, prefixes = [data], [""]
     elif type(data) is list:
@@ -226,5 +277,6 @@ def validate_statements(data: Any, *, version: str = "1.0.3") -> list[dict[str, 
     if errors:
         raise StatementError(errors)
     return [
-        _normalized(statement, prefix) for statement, prefix in zip(batch, prefixes, strict=True)
+        _normalized(statement, prefix, utc=utc)
+        for statement, prefix in zip(batch, prefixes, strict=True)
     ]

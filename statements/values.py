@@ -38,10 +38,18 @@ _COMMON_TIMESTAMP = re.compile(
 # Data 2.4.10: a statement version is formatted like the version header (Communication 3.3),
 # so "1.0" (taken as 1.0.0) or one starting with "1.0." (Semantic Versioning 1.0.0 patch).
 _VERSION = re.compile(r"1\.0(?:\.(?:0|[1-9][0-9]*))?")
-# RFC 2046 media type: type "/" subtype, then optional parameters.
+# xAPI 2.0 statements may carry either family's version (xapi-2.0-notes.md section 1).
+_VERSION_2_0 = re.compile(r"[12]\.0(?:\.(?:0|[1-9][0-9]*))?")
+# A media type by the grammar of RFC 7231 3.1.1.1 (and RFC 2045 5.1): type "/" subtype,
+# then parameters, each a token or a quoted-string, with optional space or tab around ";".
+# Visible ASCII only: obs-text (bytes above 0x7F) is not allowed, and neither is any control
+# character, so a stored value can always be sent back as a header (a CR or LF would split
+# it, a NUL or a non-Latin-1 character cannot be written at all).
 _MIME_CHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = r'"(?:[\t !#-\[\]-~]|\\[\t -~])*"'
 _MEDIA_TYPE = re.compile(
-    rf"{_MIME_CHARS}/{_MIME_CHARS}(?:\s*;\s*{_MIME_CHARS}=(?:{_MIME_CHARS}|\"(?:[^\"\\]|\\.)*\"))*"
+    rf"{_MIME_CHARS}/{_MIME_CHARS}(?:[ \t]*;[ \t]*{_MIME_CHARS}=(?:{_MIME_CHARS}|{_QUOTED}))*",
+    re.ASCII,
 )
 
 # RFC 5646 section 2.1, case-insensitive.
@@ -76,6 +84,7 @@ SHA2_ERROR = "must be a hexadecimal SHA-2 hash"
 UUID_ERROR = "must be a UUID in canonical form"
 DURATION_ERROR = "must be an ISO 8601 duration"
 VERSION_ERROR = "must be a 1.0.x version"
+VERSION_2_0_ERROR = "must be a 1.0.x or 2.0.x version"
 LANGUAGE_TAG_ERROR = "must be an RFC 5646 language tag"
 MEDIA_TYPE_ERROR = "must be an Internet media type"
 STRING_ERROR = "must be a string"
@@ -106,8 +115,17 @@ check_sha2 = _matcher(_SHA2, SHA2_ERROR)
 check_uuid = _matcher(_UUID, UUID_ERROR)
 check_duration = _matcher(_DURATION, DURATION_ERROR)
 check_version = _matcher(_VERSION, VERSION_ERROR)
+check_version_2_0 = _matcher(_VERSION_2_0, VERSION_2_0_ERROR)
 check_language_tag = _matcher(_LANGUAGE_TAG, LANGUAGE_TAG_ERROR)
 check_media_type = _matcher(_MEDIA_TYPE, MEDIA_TYPE_ERROR)
+OCTET_STREAM = "application/octet-stream"
+
+
+def safe_media_type(value: str) -> str:
+    """`value` if it is a media type by the grammar above, else `application/octet-stream`:
+    what a response may send as Content-Type for data stored before the grammar was
+    enforced, so that building the response cannot fail on it."""
+    return value if _MEDIA_TYPE.fullmatch(value) else OCTET_STREAM
 
 
 def is_iri(value: Any) -> bool:
@@ -128,12 +146,22 @@ def check_timestamp(value: Any) -> str | None:
     The form nearly every client sends (UTC, days 01 to 28, so valid in any month) is
     accepted by one regular expression; everything else goes through `parse_timestamp`.
     """
+    return _timestamp_error(value, allow_space=False)
+
+
+def check_timestamp_2_0(value: Any) -> str | None:
+    """xAPI 2.0: as `check_timestamp`, and the RFC 3339 form with a space for the `T`
+    (xapi-2.0-notes.md section 3)."""
+    return _timestamp_error(value, allow_space=True)
+
+
+def _timestamp_error(value: Any, *, allow_space: bool) -> str | None:
     if type(value) is not str:
         return TIMESTAMP_ERROR
     if _COMMON_TIMESTAMP.fullmatch(value):
         return None
     try:
-        parse_timestamp(value)
+        parse_timestamp(value, allow_space=allow_space)
     except ValueError as error:
         return str(error)
     return None

@@ -6,6 +6,10 @@ Parameters arrive as the strings a client sent and are checked here; every `agen
 pseudonymized (`lrs.service.privacy`) so the store only ever sees the key of the agent's
 pseudonym, never the agent. Preconditions and merges are checked atomically with the write
 by `storage.commands.documents`.
+
+A PUT with neither If-Match nor If-None-Match follows the request's version: under 1.0.3
+only a profile needs them (Communication 3.1), under 2.0 every document resource does onto
+an existing document (409; 9274.1.1, xapi-2.0-notes.md section 4).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from datetime import UTC, datetime
 import orjson
 
 from lrs.service.audit import UNPSEUDONYMIZED, Auditor
-from lrs.service.errors import InvalidRequestError, NotFoundError, RequestConflictError, invalid
+from lrs.service.errors import InvalidRequestError, NotFoundError, invalid
 from lrs.service.principal import (
     PROFILE_READ_SCOPES,
     PROFILE_WRITE_SCOPES,
@@ -29,19 +33,26 @@ from lrs.service.privacy import Privacy
 from lrs.service.tenants import Tenants
 from statements import (
     IRI_ERROR,
+    MEDIA_TYPE_ERROR,
     TIMESTAMP_ERROR,
     UUID_ERROR,
     StatementError,
+    check_media_type,
     is_iri,
     is_uuid,
     parse_timestamp,
     stored_timestamp,
     validate_agent,
+    version_family,
 )
 from storage import ACTIVITY_PROFILE, AGENT_PROFILE, STATE, Document, DocumentScope, Storage
 from storage.commands import delete_document, delete_documents, put_document
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+EXISTS = (
+    "the document exists: check its current state, then send If-Match with its ETag to "
+    "replace it"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +66,8 @@ class DocumentResource:
     registration: bool
     read_scopes: tuple[str, ...]
     write_scopes: tuple[str, ...]
-    # Communication 3.1: a profile PUT must carry If-Match or If-None-Match; State need not.
+    # Communication 3.1: a profile PUT must carry If-Match or If-None-Match; under 1.0.3
+    # State need not (under 2.0 it does, see `DocumentService.write`).
     put_needs_precondition: bool
     # Communication 2.3: State alone has a multiple-document DELETE.
     delete_many: bool
@@ -113,7 +125,8 @@ def _since(params: Mapping[str, str]) -> str | None:
     if "since" not in params:
         return None
     try:
-        return stored_timestamp(parse_timestamp(params["since"]))
+        # A space may stand for the `T` (RFC 3339 5.6): `tincan` sends `str(datetime)`.
+        return stored_timestamp(parse_timestamp(params["since"], allow_space=True))
     except ValueError:
         raise invalid(f"since {TIMESTAMP_ERROR}", field="since") from None
 
@@ -208,32 +221,44 @@ class DocumentService:
         if_match: Sequence[str] | None = None,
         if_none_match: Sequence[str] | None = None,
         merge: bool = False,
+        version: str = "1.0.3",
     ) -> Document:
         """PUT (replace) or, with `merge`, POST (merge a JSON object into) one document. A
-        POST that cannot merge raises DocumentMergeError."""
+        POST that cannot merge raises DocumentMergeError. `version` is the request's."""
         principal.require(resource.write_scopes)
         scope = self._scope(resource, params, principal.tenant)
         doc_id = _required(params, resource.id_param)
-        if not merge and resource.put_needs_precondition and if_match is if_none_match is None:
-            self._refuse_unconditional_put(self.store.get_document(principal.tenant, scope, doc_id))
+        if content_type is not None and check_media_type(content_type) is not None:
+            # Stored and sent back as a header: a CR, LF, NUL or non-ASCII character would
+            # break every later read of the document (issue 10).
+            raise invalid(f"Content-Type {MEDIA_TYPE_ERROR}", field="Content-Type")
+        v2 = version_family(version) == "2.0"
+        unconditional = (
+            not merge
+            and (resource.put_needs_precondition or v2)
+            and if_match is if_none_match is None
+        )
+        if unconditional and not v2 and self.strict_profile_put:
+            self._refuse_new_without_preconditions(
+                self.store.get_document(principal.tenant, scope, doc_id)
+            )
         return put_document(
             self.store, principal.tenant, scope, doc_id, content,
             content_type or DEFAULT_CONTENT_TYPE,
             updated=stored_timestamp(datetime.now(UTC)),
             if_match=if_match, if_none_match=if_none_match, merge=merge,
+            # A PUT without If-Match / If-None-Match that must carry one never replaces a
+            # document: 409 onto an existing one (Communication 3.1; 2.0: State too),
+            # checked atomically with the write. Onto a new one it creates it, as clients
+            # such as tincan expect.
+            refuse_existing=EXISTS if unconditional else None,
         )
 
-    def _refuse_unconditional_put(self, current: Document | None) -> None:
-        """A profile PUT without If-Match / If-None-Match never replaces a document: 409
-        onto an existing one (Communication 3.1). Onto a new one it creates it, as clients
-        such as tincan expect, unless `strict_profile_put` asks for the 1.0.3 conformance
-        suite's 400 (XAPI-00273), which the specification text itself does not require."""
-        if current is not None:
-            raise RequestConflictError(
-                "the document exists: check its current state, then send If-Match with its "
-                "ETag to replace it"
-            )
-        if self.strict_profile_put:
+    def _refuse_new_without_preconditions(self, current: Document | None) -> None:
+        """`strict_profile_put` on a 1.0.x request: the 1.0.3 conformance suite's 400 for a
+        profile PUT without preconditions onto a new document (XAPI-00273), which the
+        specification text itself does not require. Onto an existing one it is the 409."""
+        if current is None:
             raise InvalidRequestError(
                 "a PUT to a profile needs If-Match (to replace) or If-None-Match: * (to create)",
                 fields={"If-Match": ["If-Match or If-None-Match is required"]},

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from statements import (
     activity_position_tuples,
     statements_equal,
     stored_timestamp,
+    version_family,
 )
 from storage import (
     AttachmentItems,
@@ -36,7 +37,9 @@ from storage import (
 from storage.commands import finish_statements, insert_statements, put_attachments
 from storage.errors import ConflictError
 
-VERSION = "1.0.0"
+# Data 2.4.10: a statement sent without `version` is stored with 1.0.0 (all of 1.0.x); one
+# sent through a 2.0 request with 2.0.0 (xapi-2.0-notes.md section 1).
+DEFAULT_VERSIONS = {"1.0": "1.0.0", "2.0": "2.0.0"}
 
 _TICK = timedelta(microseconds=1)
 
@@ -72,18 +75,24 @@ def voided_target(statement: Mapping[str, Any]) -> str | None:
     return None
 
 
+# The authority a statement is stored with: the credential's Agent, or a function of the
+# statement as received (forwarded statements keep their writer beside the forwarding link).
+Authority = dict[str, Any] | Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
 def store_statements(
     store: Storage,
     tenant: str,
     statements: list[dict[str, Any]],
     *,
-    authority: dict[str, Any],
+    authority: Authority,
     writer: str,
     now: datetime | None = None,
     attachments: AttachmentItems | None = None,
     sealed: Mapping[str, bytes] | None = None,
     identities: Mapping[str, Sequence[Identity]] | None = None,
     define_activities: bool = False,
+    version: str = "1.0.3",
     dimensions: Sequence[str] = (),
 ) -> list[str]:
     """Store validated statements as one batch and return their ids in request order.
@@ -105,14 +114,22 @@ def store_statements(
     that a re-sent statement still `pending` (its batch's deferred step failed, see
     `storage.protocol`) gets that step finished with what the re-send carries.
 
+    `authority` is the credential's Agent, or for forwarded statements a function giving
+    each statement's from the statement as received.
+
     `define_activities` (the credential has the `define` or `all` scope) merges the Activity
     definitions of the stored statements into the canonical ones; without it their ids are
     only recorded (Communication 4.2). Either is written with the statements.
 
+    `version` is the request's xAPI version, which decides the `version` a statement sent
+    without one is stored with.
+
     `dimensions` are the extension IRIs of the tenant's report dimensions: their values are
     kept in the statements' report facts (`statements.report_fields`).
     """
-    stamped = _stamp(statements, authority, now or datetime.now(UTC))
+    stamped = _stamp(
+        statements, authority, now or datetime.now(UTC), DEFAULT_VERSIONS[version_family(version)]
+    )
     ids = [s["id"].lower() for s in stamped]
     _check_repeated_ids(ids)
     targets = {i: t for i, t in enumerate(voided_target(s) for s in stamped) if t is not None}
@@ -134,7 +151,7 @@ def store_statements(
 
     records = [record(statement) for statement in pending]
     if attachments and records:
-        put_attachments(store, tenant, attachments)
+        put_attachments(store, tenant, attachments, writer)
     try:
         insert_statements(
             store, tenant, records, statement_definitions(pending, define=define_activities)
@@ -178,18 +195,19 @@ def statement_definitions(
 
 
 def _stamp(
-    statements: list[dict[str, Any]], authority: dict[str, Any], now: datetime
+    statements: list[dict[str, Any]], authority: Authority, now: datetime, version: str
 ) -> list[dict[str, Any]]:
     """Copies with the properties the LRS assigns (Data 2.4.1, 2.4.7-2.4.10): `id` when
-    missing, `stored`, `authority` (always the credential's, Data 2.4.9), `version` and
-    `timestamp` when missing."""
+    missing, `stored`, `authority` (always the LRS's choice, never the client's, Data
+    2.4.9), `version` and `timestamp` when missing."""
     first = _clock.take(len(statements), now)
     stamped = []
     for offset, statement in enumerate(statements):
         stored = stored_timestamp(first + _TICK * offset)
         copy = statement if "id" in statement else {"id": str(uuid.uuid4()), **statement}
-        copy = {**copy, "stored": stored, "authority": authority}
-        copy.setdefault("version", VERSION)
+        given = authority(statement) if callable(authority) else authority
+        copy = {**copy, "stored": stored, "authority": given}
+        copy.setdefault("version", version)
         copy.setdefault("timestamp", stored)
         stamped.append(copy)
     return stamped

@@ -4,15 +4,27 @@ applies the privacy library (`anonymize`) to what it stores and what it returns.
 Writes (`Privacy.prepare`): every agent position of a statement is replaced by its keyed
 pseudonym and the masking policy is applied, before anything reaches storage. The original
 agents go to the identity vault, sealed with the tenant's vault key (AES-GCM): per statement
-the `originals` mapping, with aad = tenant + "|" + statement id, stored in the statement's
-row; per pseudonym each distinct original agent, with aad = tenant + "|identity|" + the
-pseudonym's agent key, stored once per (pseudonym, keyed digest of the original) in the
-store's identities. Both are written with the statements (`storage.commands.
-insert_statements`: in their transaction, or in the deferred step a re-send can finish).
+an entry with aad = tenant + "|" + statement id, stored in the statement's row; per
+pseudonym each distinct original agent, with aad = tenant + "|identity|" + the pseudonym's
+agent key, stored once per (pseudonym, keyed digest of the original) in the store's
+identities. Both are written with the statements (`storage.commands.insert_statements`: in
+their transaction, or in the deferred step a re-send can finish).
+
+A statement's entry is the `originals` mapping (JSON path -> original agent), except for a
+signed statement (Data 2.6), whose signature's JWS payload holds the statement with its
+identities in clear. Such a statement is accepted (Data 2.6: a valid signed statement is
+not rejected) and stored pseudonymized as any other; its entry is instead
+`{"statement": <the statement as received>, "signatures": {sha2: [content type, base64
+of the JWS]}}` (no JSON path is "signatures"), and the JWS never goes to the attachment
+store. The whole statement is sealed, not only its agents, so that it comes back exactly
+as signed even where masking dropped parts of the stored copy: the JWS holds those parts
+anyway.
 
 Reads: a query's or a document resource's `agent` is pseudonymized the same way
 (`Privacy.agent_key`), so a client finds its data with the identifiers it wrote with. Only a
-credential with the `reidentify` scope gets the original agents back (`Privacy.reveal`).
+credential with the `reidentify` scope gets the original agents back (`Privacy.reveal`),
+and a signed statement's signature data; any other reader gets the stored statement, whose
+signature attachment object is kept but has no data to go with it.
 
 Whether to pseudonymize, and the masking policy, are the tenant's (`lrs.service.tenants`):
 every method takes the `TenantView` of the request. With pseudonymization off, statements
@@ -21,45 +33,55 @@ are stored with the identities as sent; the masking policy still applies.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from anonymize import (
     AnonymizeError,
+    DerivedKey,
     KeyFileError,
     Keyring,
     KeyringError,
     PseudonymError,
     Pseudonymizer,
     Purpose,
+    load_tenant_keys,
     restore_statement,
     seal,
+    sealed_key_id,
     unseal,
 )
 from lrs.config import Config, ConfigError
 from lrs.service.errors import IdentityVaultError, InvalidRequestError, invalid
 from lrs.service.tenants import TenantView
-from statements import IFI_FIELDS, agent_key, is_signature_attachment
+from statements import IFI_FIELDS, AttachmentData, agent_key, is_signature_attachment, map_agents
 from storage import Identity, Storage, StoredStatement
 
 _KNOWN_MAX = 100_000
+# What the LRS assigns when storing (`lrs.service.ingest`): a signed statement's sealed
+# original gets these from the stored statement when it is revealed.
+_ASSIGNED = ("stored", "authority", "version", "timestamp")
 
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """Statements in the form they are stored, with their vault entries by lowercase id;
+    """Statements in the form they are stored, with their vault entries by lowercase id,
+    and the attachment data that may be stored in clear (signatures' JWS is sealed instead);
     `new` names the identities (by their original's canonical JSON) to `remember` once
     stored."""
 
     statements: list[dict[str, Any]]
     sealed: dict[str, bytes]
     identities: dict[str, tuple[Identity, ...]]
+    attachments: AttachmentData
     new: tuple[tuple[str, bytes], ...] = ()
 
 
@@ -117,23 +139,28 @@ class Privacy:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def prepare(self, view: TenantView, statements: list[dict[str, Any]]) -> Prepared:
-        """The statements as they will be stored, and their vault entries.
+    def prepare(
+        self,
+        view: TenantView,
+        statements: list[dict[str, Any]],
+        attachments: AttachmentData | None = None,
+    ) -> Prepared:
+        """The statements as they will be stored, their vault entries, and which of the
+        `attachments` received (by sha2) may be stored as they are.
 
-        Every statement must carry its `id` already (the vault entry is bound to it). Signed
-        statements are refused while pseudonymization is on (400): the signature's JWS
-        payload holds the statement with its identities in clear, and a pseudonymized
-        statement no longer matches its signature.
+        Every statement must carry its `id` already (the vault entry is bound to it). A
+        signed statement's JWS holds its identities in clear: it is sealed in the
+        statement's vault entry with the statement as received (module docstring).
         """
+        received = attachments or {}
+        clear = dict(received)
         masking = view.masking
         if not self.pseudonymizes(view):
-            return Prepared([masking.apply(s) for s in statements], {}, {})
+            return Prepared([masking.apply(s) for s in statements], {}, {}, clear)
         assert self._keyring is not None
         tenant = view.name
-        _refuse_signed(statements)
         pseudonymizer = self.pseudonymizer(tenant)
         vault_key = self._keyring.derive(tenant, Purpose.VAULT)
-        digest_key = self._keyring.derive(tenant, Purpose.GENERAL).key
         stored: list[dict[str, Any]] = []
         sealed: dict[str, bytes] = {}
         identities: dict[str, tuple[Identity, ...]] = {}
@@ -145,29 +172,125 @@ class Privacy:
             except PseudonymError as exc:
                 raise InvalidRequestError(f"[{index}].{exc}", code="invalid_statement") from None
             stored.append(masking.apply(result.statement))
+            aad = f"{tenant}|{statement_id}".encode()
+            signed = {h: received[h] for h in _signature_hashes(statement) if h in received}
+            if signed:
+                for sha2 in signed:
+                    clear.pop(sha2, None)
+                entry = {"statement": statement, "signatures": _encoded(signed)}
+                sealed[statement_id] = seal(entry, vault_key, aad=aad)
+            elif result.originals:
+                sealed[statement_id] = seal(result.originals, vault_key, aad=aad)
             if not result.originals:
                 continue
-            sealed[statement_id] = seal(
-                result.originals, vault_key, aad=f"{tenant}|{statement_id}".encode()
-            )
-            own = []
-            for original in result.originals.values():
-                if not any(field in original for field in IFI_FIELDS):
-                    continue  # an anonymous Group: its members have their own entries
-                canonical = (tenant, orjson.dumps(original, option=orjson.OPT_SORT_KEYS))
-                if canonical in self._known or canonical in new:
-                    continue
-                new[canonical] = None
-                key = agent_key(pseudonymizer.pseudonym(original))
-                assert key is not None
-                # Keyed: a plain hash of an e-mail address is reversed by hashing guesses.
-                digest = hmac.new(digest_key, canonical[1], hashlib.sha256).hexdigest()[:32]
-                own.append(
-                    Identity(key, digest, seal(original, vault_key, aad=_identity_aad(tenant, key)))
-                )
+            own = self._identities(tenant, result.originals.values(), new)
             if own:
-                identities[statement_id] = tuple(own)
-        return Prepared(stored, sealed, identities, tuple(new))
+                identities[statement_id] = own
+        return Prepared(stored, sealed, identities, clear, tuple(new))
+
+    def accept_forwarded(
+        self, view: TenantView, statements: list[dict[str, Any]], sealed: Mapping[str, bytes]
+    ) -> Prepared:
+        """Statements an edge LRS forwards (`lrs.service.sync`) as they will be stored
+        here, with their vault entries: for a tenant that pseudonymizes, every agent must
+        already be a pseudonym of this tenant's keys (the edge pseudonymized at its door;
+        nothing is hashed twice, and no identity is stored that arrived in clear), and a
+        sealed blob (`sealed`, by lowercase statement id) is kept only when it opens with
+        this tenant's vault key and its originals are exactly those behind the statement's
+        pseudonyms (restored, then pseudonymized again, they give the statement back). A
+        blob sealed under a vault key this LRS does not hold is dropped: the statement is
+        stored with pseudonyms only. The vault's per-pseudonym entries are made here, from
+        the verified originals. Paths in errors are `[index]...` and `sealed.<id>`."""
+        masking = view.masking
+        if not self.pseudonymizes(view):
+            return Prepared([masking.apply(s) for s in statements], {}, {}, {})
+        assert self._keyring is not None
+        tenant = view.name
+        _refuse_signed(statements)
+        pseudonymizer = self.pseudonymizer(tenant)
+        known = {k.key_id for k in self._keyring.derive_all(tenant, Purpose.PSEUDONYM)}
+        vault_keys = self._keyring.derive_all(tenant, Purpose.VAULT)
+        vault_ids = {k.key_id for k in vault_keys}
+        errors: dict[str, list[str]] = {}
+        kept: dict[str, bytes] = {}
+        identities: dict[str, tuple[Identity, ...]] = {}
+        new: dict[tuple[str, bytes], None] = {}
+        for index, statement in enumerate(statements):
+            statement_id = statement["id"].lower()
+            try:
+                again = pseudonymizer.pseudonymize_statement(statement)
+            except PseudonymError as exc:
+                path, _, rule = str(exc).partition(": ")
+                errors[f"[{index}].{path}"] = [rule]
+                continue
+            clear = [*again.originals, *_foreign_pseudonyms(pseudonymizer, statement, known)]
+            for path in clear:
+                errors[f"[{index}].{path}"] = [
+                    "must be a pseudonym of this tenant's key, as the edge's pseudonymizer "
+                    "writes it: identities are forwarded pseudonymized only"
+                ]
+            blob = sealed.get(statement_id)
+            if clear or blob is None or _key_id(blob) not in vault_ids:
+                continue
+            originals = _verified_originals(pseudonymizer, statement, blob, vault_keys, tenant)
+            if originals is None:
+                errors[f"sealed.{statement_id}"] = [
+                    "must open with this tenant's vault key for this statement and hold the "
+                    "originals of its pseudonyms"
+                ]
+                continue
+            kept[statement_id] = blob
+            own = self._identities(tenant, originals.values(), new)
+            if own:
+                identities[statement_id] = own
+        if errors:
+            raise InvalidRequestError(
+                "the forwarded statements cannot be stored as sent", code="invalid_statement",
+                fields=errors,
+            )
+        return Prepared([masking.apply(s) for s in statements], kept, identities, {}, tuple(new))
+
+    def forwarding_keys(self, view: TenantView) -> tuple[list[str], list[str]]:
+        """The ids (never the keys) of the tenant's pseudonym keys and of the vault keys
+        whose sealed originals this LRS keeps, current first; empty when the tenant does
+        not pseudonymize here."""
+        if not self.pseudonymizes(view):
+            return [], []
+        assert self._keyring is not None
+        return (
+            [k.key_id for k in self._keyring.derive_all(view.name, Purpose.PSEUDONYM)],
+            [k.key_id for k in self._keyring.derive_all(view.name, Purpose.VAULT)],
+        )
+
+    def _identities(
+        self,
+        tenant: str,
+        originals: Iterable[Mapping[str, Any]],
+        new: dict[tuple[str, bytes], None],
+    ) -> tuple[Identity, ...]:
+        """The per-pseudonym vault entries of a statement's originals that neither this
+        process nor this batch has stored yet (noted in `new`)."""
+        assert self._keyring is not None
+        pseudonymizer = self.pseudonymizer(tenant)
+        vault_key = self._keyring.derive(tenant, Purpose.VAULT)
+        digest_key = self._keyring.derive(tenant, Purpose.GENERAL).key
+        own = []
+        for original in originals:
+            if not any(field in original for field in IFI_FIELDS):
+                continue  # an anonymous Group: its members have their own entries
+            canonical = (tenant, orjson.dumps(original, option=orjson.OPT_SORT_KEYS))
+            if canonical in self._known or canonical in new:
+                continue
+            new[canonical] = None
+            key = agent_key(pseudonymizer.pseudonym(original))
+            assert key is not None
+            # Keyed: a plain hash of an e-mail address is reversed by hashing guesses.
+            digest = hmac.new(digest_key, canonical[1], hashlib.sha256).hexdigest()[:32]
+            own.append(
+                Identity(key, digest, seal(dict(original), vault_key,
+                                           aad=_identity_aad(tenant, key)))
+            )
+        return tuple(own)
 
     def remember(self, prepared: Prepared) -> None:
         """Note that `prepared` was stored: its identities need no sealing again. (An entry
@@ -197,13 +320,14 @@ class Privacy:
             raise invalid("agent needs an inverse functional identifier", field="agent")
         return key
 
-    def reveal(self, tenant: str, row: StoredStatement) -> bytes:
-        """The statement with its original agents restored, for a `reidentify` reader; the
-        stored bytes when it holds no originals (or pseudonymization is off)."""
+    def reveal(self, tenant: str, row: StoredStatement) -> tuple[bytes, AttachmentData]:
+        """For a `reidentify` reader: the statement as received (original agents restored)
+        and the data of its signatures (by sha2, none unless signed); the stored bytes when
+        it holds no vault entry (or pseudonymization is off)."""
         if row.sealed is None or self._keyring is None:
-            return row.statement
+            return row.statement, {}
         try:
-            originals = unseal(
+            entry = unseal(
                 row.sealed,
                 self._keyring.derive_all(tenant, Purpose.VAULT),
                 aad=f"{tenant}|{row.id}".encode(),
@@ -211,8 +335,16 @@ class Privacy:
         except AnonymizeError as exc:
             # A blob sealed under a key this keyring lacks, or altered: never guess.
             raise IdentityVaultError("cannot open the identity vault") from exc
-        assert isinstance(originals, dict)
-        return orjson.dumps(restore_statement(orjson.loads(row.statement), originals))
+        assert isinstance(entry, dict)
+        stored = orjson.loads(row.statement)
+        if "signatures" not in entry:
+            return orjson.dumps(restore_statement(stored, entry)), {}
+        statement = {**entry["statement"], **{k: stored[k] for k in _ASSIGNED if k in stored}}
+        parts = {
+            sha2: (content_type, base64.b64decode(data))
+            for sha2, (content_type, data) in entry["signatures"].items()
+        }
+        return orjson.dumps(statement), parts
 
     def person(
         self, view: TenantView, agent: Mapping[str, Any], store: Storage, *, reidentify: bool
@@ -243,14 +375,17 @@ class Privacy:
 
 def load_privacy(config: Config) -> Privacy:
     """The Privacy of a configuration. Raises ConfigError, naming what to do, when
-    pseudonymization is on and no usable key is configured; never shows key material. With
-    pseudonymization off by default, a configured key is still used when it loads (tenants
-    may turn pseudonymization on, and the audit chain is keyed with it)."""
+    pseudonymization is on and no usable key is configured, or a tenant key file
+    (`tenant_keys_file`, installed by `lrs keys import`) exists but cannot be used; never
+    shows key material. With pseudonymization off by default, a configured key is still
+    used when it loads (tenants may turn pseudonymization on, and the audit chain is keyed
+    with it)."""
     if not config.pseudonymize:
         try:
-            return Privacy(_keyring(config))
+            keyring = _keyring(config)
         except (KeyFileError, KeyringError):
             return Privacy(None)
+        return Privacy(_with_tenant_keys(keyring, config))
     advice = (
         f"create a key file with `lrs keys init {config.key_file}`, or set LRS_MASTER_KEY, "
         "or turn pseudonymization off with LRS_PSEUDONYMIZE=false"
@@ -266,7 +401,7 @@ def load_privacy(config: Config) -> Privacy:
             f"pseudonymization is on but master_key (LRS_MASTER_KEY) is not usable: {exc}; "
             f"{advice}"
         ) from None
-    return Privacy(keyring)
+    return Privacy(_with_tenant_keys(keyring, config))
 
 
 def _keyring(config: Config) -> Keyring:
@@ -275,11 +410,24 @@ def _keyring(config: Config) -> Keyring:
     return Keyring.from_file(config.key_file)
 
 
+def _with_tenant_keys(keyring: Keyring, config: Config) -> Keyring:
+    """`keyring` with the tenant keys installed in `tenant_keys_file`, if there is one."""
+    path = Path(config.tenant_keys_file)
+    if not path.exists():
+        return keyring
+    try:
+        return keyring.with_tenant_keys(load_tenant_keys(path))
+    except KeyringError as exc:
+        raise ConfigError(
+            f"tenant_keys_file: {exc}; install tenant keys with `lrs keys import FILE`"
+        ) from None
+
+
 def _refuse_signed(statements: Iterable[Mapping[str, Any]]) -> None:
     fields = {
         f"[{i}].attachments[{j}].usageType": [
-            "signed statements are refused while pseudonymization is on: the signature "
-            "carries the learner's identity in clear"
+            "signed statements are not forwarded while pseudonymization is on: the "
+            "signature carries the learner's identity in clear"
         ]
         for i, statement in enumerate(statements)
         for j, attachment in enumerate(statement.get("attachments") or ())
@@ -287,10 +435,84 @@ def _refuse_signed(statements: Iterable[Mapping[str, Any]]) -> None:
     }
     if fields:
         raise InvalidRequestError(
-            "this LRS pseudonymizes identities and cannot store signed statements",
+            "this LRS pseudonymizes identities and takes no forwarded signed statements",
             code="signed_statement_refused",
             fields=fields,
         )
+
+
+def _signature_hashes(statement: Mapping[str, Any]) -> list[str]:
+    """The sha2 (lowercase) of a statement's signature attachments (Data 2.6: a signature
+    is an attachment of the statement itself, never of a SubStatement)."""
+    return [
+        attachment["sha2"].lower()
+        for attachment in statement.get("attachments") or ()
+        if is_signature_attachment(attachment)
+    ]
+
+
+def _encoded(parts: AttachmentData) -> dict[str, list[str]]:
+    """Signature data in the JSON a vault entry is: base64, so every byte comes back."""
+    return {
+        sha2: [content_type, base64.b64encode(data).decode("ascii")]
+        for sha2, (content_type, data) in parts.items()
+    }
+
+
+def _foreign_pseudonyms(
+    pseudonymizer: Pseudonymizer, statement: Mapping[str, Any], known: set[str]
+) -> list[str]:
+    """The paths of the statement's pseudonyms made under a key id not in `known` (another
+    tenant's or another LRS's key: they would never match this tenant's learners)."""
+    prefix = pseudonymizer.home_page + "/"
+    found: list[str] = []
+
+    def visit(node: Any, path: str) -> Any:
+        if isinstance(node, dict):
+            if pseudonymizer.is_pseudonym(node) and (
+                node["account"]["homePage"][len(prefix):] not in known
+            ):
+                found.append(path)
+            members = node.get("member")
+            if isinstance(members, list):
+                for index, member in enumerate(members):
+                    visit(member, f"{path}.member[{index}]")
+        return node
+
+    map_agents(statement, visit)
+    return found
+
+
+def _verified_originals(
+    pseudonymizer: Pseudonymizer,
+    statement: Mapping[str, Any],
+    blob: bytes,
+    keys: tuple[DerivedKey, ...],
+    tenant: str,
+) -> dict[str, Any] | None:
+    """The originals sealed in `blob` for this statement when they are exactly those behind
+    its pseudonyms; None when the blob does not open for it (altered, another statement's)
+    or holds anything else."""
+    try:
+        originals = unseal(blob, keys, aad=f"{tenant}|{statement['id'].lower()}".encode())
+    except AnonymizeError:
+        return None
+    if not isinstance(originals, dict) or not originals:
+        return None
+    try:
+        again = pseudonymizer.pseudonymize_statement(restore_statement(statement, originals))
+    except (PseudonymError, TypeError, AttributeError):
+        return None
+    if again.statement != statement or again.originals != originals:
+        return None
+    return originals
+
+
+def _key_id(blob: bytes) -> str:
+    try:
+        return sealed_key_id(blob)
+    except AnonymizeError:
+        return ""
 
 
 def _identity_aad(tenant: str, key: str) -> bytes:

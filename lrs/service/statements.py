@@ -6,7 +6,11 @@ pseudonymization and masking (`lrs.service.privacy`), then the ingest rules
 (`lrs.service.ingest`); nothing is written unless all of it passes.
 
 Reads: stored statements are returned as the bytes the store holds (`exact`), or in the
-`ids` / `canonical` format; only a `reidentify` reader gets the original agents back. A page
+`ids` / `canonical` format; only a `reidentify` reader gets the original agents back, and a
+signed statement's signature data (`lrs.service.privacy`). A statement is shown to a reader
+of any version as it was stored: a 2.0 one to a 1.0.x reader too (1.0.3 Communication 3.3:
+statements of newer versions are not converted into a prior version's format), unless
+`strip_2_0_properties` asks to drop what 1.0.3 does not define. A page
 is continued by a cursor token holding the query and the keyset position (stored, id), so
 paging neither repeats nor skips statements while others write. An `agent` goes into the
 token as its pseudonym, so a raw identifier never travels in a URL that proxies may log.
@@ -45,6 +49,8 @@ from statements import (
     match_attachments,
     parse_statement_query,
     validate_statements,
+    version_family,
+    without_2_0_properties,
 )
 from storage import StatementFilter, Storage, StoredStatement
 
@@ -67,7 +73,8 @@ class StatementPage:
 
 class StatementService:
     """Statement writes and reads over one store, with the privacy of the service, the
-    policy of each tenant and the audit log."""
+    policy of each tenant and the audit log; `strip_2_0_properties` as in the
+    configuration."""
 
     def __init__(
         self,
@@ -77,12 +84,14 @@ class StatementService:
         audit: Auditor,
         *,
         limit_max: int,
+        strip_2_0_properties: bool = False,
     ) -> None:
         self.store = store
         self.privacy = privacy
         self.tenants = tenants
         self.audit = audit
         self.limit_max = limit_max
+        self.strip_2_0_properties = strip_2_0_properties
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -101,7 +110,7 @@ class StatementService:
         attachments = match_attachments(
             statements, list(parts), batch=type(data) is list, version=version
         )
-        return self._store(principal, statements, attachments)
+        return self._store(principal, statements, attachments, version)
 
     def put(
         self,
@@ -130,33 +139,35 @@ class StatementService:
                 fields={"id": ["must match the statementId parameter"]},
             )
         attachments = match_attachments([statement], list(parts), batch=False, version=version)
-        self._store(principal, [statement], attachments)
+        self._store(principal, [statement], attachments, version)
 
     def _store(
         self,
         principal: Principal,
         statements: list[dict[str, Any]],
         attachments: AttachmentData,
+        version: str,
     ) -> list[str]:
         """The only write path of statements: pseudonymized and masked (`Privacy.prepare`,
-        which refuses signed statements while pseudonymization is on: their signature data
-        holds the statement with identities in clear), then stored."""
+        which seals a signature's data, holding the statement with identities in clear,
+        rather than let it be stored as an attachment), then stored."""
         for statement in statements:
             if "id" not in statement:
                 # The vault entry is bound to the id, so it is assigned before pseudonymizing.
                 statement["id"] = str(uuid.uuid4())
         view = self.tenants.get(principal.tenant)
-        prepared = self.privacy.prepare(view, statements)
+        prepared = self.privacy.prepare(view, statements, attachments)
         ids = store_statements(
             self.store,
             principal.tenant,
             prepared.statements,
             authority=principal.authority,
             writer=principal.key,
-            attachments=attachments,
+            attachments=prepared.attachments,
             sealed=prepared.sealed,
             identities=prepared.identities,
             define_activities=principal.allows(DEFINE_SCOPES),
+            version=version,
             dimensions=[iri for _, iri in view.policy.dimensions],
         )
         self.privacy.remember(prepared)
@@ -171,50 +182,52 @@ class StatementService:
         *,
         more: str | None = None,
         languages: Sequence[str] = (),
+        version: str = "1.0.3",
     ) -> StatementPage:
         """GET Statements (Communication 2.1.3): by statementId / voidedStatementId, or a
         page of the StatementResult the filters ask for; `more` continues a page from its
-        cursor token (then `params` must be empty: the token holds the query)."""
+        cursor token (then `params` must be empty: the token holds the query). `version` is
+        the reader's xAPI version (the token holds none: a page continues in the version
+        of the request asking for it)."""
         principal.require(STATEMENT_READ_SCOPES)
         after = None
         if more is not None:
             params, after = decode_cursor(more)
         query = parse_statement_query(params)
         view = self.tenants.get(principal.tenant)
-        limit = min(query.limit or self.limit_max, self.limit_max)
         if query.is_single:
-            rows = self._single(principal, query)
+            page, rows = self._single(principal, query, languages, version)
         else:
+            limit = min(query.limit or self.limit_max, self.limit_max)
             rows = self.store.query_statements(
                 principal.tenant, self._filter(query, principal, view, after), limit + 1
             )
-        token = ""
-        if not query.is_single and len(rows) > limit:
-            rows = rows[:limit]
-            token = self._cursor(params, query, view, rows[-1])
-        revealed = [row for row in rows if row.sealed is not None and principal.reidentifies]
-        page = StatementPage(
-            statements=self._render(
-                [self._readable(row, principal) for row in rows], query, principal.tenant,
-                languages,
-            ),
-            single=query.is_single,
-            more=token,
-            last_stored=max((row.stored for row in rows), default=None),
-            attachments=self._attachments(principal.tenant, rows) if query.attachments else None,
-        )
+            token = ""
+            if len(rows) > limit:
+                rows = rows[:limit]
+                token = self._cursor(params, query, view, rows[-1])
+            page = self._page(
+                principal, rows, query, languages, version, single=False, more=token
+            )
         filters = self._audit_filters(params, query, view)
         self.audit.record(
             principal, "statements.read", "statements", filters=filters, count=len(rows)
         )
+        revealed = sum(1 for row in rows if row.sealed is not None and principal.reidentifies)
         if revealed:
             self.audit.record(
                 principal, "statements.reidentify", "statements", filters=filters,
-                count=len(revealed),
+                count=revealed,
             )
         return page
 
-    def _single(self, principal: Principal, query: StatementQuery) -> list[StoredStatement]:
+    def _single(
+        self,
+        principal: Principal,
+        query: StatementQuery,
+        languages: Sequence[str],
+        version: str,
+    ) -> tuple[StatementPage, list[StoredStatement]]:
         """statementId / voidedStatementId (Communication 2.1.3, 2.1.4): not found for an
         unknown id, for a voided statement asked by statementId, and a live one asked by
         voidedStatementId."""
@@ -227,7 +240,39 @@ class StatementService:
             or (principal.reads_only_own and found.writer != principal.key)
         ):
             raise NotFoundError("no such statement")
-        return [found]
+        page = self._page(principal, [found], query, languages, version, single=True, more="")
+        return page, [found]
+
+    def _page(
+        self,
+        principal: Principal,
+        rows: list[StoredStatement],
+        query: StatementQuery,
+        languages: Sequence[str],
+        version: str,
+        *,
+        single: bool,
+        more: str,
+    ) -> StatementPage:
+        """The rows as the reader may see them, in the asked format, and their attachment
+        data when asked; `last_stored` is the newest `stored` (Last-Modified)."""
+        readable = [self._readable(row, principal) for row in rows]
+        statements = self._render(
+            [raw for raw, _ in readable], query, principal.tenant, languages, version
+        )
+        attachments = None
+        if query.attachments:
+            sealed: AttachmentData = {}
+            for _, parts in readable:
+                sealed.update(parts)
+            attachments = self._attachments(principal, rows, sealed)
+        return StatementPage(
+            statements=statements,
+            single=single,
+            more=more,
+            last_stored=max((row.stored for row in rows), default=None),
+            attachments=attachments,
+        )
 
     def _filter(
         self,
@@ -255,10 +300,13 @@ class StatementService:
             after=after,
         )
 
-    def _readable(self, row: StoredStatement, principal: Principal) -> bytes:
-        """The stored statement, with its original agents only for a `reidentify` reader."""
+    def _readable(
+        self, row: StoredStatement, principal: Principal
+    ) -> tuple[bytes, AttachmentData]:
+        """The stored statement, and no attachment data; for a `reidentify` reader the
+        statement with its original agents and the sealed data of its signatures."""
         if row.sealed is None or not principal.reidentifies:
-            return row.statement
+            return row.statement, {}
         return self.privacy.reveal(principal.tenant, row)
 
     def _render(
@@ -267,36 +315,59 @@ class StatementService:
         query: StatementQuery,
         tenant: str,
         languages: Sequence[str],
+        version: str,
     ) -> list[bytes]:
         """Stored statements in the asked format; `exact` is the stored bytes untouched.
         `canonical` puts in the LRS's canonical Activity definitions (one read for all),
-        then filters every language map by the reader's languages (Communication 2.1.3)."""
+        then filters every language map by the reader's languages (Communication 2.1.3).
+        With `strip_2_0_properties`, a 1.0.x reader's statements lose the properties 1.0.3
+        does not define."""
         if query.format == "exact":
-            return raws
-        statements = [orjson.loads(raw) for raw in raws]
-        if query.format == "ids":
-            return [orjson.dumps(format_ids(statement)) for statement in statements]
-        definitions = canonical_definitions(self.store, tenant, statements)
+            rendered = raws
+        else:
+            statements = [orjson.loads(raw) for raw in raws]
+            if query.format == "ids":
+                rendered = [orjson.dumps(format_ids(statement)) for statement in statements]
+            else:
+                definitions = canonical_definitions(self.store, tenant, statements)
+                rendered = [
+                    orjson.dumps(
+                        format_canonical(
+                            with_canonical_definitions(statement, definitions), list(languages)
+                        )
+                    )
+                    for statement in statements
+                ]
+        if not self.strip_2_0_properties or version_family(version) != "1.0":
+            return rendered
         return [
-            orjson.dumps(
-                format_canonical(
-                    with_canonical_definitions(statement, definitions), list(languages)
-                )
-            )
-            for statement in statements
+            orjson.dumps(without_2_0_properties(orjson.loads(raw)))
+            if b'"contextAgents"' in raw or b'"contextGroups"' in raw
+            else raw
+            for raw in rendered
         ]
 
-    def _attachments(self, tenant: str, rows: Iterable[StoredStatement]) -> AttachmentData:
-        """The stored data of every attachment of these statements, once per sha2, in order
-        of first reference; attachments known only by fileUrl have none and are left out."""
+    def _attachments(
+        self, principal: Principal, rows: Iterable[StoredStatement], sealed: AttachmentData
+    ) -> AttachmentData:
+        """The data of every attachment of these statements, once per sha2, in order of
+        first reference: from the store, or for signatures revealed to a `reidentify`
+        reader from the vault (`sealed`). Attachments known only by fileUrl have none, nor
+        does a signature for any other reader: they are left out. A reader limited to its
+        own statements gets only stored data it sent itself: a statement may name any hash,
+        and naming another writer's must not be a way to read its data (a reader of every
+        statement may read every statement's data anyway)."""
         hashes: dict[str, None] = {}
         for row in rows:
             if b'"attachments"' in row.statement:
                 hashes.update(dict.fromkeys(attachment_hashes(orjson.loads(row.statement))))
-        if not hashes:
-            return {}
-        stored = self.store.get_attachments(tenant, list(hashes))
-        return {sha2: stored[sha2] for sha2 in hashes if sha2 in stored}
+        wanted = [sha2 for sha2 in hashes if sha2 not in sealed]
+        stored = self.store.get_attachments(
+            principal.tenant, wanted,
+            writer=principal.key if principal.reads_only_own else None,
+        ) if wanted else {}
+        found = {**stored, **sealed}
+        return {sha2: found[sha2] for sha2 in hashes if sha2 in found}
 
     def _audit_filters(
         self, params: Mapping[str, str], query: StatementQuery, view: TenantView

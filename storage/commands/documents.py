@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from storage.commands.retry import retrying
-from storage.errors import DocumentMergeError, PreconditionFailedError
+from storage.errors import ConflictError, DocumentMergeError, PreconditionFailedError
 from storage.protocol import Storage, Transaction
 from storage.records import Document, DocumentScope
 
@@ -59,7 +59,7 @@ def _json_object(content: bytes, content_type: str, what: str) -> dict[str, Any]
         raise DocumentMergeError(f"{what} is not application/json, so it cannot be merged")
     try:
         value = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the parser goes: not mergeable
         value = None
     if not isinstance(value, dict):
         raise DocumentMergeError(f"{what} is not a JSON object, so it cannot be merged")
@@ -78,13 +78,26 @@ def put_document(
     if_match: Sequence[str] | None = None,
     if_none_match: Sequence[str] | None = None,
     merge: bool = False,
+    refuse_existing: str | None = None,
 ) -> Document:
     """Create or replace one document, or with `merge` merge a JSON object into it (a
     missing document is created). Raises PreconditionFailedError or DocumentMergeError and
-    then changes nothing. Returns the document as stored."""
+    then changes nothing. With `refuse_existing` (the message), a document that exists is a
+    ConflictError, checked in the same atomic step as the write, so that a document created
+    meanwhile is never overwritten (Communication 3.1: a PUT without preconditions onto an
+    existing profile). Returns the document as stored.
+
+    A merge (POST) of application/json content that is not a JSON object is refused even
+    when there is no document yet to merge into (Communication 2.2, JSON Procedure: "if
+    either document cannot be parsed as a JSON Object", 400): checked before anything is
+    read, so nothing is written."""
+    if merge and is_json_content_type(content_type):
+        _json_object(content, content_type, "the posted document")
 
     def write(tx: Transaction) -> Document:
         current = tx.get_document(tenant, scope, doc_id)
+        if refuse_existing is not None and current is not None:
+            raise ConflictError(refuse_existing)
         check_preconditions(current, if_match=if_match, if_none_match=if_none_match)
         body, kind = content, content_type
         if merge and current is not None:

@@ -1,12 +1,13 @@
 """Attachment data in MongoDB (Data 2.4.11, collection `attachments`): `{tenant, sha2,
-content_type, content}`, one per (tenant, sha2), never in the statement documents, so data
-sent with many statements is stored once. One attachment must fit in a 16 MB BSON document.
+content_type, content, w}`, one per (tenant, sha2), never in the statement documents, so data
+sent with many statements is stored once; `w` lists the credentials that sent it (absent in
+documents written before it was kept). One attachment must fit in a 16 MB BSON document.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bson import Binary
 from pymongo import UpdateOne
@@ -20,14 +21,23 @@ if TYPE_CHECKING:
     from pymongo.client_session import ClientSession
 
 
-def put(db: Database, session: ClientSession | None, tenant: str, items: AttachmentItems) -> None:
-    """Upserts that only ever insert (a stored hash holds the same data by definition). Two
-    writers inserting the same new hash: the loser's duplicate key is ConcurrentUpdateError,
-    and its retry finds the hash stored."""
+def put(
+    db: Database,
+    session: ClientSession | None,
+    tenant: str,
+    items: AttachmentItems,
+    writer: str,
+) -> None:
+    """Upserts that insert the data once (a stored hash holds the same data by definition)
+    and add `writer` to those who sent it. Two writers inserting the same new hash: the
+    loser's duplicate key is ConcurrentUpdateError, and its retry finds the hash stored."""
     writes = [
         UpdateOne(
             {"tenant": tenant, "sha2": sha2.lower()},
-            {"$setOnInsert": {"content_type": content_type, "content": Binary(data)}},
+            {
+                "$setOnInsert": {"content_type": content_type, "content": Binary(data)},
+                "$addToSet": {"w": writer},
+            },
             upsert=True,
         )
         for sha2, (content_type, data) in items.items()
@@ -42,11 +52,16 @@ def put(db: Database, session: ClientSession | None, tenant: str, items: Attachm
         raise
 
 
-def get(db: Database, tenant: str, sha2s: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+def get(
+    db: Database, tenant: str, sha2s: Sequence[str], writer: str | None
+) -> dict[str, tuple[str, bytes]]:
     if not sha2s:
         return {}
+    wanted: dict[str, Any] = {"tenant": tenant, "sha2": {"$in": [s.lower() for s in sha2s]}}
+    if writer is not None:
+        wanted["w"] = writer
     docs = db.attachments.find(
-        {"tenant": tenant, "sha2": {"$in": [s.lower() for s in sha2s]}},
+        wanted,
         {"_id": 0, "sha2": 1, "content_type": 1, "content": 1},
     )
     return {doc["sha2"]: (doc["content_type"], bytes(doc["content"])) for doc in docs}

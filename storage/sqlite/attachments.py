@@ -1,5 +1,6 @@
 """Attachment data in SQLite (Data 2.4.11): one row per (tenant, sha2), never in the
-statement rows, so data sent with many statements is stored once."""
+statement rows, so data sent with many statements is stored once; `attachment_writers`
+records which credentials sent it (empty for data stored before it was kept)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ DDL = (
         content BLOB NOT NULL
     )""",
     "CREATE UNIQUE INDEX IF NOT EXISTS attachments_key ON attachments (tenant, sha2)",
+    """CREATE TABLE IF NOT EXISTS attachment_writers (
+        tenant TEXT NOT NULL,
+        sha2 TEXT NOT NULL,
+        writer TEXT NOT NULL,
+        PRIMARY KEY (tenant, sha2, writer)
+    ) WITHOUT ROWID""",
 )
 _INSERT = (
     "INSERT INTO attachments (tenant, sha2, content_type, content) VALUES (?, ?, ?, ?)"
@@ -28,18 +35,31 @@ _SELECT = (
     "SELECT sha2, content_type, content FROM attachments WHERE tenant = ?"
     " AND sha2 IN (SELECT value FROM json_each(?))"
 )
+_SELECT_SENT_BY = (
+    "SELECT sha2, content_type, content FROM attachments WHERE tenant = ?"
+    " AND sha2 IN (SELECT value FROM json_each(?))"
+    " AND sha2 IN (SELECT sha2 FROM attachment_writers WHERE tenant = ? AND writer = ?)"
+)
 
 
-def put(conn: sqlite3.Connection, tenant: str, items: AttachmentItems) -> None:
+def put(conn: sqlite3.Connection, tenant: str, items: AttachmentItems, writer: str) -> None:
     conn.executemany(
         _INSERT, [(tenant, sha2.lower(), ct, data) for sha2, (ct, data) in items.items()]
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO attachment_writers (tenant, sha2, writer) VALUES (?, ?, ?)",
+        [(tenant, sha2.lower(), writer) for sha2 in items],
     )
 
 
 def get(
-    conn: sqlite3.Connection, tenant: str, sha2s: Sequence[str]
+    conn: sqlite3.Connection, tenant: str, sha2s: Sequence[str], writer: str | None
 ) -> dict[str, tuple[str, bytes]]:
     if not sha2s:
         return {}
-    rows = conn.execute(_SELECT, (tenant, orjson.dumps([s.lower() for s in sha2s]))).fetchall()
+    wanted = orjson.dumps([s.lower() for s in sha2s])
+    if writer is None:
+        rows = conn.execute(_SELECT, (tenant, wanted)).fetchall()
+    else:
+        rows = conn.execute(_SELECT_SENT_BY, (tenant, wanted, tenant, writer)).fetchall()
     return {sha2: (content_type, bytes(content)) for sha2, content_type, content in rows}

@@ -9,8 +9,12 @@ unknown (newer) version is refused, never misread.
 
     1  statements, filter keys, references, identities, documents, attachments, activities,
        credentials (written before tenants were objects)
-    2  + tenants (a row per tenant, with its policy) and the audit log
-    3  + report facts and summaries (`storage.sqlite.reports`): the facts of every statement
+    2  + tenants (a row per tenant, with its policy) and the audit log; later, without a
+       new version (tables and indexes made at every open when missing): the statement
+       feed's index and counter, forwarding state, the erasure list
+    3  + data-sharing agreements, and the agreement an export credential is bound to (a
+       column of credentials)
+    4  + report facts and summaries (`storage.sqlite.reports`): the facts of every statement
        stored before are computed from it (`reports.backfill`)
 """
 
@@ -23,6 +27,7 @@ from statements import stored_timestamp
 from storage.errors import StorageError
 from storage.sqlite import (
     activities,
+    agreements,
     attachments,
     audit,
     credentials,
@@ -30,11 +35,12 @@ from storage.sqlite import (
     identities,
     reports,
     statements,
+    sync,
     tenants,
 )
 from storage.sqlite.database import Database
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_TENANT = "default"
 
 _DDL = (
@@ -46,6 +52,8 @@ _DDL = (
     *statements.DDL,
     *tenants.DDL,
     *audit.DDL,
+    *agreements.DDL,
+    *sync.DDL,
     *reports.DDL,
 )
 
@@ -59,7 +67,9 @@ def prepare(db: Database) -> None:
             conn.execute(statement)
         if version < 2:
             _add_tenants(conn, new=version == 0)
-        if 0 < version < 3:
+        if version < 3:
+            credentials.add_agreement_column(conn)
+        if 0 < version < 4:
             reports.backfill(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

@@ -124,7 +124,7 @@ def test_alternate_head_is_framed_as_the_post_it_is(live_lrs, fields):
     assert first[1]["content-length"] == "0"
     assert first[1]["x-experience-api-version"] == "1.0.3"
     assert second[0] == 200
-    assert json.loads(second[2])["version"] == ["1.0.3"]
+    assert json.loads(second[2])["version"] == ["1.0.3", "2.0.0"]
 
 
 def test_alternate_head_status_is_that_of_the_get(live_lrs):

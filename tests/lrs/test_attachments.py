@@ -269,7 +269,7 @@ def signed_request(unsigned: dict, token: bytes) -> tuple[dict, bytes]:
     return sent, multipart(sent, data_part(token, "application/octet-stream"))
 
 
-@pytest.mark.parametrize("pseudonymize", [False])  # signed: README
+@pytest.mark.parametrize("pseudonymize", [True, False])  # on: the JWS is sealed (README)
 def test_signed_statement_is_accepted_and_its_jws_returned(api):
     unsigned = statement()
     token = sign(unsigned)  # fresh RSA key, self-signed certificate in x5c, RS256
@@ -281,7 +281,7 @@ def test_signed_statement_is_accepted_and_its_jws_returned(api):
     assert headers["Content-Type"] == "application/octet-stream"
 
 
-@pytest.mark.parametrize("pseudonymize", [False])  # signed: README
+@pytest.mark.parametrize("pseudonymize", [True, False])
 def test_appendix_d_signed_statement_is_accepted(api):
     raw = multipart(SPEC_SIGNED_STATEMENT, data_part(SPEC_JWS, "application/octet-stream"))
     assert post_multipart(api, raw).status_code == 200

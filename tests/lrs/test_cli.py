@@ -102,6 +102,21 @@ def test_validate_prints_each_error_with_path(tmp_path):
     assert any(line.startswith("[1].verb.id: ") for line in lines)
 
 
+def test_validate_takes_the_xapi_version(tmp_path):
+    """9274.1.1 4.2.2.5: contextAgents are 2.0's; 1.0.3 (the default) refuses them."""
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({
+        "actor": {"mbox": "mailto:a@example.com"}, "verb": {"id": "http://example.com/v"},
+        "object": {"id": "http://example.com/o"},
+        "context": {"contextAgents": [{"objectType": "contextAgent",
+                                       "agent": {"mbox": "mailto:b@example.com"}}]}}))
+    assert CliRunner().invoke(main, ["validate", str(path), "--xapi-version", "2.0.0"]
+                              ).exit_code == 0
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert "context.contextAgents: unknown property" in result.output
+
+
 def test_validate_usage_errors(tmp_path):
     path = tmp_path / "s.json"
     path.write_text("{nope")

@@ -308,3 +308,119 @@ def test_bad_credentials_and_bad_version_together_are_400_or_401_communication_4
     response = api.get("/xapi/statements", auth=bad, version=False,
                        headers={"X-Experience-API-Version": "BAD"})
     assert response.status_code in (400, 401)
+
+
+# --- the last 1.0.3 gaps (issue 16) -------------------------------------------------------
+
+VOIDED = {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en-US": "voided"}}
+V2 = {"X-Experience-API-Version": "2.0.0"}
+
+
+@pytest.mark.parametrize("target", [
+    {"objectType": "Activity", "id": "http://www.example.com/a"},
+    {"id": "http://www.example.com/a"},
+    {"objectType": "Agent", "mbox": "mailto:a@example.com"},
+    {"objectType": "SubStatement", "actor": AGENT, "verb": VOIDED,
+     "object": {"objectType": "StatementRef", "id": str(uuid.uuid4())}},
+])
+@pytest.mark.parametrize("headers", [VERSION, V2], ids=["1.0.3", "2.0.0"])
+def test_voiding_statement_object_must_be_a_statement_ref_data_2_3_2(api, target, headers):
+    sent = statement(verb=VOIDED, object=target)
+    response = api.post_statements(sent, version=False, headers=headers)
+    assert response.status_code == 400
+    assert response.json["error"]["fields"] == {
+        "object.objectType": ["must be StatementRef: the verb voids a statement (Data 2.3.2)"]
+    }
+    assert api.get_statements(statementId=sent["id"]).status_code == 404
+
+
+def test_a_substatement_with_the_voided_verb_voids_nothing_data_2_3_2(api):
+    """The rule is a voiding statement's: a SubStatement is not issued, so voids nothing."""
+    sub = {"objectType": "SubStatement", "actor": AGENT, "verb": VOIDED,
+           "object": {"objectType": "Activity", "id": "http://www.example.com/a"}}
+    assert api.post_statements(statement(object=sub)).status_code == 200
+
+
+@pytest.mark.parametrize("ifi", [
+    {"mbox": "mailto:group@example.com"},
+    {"account": {"homePage": "http://www.example.com", "name": "group"}},
+])
+def test_authority_group_with_its_own_identifier_is_400_data_2_4_9(api, ifi):
+    """Data 2.4.9: a 3-legged OAuth authority is the pair of Agents, an anonymous Group."""
+    members = [AGENT, {"mbox": "mailto:user@example.com"}]
+    sent = statement(authority={"objectType": "Group", **ifi, "member": members})
+    response = api.post_statements(sent)
+    assert response.status_code == 400
+    assert list(response.json["error"]["fields"]) == [f"authority.{next(iter(ifi))}"]
+
+
+def test_anonymous_authority_group_of_consumer_and_user_is_accepted_data_2_4_9(api):
+    members = [AGENT, {"mbox": "mailto:user@example.com"}]
+    sent = statement(authority={"objectType": "Group", "member": members})
+    assert api.post_statements(sent).status_code == 200
+
+
+def test_format_ids_activities_carry_only_their_id_communication_2_1_3(api):
+    definition = {"name": {"en-US": "A"}, "type": "http://adlnet.gov/expapi/activities/course"}
+    sub = {"objectType": "SubStatement", "actor": AGENT,
+           "verb": {"id": "http://adlnet.gov/expapi/verbs/attended"},
+           "object": {"objectType": "Activity", "id": "http://www.example.com/sub",
+                      "definition": definition},
+           "context": {"contextActivities": {"parent": {"id": "http://www.example.com/p"}}}}
+    sent = statement(object=sub, context={"contextActivities": {
+        "category": [{"objectType": "Activity", "id": "http://www.example.com/c",
+                      "definition": definition}]}})
+    api.post_statements(sent)
+    got = api.get_statements(statementId=sent["id"], format="ids").json
+    assert got["object"]["object"] == {"id": "http://www.example.com/sub"}
+    assert got["object"]["context"]["contextActivities"] == {
+        "parent": [{"id": "http://www.example.com/p"}]}
+    assert got["context"]["contextActivities"] == {"category": [{"id": "http://www.example.com/c"}]}
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("related_activities", "True"), ("related_agents", "TRUE"), ("ascending", "False"),
+    ("attachments", "fAlSe"), ("since", "2012-06-01 19:09:13.245+00:00"),
+    ("until", "2999-06-01 19:09:13"),
+])
+def test_booleans_in_any_case_and_a_space_in_timestamps_are_accepted_communication_2_1_3(
+    api, name, value
+):
+    """`tincan` sends Python's `True` and `str(datetime)`; Communication 2.1.3 booleans are
+    "true or false as in JSON", RFC 3339 5.6 allows the space."""
+    sent = statement()
+    api.post_statements(sent)
+    params = {name: value}
+    if name.startswith("related_"):
+        params["agent" if name == "related_agents" else "activity"] = (
+            json.dumps(sent["actor"]) if name == "related_agents" else sent["object"]["id"])
+    response = api.get_statements(**params)
+    assert response.status_code == 200, response.json
+    assert [s["id"] for s in response.json["statements"]] == [sent["id"]]
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("related_activities", "yes"), ("ascending", "1"), ("attachments", " true"),
+    ("since", "2012-06-01  19:09:13Z"), ("until", "2012-06-01_19:09:13Z"),
+])
+def test_other_malformed_values_stay_400_communication_2_1_3(api, name, value):
+    response = api.get_statements(**{name: value})
+    assert response.status_code == 400
+    assert list(response.json["error"]["fields"]) == [name]
+
+
+@pytest.mark.parametrize("path", ["/xapi/activities/state", "/xapi/activities/profile",
+                                  "/xapi/agents/profile"])
+def test_document_since_takes_a_space_in_the_timestamp_communication_2_3(api, path):
+    query = {"activityId": "http://www.example.com/a", "agent": json.dumps(AGENT)}
+    if path == "/xapi/activities/profile":
+        del query["agent"]
+    if path == "/xapi/agents/profile":
+        del query["activityId"]
+    doc_id = "stateId" if path.endswith("state") else "profileId"
+    api.post(path, query_string={**query, doc_id: "d1"}, json={"a": 1})
+    response = api.get(path, query_string={**query, "since": "2012-06-01 19:09:13"})
+    assert response.status_code == 200
+    assert response.json == ["d1"]
+    bad = api.get(path, query_string={**query, "since": "2012-06-01  19:09:13"})
+    assert bad.status_code == 400

@@ -288,6 +288,18 @@ def test_post_that_cannot_merge_is_400_and_changes_nothing(
     assert after.headers["ETag"] == before.headers["ETag"]
 
 
+@pytest.mark.parametrize("posted", [b'{"b": 2}{', b"not json", b"[1, 2]", b'"text"', b""])
+def test_post_of_json_that_is_no_object_is_400_even_onto_no_document(api, kind, posted):
+    """Communication 2.2 (JSON Procedure), 2.3-2.7: a posted application/json document that
+    cannot be parsed as a JSON Object is 400 whether or not a document exists, and nothing
+    is stored."""
+    path, params, _ = RESOURCES[kind]
+    response = post(api, path, params, posted)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_document"
+    assert api.get(path, query_string=params).status_code == 404
+
+
 def test_form_encoded_body_is_an_ordinary_document(api):
     """Without ?method, a form-encoded body is just content (not alternate syntax)."""
     _, params, _ = RESOURCES["state"]

@@ -11,11 +11,12 @@ from lrs_testing import VERSION, statement
 
 
 def test_about_needs_neither_credentials_nor_version(api):
-    """Communication 2.8: About answers everyone, whatever the version header."""
+    """Communication 2.8: About answers everyone, whatever the version header; it lists
+    every version spoken (9274.1.1 4.1.6.7: 2.0.0 too)."""
     for headers in ({}, {"X-Experience-API-Version": "0.9"}):
         response = api.get("/xapi/about", auth=False, version=False, headers=headers)
         assert response.status_code == 200
-        assert response.json == {"version": ["1.0.3"], "extensions": {}}
+        assert response.json == {"version": ["1.0.3", "2.0.0"], "extensions": {}}
         assert response.headers["X-Experience-API-Version"] == "1.0.3"
 
 
@@ -32,9 +33,12 @@ def test_accepted_versions(api, version):
     assert response.headers["X-Experience-API-Version"] == "1.0.3"
 
 
-@pytest.mark.parametrize("version", [None, "0.9", "0.95", "1.1.0", "2.0.0", "1", "junk", ""])
+@pytest.mark.parametrize(
+    "version", [None, "0.9", "0.95", "1.1.0", "2.1.0", "3.0.0", "1", "2", "junk", ""]
+)
 def test_rejected_versions(api, version):
-    """Communication 3.3: no header, pre-1.0.0 and 1.1.0+ are rejected with 400."""
+    """Communication 3.3: no header, pre-1.0.0 and 1.1.0+ are rejected with 400 (1.1.0 to
+    2.0.x excepted since 2.0 is spoken too: xapi-2.0-notes.md section 1)."""
     headers = {} if version is None else {"X-Experience-API-Version": version}
     response = api.get("/xapi/statements", version=False, headers=headers)
     assert response.status_code == 400

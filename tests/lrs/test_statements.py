@@ -403,11 +403,12 @@ def test_list_last_modified_is_newest_stored(api):
 
 
 def test_format_ids(api):
+    """Communication 2.1.3 format=ids: an Activity carries only its id."""
     sent = statement(object={"objectType": "Activity", "id": "http://example.com/a",
                              "definition": {"name": {"en-US": "A"}}})
     api.post_statements(sent)
     got = api.get_statements(format="ids").json["statements"][0]
-    assert got["object"] == {"objectType": "Activity", "id": "http://example.com/a"}
+    assert got["object"] == {"id": "http://example.com/a"}
     assert "name" not in got["actor"]
     assert got["verb"] == {"id": sent["verb"]["id"]}
 

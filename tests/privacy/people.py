@@ -64,6 +64,21 @@ def everywhere(actor: dict[str, Any] = ZOE, **changes: Any) -> dict[str, Any]:
     return copy.deepcopy(statement)
 
 
+def everywhere_2_0(actor: dict[str, Any] = ZOE) -> dict[str, Any]:
+    """`everywhere`, plus the xAPI 2.0 context agents and groups (9274.1.1 4.2.2.5) in the
+    statement's context and the SubStatement's: to be sent with a 2.0 version header."""
+    statement = everywhere(actor)
+    agents = [{"objectType": "contextAgent", "agent": who} for who in (SAM, TEACHER)]
+    groups = [{"objectType": "contextGroup", "group": group} for group in (CLASS, TEAM)]
+    statement["context"].update(contextAgents=agents, contextGroups=groups)
+    statement["object"]["context"].update(
+        contextAgents=[{"objectType": "contextAgent", "agent": NOA,
+                        "relevantTypes": ["http://example.com/types/peer"]}],
+        contextGroups=[{"objectType": "contextGroup", "group": CLASS}],
+    )
+    return copy.deepcopy(statement)
+
+
 def agent_objects() -> list[dict[str, Any]]:
     """Statements whose object is an Agent or a Group, one per kind of identifier."""
     return [
@@ -81,20 +96,36 @@ def simple(actor: dict[str, Any] = ZOE, **changes: Any) -> dict[str, Any]:
 BOUNDARY = "privacy-boundary-5e1d"
 
 
+def sign_statement(statement: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """`statement` with a signature attachment (Data 2.6) and its JWS, a valid one over the
+    statement, identities in clear in its payload."""
+    from tests.jws_testing import sign, signature_attachment
+
+    token = sign(statement)
+    signed = copy.deepcopy(statement)
+    signed["attachments"] = [signature_attachment(token)]
+    return signed, token
+
+
+def multipart_body(statements: Any, parts: list[bytes]) -> tuple[bytes, str]:
+    """A multipart/mixed statement request (Communication 1.5.2): the statements, then one
+    application/octet-stream part per item of `parts`; the body and its Content-Type."""
+    delimiter = f"--{BOUNDARY}".encode()
+    raw = delimiter + b"\r\nContent-Type: application/json\r\n\r\n" + json.dumps(
+        statements).encode()
+    for part in parts:
+        raw += (
+            b"\r\n" + delimiter
+            + b"\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary"
+            + b"\r\nX-Experience-API-Hash: " + hashlib.sha256(part).hexdigest().encode()
+            + b"\r\n\r\n" + part
+        )
+    return raw + b"\r\n" + delimiter + b"--\r\n", f"multipart/mixed; boundary={BOUNDARY}"
+
+
 def signed_multipart(statements: list[dict[str, Any]], index: int) -> tuple[bytes, str]:
     """A multipart/mixed batch (Communication 1.5.2) whose statement `index` is signed (Data
     2.6, a valid JWS): the request body and its Content-Type."""
-    from tests.jws_testing import sign, signature_attachment
-
-    token = sign(statements[index])
     statements = copy.deepcopy(statements)
-    statements[index]["attachments"] = [signature_attachment(token)]
-    delimiter = f"--{BOUNDARY}".encode()
-    raw = (
-        delimiter + b"\r\nContent-Type: application/json\r\n\r\n"
-        + json.dumps(statements).encode() + b"\r\n" + delimiter
-        + b"\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n"
-        + b"X-Experience-API-Hash: " + hashlib.sha256(token).hexdigest().encode()
-        + b"\r\n\r\n" + token + b"\r\n" + delimiter + b"--\r\n"
-    )
-    return raw, f"multipart/mixed; boundary={BOUNDARY}"
+    statements[index], token = sign_statement(statements[index])
+    return multipart_body(statements, [token])

@@ -10,10 +10,13 @@ when a backend (or a new kind of file) is added:
 
 `find_identifiers(blob, identifiers)` looks for each identifier as UTF-8, case-insensitively,
 and in its JSON-escaped forms (`\\/`, `\\uXXXX`), so an encoder's choice cannot hide it.
+A signed statement's JWS (Data 2.6) carries the identities base64url-encoded, where no
+identifier shows: `jws_forms(token)` are the forms to look for besides them.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -73,3 +76,17 @@ def find_identifiers(blob: bytes | str, identifiers: Iterable[str]) -> list[str]
     """The identifiers present in `blob` (empty when none is)."""
     data = (blob.encode("utf-8") if isinstance(blob, str) else blob).lower()
     return [i for i in identifiers if any(form in data for form in _forms(i))]
+
+
+def jws_forms(token: bytes, piece: int = 48) -> list[str]:
+    """What would show a JWS stored in clear: its payload segment (the signed statement,
+    base64url) and the token in standard base64 (as data is encoded in a JSON document), in
+    pieces of `piece` characters, since a store may split a long value across pages."""
+    payload = token.split(b".")[1].decode()
+    encoded = base64.b64encode(token).decode()
+    # Whole pieces only: a short one could turn up anywhere by chance.
+    return [
+        text[i : i + piece]
+        for text in (payload, encoded)
+        for i in range(0, len(text) - piece + 1, piece)
+    ]

@@ -1,7 +1,8 @@
 """No raw identifier reaches storage, logs or error responses (issue 4, DESIGN.md decision 4),
 on every backend: statements with every agent position filled (Data 2.4.2, 2.4.6.2, 2.4.5.1
-SubStatement), sent by POST (single and batch) and PUT, and State / Agent Profile documents
-(Communication 2.3, 2.6) under those agents."""
+SubStatement), sent by POST (single and batch) and PUT, a signed one (Data 2.6: its JWS is
+sealed, issue 16), and State / Agent Profile documents (Communication 2.3, 2.6) under those
+agents."""
 
 from __future__ import annotations
 
@@ -19,20 +20,29 @@ from people import (
     ZOE,
     agent_objects,
     everywhere,
-    signed_multipart,
+    everywhere_2_0,
+    multipart_body,
+    sign_statement,
     simple,
 )
-from scan import find_identifiers, store_bytes
+from scan import find_identifiers, jws_forms, store_bytes
+
+from tests.jws_testing import sign, signature_attachment
 
 ACTIVITY = "http://example.com/activities/privacy-state"
 
 
+SIGNED, TOKEN = sign_statement(everywhere(actor=LIA))
+
+
 def _write_everything(writer) -> list:
     """Every write path, every agent position; returns the responses."""
+    raw, content_type = multipart_body(SIGNED, [TOKEN])
     responses = [
         writer.post_statements(everywhere()),
         writer.post_statements([everywhere(actor=who) for who in (SAM, LIA, NOA, TEACHER)]),
         writer.post_statements(agent_objects()),
+        writer.post("/xapi/statements", data=raw, headers={"Content-Type": content_type}),
     ]
     put = everywhere(actor=NOA)
     responses.append(writer.put("/xapi/statements", query_string={"statementId": put["id"]},
@@ -63,7 +73,11 @@ def _rejected_writes(writer) -> list:
     stored = simple()
     writer.post_statements(stored)
     changed = {**stored, "verb": {"id": "http://adlnet.gov/expapi/verbs/failed"}}
-    signed, content_type = signed_multipart([simple(actor=TEACHER)], 0)
+    # Signed, but the JWS payload (identities in clear) is another statement: 400.
+    unsigned = simple(actor=TEACHER)
+    token = sign({**unsigned, "verb": {"id": "http://adlnet.gov/expapi/verbs/failed"}})
+    forged = {**unsigned, "attachments": [signature_attachment(token)]}
+    signed, content_type = multipart_body(forged, [token])
     return [
         writer.post_statements(changed),  # 409
         writer.post_statements([simple(), simple(verb={"id": "not an iri"})]),  # 400
@@ -82,6 +96,7 @@ def test_no_raw_identifier_in_any_byte_of_the_store(writer, storage_uri, caplog)
     blob = store_bytes(storage_uri)
     assert b"lrs.invalid/pseudonym" in blob  # the scan sees the statements
     assert find_identifiers(blob, IDENTIFIERS) == []
+    assert find_identifiers(blob, jws_forms(TOKEN)) == []  # the signature is sealed
     assert find_identifiers(caplog.text, IDENTIFIERS) == []
 
 
@@ -107,9 +122,9 @@ def test_a_reader_without_reidentify_sees_no_identifier(writer):
         writer.get("/xapi/agents", query_string={"agent": json.dumps(ZOE)}),
     ]
     assert [r.status_code for r in reads] == [200] * len(reads)
-    assert len(reads[0].json["statements"]) == 13
+    assert len(reads[0].json["statements"]) == 14
     for read in reads:
-        assert find_identifiers(read.get_data(), IDENTIFIERS) == []
+        assert find_identifiers(read.get_data(), [*IDENTIFIERS, *jws_forms(TOKEN)]) == []
 
 
 @pytest.mark.parametrize("position", ["actor", "context.instructor", "object.actor"])
@@ -134,3 +149,23 @@ def test_scan_finds_identifiers_when_pseudonymization_is_off(make_app, storage_u
     found = find_identifiers(store_bytes(storage_uri), IDENTIFIERS)
     assert "zoe.kid.4f1c" in found
     assert "Ingrid Vollmer" in found
+
+
+def test_2_0_context_agents_and_groups_are_pseudonymized_in_every_position(
+    writer, auditor, storage_uri
+):
+    """9274.1.1 4.2.2.5: contextAgents and contextGroups, the SubStatement's too, hold agents
+    like any other position; they are indexed for related_agents under their pseudonym."""
+    sent = everywhere_2_0()
+    v2 = {"X-Experience-API-Version": "2.0.0"}
+    assert writer.post_statements(sent, version=False, headers=v2).status_code == 200
+    assert find_identifiers(store_bytes(storage_uri), IDENTIFIERS) == []
+    plain = writer.get_statements(statementId=sent["id"])
+    assert find_identifiers(plain.get_data(), IDENTIFIERS) == []
+    for item in plain.json["context"]["contextAgents"]:
+        assert set(item["agent"]) == {"objectType", "account"}
+    got = auditor.get_statements(statementId=sent["id"]).json
+    assert {k: v for k, v in got.items() if k not in ("stored", "authority", "version",
+                                                      "timestamp")} == sent
+    found = writer.get_statements(agent=json.dumps(NOA), related_agents="true").json
+    assert [s["id"] for s in found["statements"]] == [sent["id"]]

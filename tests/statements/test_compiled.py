@@ -16,10 +16,11 @@ from statements.agent import AGENT_SCHEMA, GROUP_SCHEMA
 from statements.attachment import AttachmentSchema
 from statements.base import BoundedCache, StrictSchema, cache_key
 from statements.compiled import schema_errors
-from statements.context import ContextSchema
+from statements.context import ContextSchema, ContextSchema2
 from statements.result import ResultSchema, ScoreSchema
-from statements.statement import StatementSchema, SubStatementSchema
+from statements.statement import StatementSchema, StatementSchema2, SubStatementSchema
 from statements.verb import VerbSchema
+from statements.walk import VOIDED
 
 CASES = [
     (StatementSchema(), ex.LONG),
@@ -41,6 +42,10 @@ CASES = [
     (ScoreSchema(), {"raw": 11, "min": 10, "max": 5}),
     (ContextSchema(), {"team": {"mbox": "mailto:a@b.c"}, "contextActivities": {"x": []}}),
     (AttachmentSchema(), {"length": -1}),
+    (StatementSchema(), changed(ex.SIMPLEST, "verb", {"id": VOIDED})),
+    (StatementSchema2(), changed(ex.LONG, "timestamp", "2013-05-18 05:32:34Z")),
+    (ContextSchema2(), {"contextAgents": [{"objectType": "x", "agent": {}, "relevantTypes": []}],
+                        "contextGroups": [None, {"objectType": "contextGroup"}]}),
 ]
 
 

@@ -417,6 +417,23 @@ def test_build_multipart_without_attachments_has_only_the_statements_part():
     assert [(p.headers, p.body) for p in parts] == [({"content-type": "application/json"}, b"{}")]
 
 
-def test_build_multipart_refuses_header_injection():
-    with pytest.raises(ValueError, match="CR or LF"):
-        build_multipart(b"{}", {TEXT_SHA: ("text/plain\r\nX-Evil: 1", TEXT)})
+@pytest.mark.parametrize("stored", ["text/plain\r\nX-Evil: 1", "text/plain; charset=€",
+                                    "text/plain\x00", 'text/plain; a="x\r\ny"'])
+def test_build_multipart_cannot_be_broken_by_a_stored_content_type(stored):
+    """Issue 10: data stored before media types were checked is sent as
+    application/octet-stream, never as a header it could inject into or break."""
+    content_type, body = build_multipart(b"{}", {TEXT_SHA: (stored, TEXT)})
+    assert b"X-Evil" not in body and b"\x00" not in body.split(TEXT)[0]
+    assert b"Content-Type: application/octet-stream\r\n" in body
+    assert content_type.startswith("multipart/mixed; boundary=")
+
+
+def test_a_part_with_a_bad_content_type_is_refused():
+    boundary = "b0undary"
+    body = (f"--{boundary}\r\nContent-Type: application/json\r\n\r\n[]\r\n"
+            f"--{boundary}\r\nContent-Type: text/plain; charset=\xe9\xe9\r\n"
+            f"Content-Transfer-Encoding: binary\r\nX-Experience-API-Hash: {TEXT_SHA}\r\n\r\n"
+            ).encode("latin-1") + TEXT + f"\r\n--{boundary}--".encode()
+    with pytest.raises(StatementError) as info:
+        parse_statement_parts(body, f"multipart/mixed; boundary={boundary}")
+    assert "parts[1].Content-Type" in info.value.errors

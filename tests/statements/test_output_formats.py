@@ -12,6 +12,7 @@ from statements.output_formats import (
     format_canonical,
     format_ids,
     parse_accept_language,
+    without_2_0_properties,
 )
 
 # Built on the long example of Data 2.4 (Example), with interaction components, attachments
@@ -131,10 +132,9 @@ def test_ids_long_example():
     # Identified Group: objectType and IFI identify it; members are not needed.
     assert ids["actor"] == {"mbox": "mailto:teampb@example.com", "objectType": "Group"}
     assert ids["verb"] == {"id": "http://adlnet.gov/expapi/verbs/attended"}
-    assert ids["object"] == {
-        "id": "http://www.example.com/meetings/occurances/34534",
-        "objectType": "Activity",
-    }
+    # Communication 2.1.3: an Activity carries only its id (objectType Activity is the
+    # default, so the id alone identifies it).
+    assert ids["object"] == {"id": "http://www.example.com/meetings/occurances/34534"}
     context = ids["context"]
     assert context["instructor"] == {
         "account": {"homePage": "http://www.example.com", "name": "13936749"},
@@ -142,13 +142,8 @@ def test_ids_long_example():
     }
     assert context["team"] == {"mbox": "mailto:teampb@example.com", "objectType": "Group"}
     assert context["contextActivities"] == {
-        "parent": [{"id": "http://www.example.com/meetings/series/267", "objectType": "Activity"}],
-        "category": [
-            {
-                "id": "http://www.example.com/meetings/categories/teammeeting",
-                "objectType": "Activity",
-            }
-        ],
+        "parent": [{"id": "http://www.example.com/meetings/series/267"}],
+        "category": [{"id": "http://www.example.com/meetings/categories/teammeeting"}],
     }
     # Anonymous Group: "the minimum information needed to identify each member".
     assert ids["authority"] == {
@@ -172,7 +167,8 @@ def test_ids_inside_substatement():
     assert sub["objectType"] == "SubStatement"
     assert sub["actor"] == {"objectType": "Agent", "mbox": "mailto:test@example.com"}
     assert sub["verb"] == {"id": "http://example.com/visited"}
-    assert sub["object"] == {"objectType": "Activity", "id": "http://example.com/website"}
+    # Communication 2.1.3: the object of a SubStatement too carries only its id.
+    assert sub["object"] == {"id": "http://example.com/website"}
     assert sub["context"]["instructor"] == {"mbox": "mailto:teacher@example.com"}
     assert sub["context"]["contextActivities"] == {"parent": [{"id": "http://example.com/trip"}]}
 
@@ -189,6 +185,26 @@ def test_ids_object_agent_and_statement_ref(obj):
     result = format_ids({**statement, "object": obj})["object"]
     expected = {k: v for k, v in obj.items() if k != "name"}
     assert result == expected
+
+
+def test_without_2_0_properties_drops_only_the_context_lists():
+    """For 1.0.x readers that fail on unknown properties: 2.0's contextAgents and
+    contextGroups go, in a SubStatement too; the version and all else stay."""
+    agents = [{"objectType": "contextAgent", "agent": {"mbox": "mailto:a@b.c"}}]
+    statement = {
+        "version": "2.0.0",
+        "context": {"contextAgents": agents, "language": "en"},
+        "object": {"objectType": "SubStatement", "context": {"contextGroups": [],
+                                                            "contextAgents": agents}},
+    }
+    original = copy.deepcopy(statement)
+    assert without_2_0_properties(statement) == {
+        "version": "2.0.0", "context": {"language": "en"},
+        "object": {"objectType": "SubStatement", "context": {}},
+    }
+    assert statement == original, "input must not be modified"
+    plain = {"context": {"language": "en"}, "object": {"id": "http://a"}}
+    assert without_2_0_properties(plain) is plain
 
 
 def test_ids_single_context_activity_object():

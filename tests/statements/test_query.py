@@ -97,7 +97,7 @@ BAD_VALUES = [
     ("verb", "answered", "IRI"),
     ("verb", "", "IRI"),
     ("activity", "/relative/path", "IRI"),
-    ("related_activities", "True", "true or false"),
+    ("related_activities", "True ", "true or false"),  # any case, but nothing around it
     ("related_agents", "1", "true or false"),
     ("attachments", "yes", "true or false"),
     ("ascending", "", "true or false"),
@@ -120,6 +120,21 @@ def test_bad_values_are_rejected_under_the_parameter_name(name, value, rule):
     errors = errors_of({name: value})
     assert list(errors) == [name]
     assert rule in errors[name][0]
+
+
+@pytest.mark.parametrize(("yes", "no"), [("true", "false"), ("True", "False"),
+                                         ("TRUE", "FALSE"), ("tRuE", "fAlSe")])
+def test_booleans_in_any_letter_case_communication_2_1_3(yes, no):
+    """tincan sends Python's `True` (anything around the word stays an error: BAD_VALUES)."""
+    query = parse_statement_query({"related_agents": yes, "ascending": no})
+    assert (query.related_agents, query.ascending) == (True, False)
+
+
+def test_since_and_until_take_a_space_for_the_t():
+    query = parse_statement_query({"since": "2024-01-01 12:00:00.5+01:00",
+                                   "until": "2024-01-01 12:00:00"})
+    assert (query.since, query.until) == ("2024-01-01T11:00:00.500000Z",
+                                          "2024-01-01T12:00:00.000000Z")
 
 
 def test_unknown_parameter_is_rejected():

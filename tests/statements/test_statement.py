@@ -300,13 +300,14 @@ def test_revision_rule_reports_with_other_context_errors():
     }
 
 
-def test_unsupported_version_argument_is_a_programming_error():
+@pytest.mark.parametrize("version", ["1.1.0", "3.0.0", "0.95"])
+def test_unsupported_version_argument_is_a_programming_error(version):
     with pytest.raises(ValueError, match="unsupported xAPI version"):
-        validate(ex.SIMPLEST, version="2.0.0")
+        validate(ex.SIMPLEST, version=version)
 
 
-@pytest.mark.parametrize("version", ["1.0", "1.0.0", "1.0.3"])
-def test_version_argument_accepts_the_1_0_family(version):
+@pytest.mark.parametrize("version", ["1.0", "1.0.0", "1.0.3", "2.0", "2.0.0"])
+def test_version_argument_accepts_the_1_0_and_2_0_families(version):
     assert validate(ex.SIMPLEST, version=version) == ex.SIMPLEST
 
 

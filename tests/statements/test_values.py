@@ -1,11 +1,12 @@
 """Value formats: RFC 5646 language tags (Data 2.2, 4.2), IRIs (Data 3.1, 4.3), mailto
-IRIs (Data 2.4.2.3), media types (Data 2.4.11)."""
+IRIs (Data 2.4.2.3), media types (Data 2.4.11), timestamps (Data 4.5; 9274.1.1 4.2.7) and
+versions (Data 2.4.10; 9274.1.1 4.2.4.3)."""
 
 from __future__ import annotations
 
 import pytest
 
-from statements.timestamps import parse_timestamp
+from statements.timestamps import parse_timestamp, utc_timestamp
 from statements.values import (
     _COMMON_TIMESTAMP,
     check_iri,
@@ -13,7 +14,11 @@ from statements.values import (
     check_mailto,
     check_media_type,
     check_number,
+    check_timestamp,
+    check_timestamp_2_0,
     check_uri,
+    check_version,
+    check_version_2_0,
 )
 
 
@@ -190,3 +195,46 @@ def test_timestamp_fast_path_never_accepts_what_the_parser_refuses(text):
 @pytest.mark.parametrize("text", ["2024-02-28T23:59:59.123Z", "2013-05-18T05:32:34+00:00"])
 def test_timestamp_fast_path_takes_the_common_form(text):
     assert _COMMON_TIMESTAMP.fullmatch(text)
+
+
+# --- xAPI 2.0: RFC 3339 forms, UTC (9274.1.1 4.2.7, xapi-2.0-notes.md section 3) ----------
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2008-09-15 15:53:00.601+00:00", "2008-09-15T15:53:00.601Z"),
+        ("2023-05-04T12:00:00-05:00", "2023-05-04T17:00:00Z"),
+        ("2013-05-18T05:32:34.8041234+02:00", "2013-05-18T03:32:34.8041234Z"),
+        ("2000-01-01t00:30:00+01:00", "1999-12-31T23:30:00Z"),
+        ("20130518T053234,5Z", "2013-05-18T05:32:34.5Z"),
+        ("2013-05-18T05:32Z", "2013-05-18T05:32:00Z"),
+        ("2013-05-18T05:32:34", "2013-05-18T05:32:34Z"),
+        ("2023-05-04T17:00:00.000Z", "2023-05-04T17:00:00.000Z"),
+    ],
+)
+def test_utc_timestamp_keeps_the_instant_and_every_digit(text, utc):
+    assert utc_timestamp(text, allow_space=True) == utc
+    assert parse_timestamp(utc) == parse_timestamp(text, allow_space=True)
+
+
+@pytest.mark.parametrize("text", ["2008-09-15 15:53:00Z", "2008-09-15  15:53:00Z",
+                                  "2008-09-15 15:53:00-00:00", "20080915 155300Z"])
+def test_a_space_for_the_t_is_accepted_only_when_allowed(text):
+    with pytest.raises(ValueError):
+        parse_timestamp(text)
+    if text == "2008-09-15 15:53:00Z":
+        assert check_timestamp(text) is not None
+        assert check_timestamp_2_0(text) is None
+    else:
+        assert check_timestamp_2_0(text) is not None
+
+
+@pytest.mark.parametrize(("version", "v1", "v2"), [
+    ("1.0", True, True), ("1.0.9", True, True), ("2.0", False, True), ("2.0.0", False, True),
+    ("2.0.10", False, True), ("1.1.0", False, False), ("2.1.0", False, False),
+    ("0.9.9", False, False), ("2.0.", False, False),
+])
+def test_version_property_per_family_data_2_4_10_and_4_2_4_3(version, v1, v2):
+    assert (check_version(version) is None) is v1
+    assert (check_version_2_0(version) is None) is v2

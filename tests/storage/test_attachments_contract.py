@@ -30,7 +30,7 @@ def test_backends_implement_the_protocol(store):
 
 def test_put_get_round_trip_byte_for_byte(store):
     put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY),
-                              sha(PHOTO): ("image/png", PHOTO)})
+                              sha(PHOTO): ("image/png", PHOTO)}, "w1")
     assert store.get_attachments(T, [sha(ESSAY), sha(PHOTO)]) == {
         sha(ESSAY): ("text/plain", ESSAY),
         sha(PHOTO): ("image/png", PHOTO),
@@ -38,7 +38,7 @@ def test_put_get_round_trip_byte_for_byte(store):
 
 
 def test_get_returns_only_what_is_stored(store):
-    put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY)})
+    put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY)}, "w1")
     assert store.get_attachments(T, [sha(PHOTO)]) == {}
     assert store.get_attachments(T, []) == {}
     assert store.get_attachments(T, [sha(ESSAY), sha(PHOTO)]) == {
@@ -47,31 +47,45 @@ def test_get_returns_only_what_is_stored(store):
 
 
 def test_put_nothing_is_a_no_op(store):
-    put_attachments(store, T, {})
+    put_attachments(store, T, {}, "w1")
     assert store.get_attachments(T, [sha(ESSAY)]) == {}
 
 
 def test_same_hash_is_stored_once_and_first_write_wins(store):
     """Deduplicated by sha2: writing it again (any content type) changes nothing."""
-    put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY)})
-    put_attachments(store, T, {sha(ESSAY): ("text/markdown", ESSAY)})
+    put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY)}, "w1")
+    put_attachments(store, T, {sha(ESSAY): ("text/markdown", ESSAY)}, "w1")
     assert store.get_attachments(T, [sha(ESSAY)]) == {sha(ESSAY): ("text/plain", ESSAY)}
 
 
 def test_hashes_are_matched_case_insensitively(store):
-    put_attachments(store, T, {sha(ESSAY).upper(): ("text/plain", ESSAY)})
+    put_attachments(store, T, {sha(ESSAY).upper(): ("text/plain", ESSAY)}, "w1")
     assert store.get_attachments(T, [sha(ESSAY)]) == {sha(ESSAY): ("text/plain", ESSAY)}
     assert store.get_attachments(T, [sha(ESSAY).upper()]) == {sha(ESSAY): ("text/plain", ESSAY)}
 
 
 def test_tenants_are_isolated(store):
-    put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY)})
+    put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY)}, "w1")
     assert store.get_attachments("tenant-b", [sha(ESSAY)]) == {}
-    put_attachments(store, "tenant-b", {sha(ESSAY): ("application/x-other", ESSAY)})
+    put_attachments(store, "tenant-b", {sha(ESSAY): ("application/x-other", ESSAY)}, "w1")
     assert store.get_attachments(T, [sha(ESSAY)]) == {sha(ESSAY): ("text/plain", ESSAY)}
     assert store.get_attachments("tenant-b", [sha(ESSAY)]) == {
         sha(ESSAY): ("application/x-other", ESSAY)
     }
+
+
+def test_who_sent_the_data_is_kept_per_writer(store):
+    """Issue 10: a reader limited to its own statements is served only data it sent."""
+    put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY)}, "w1")
+    assert store.get_attachments(T, [sha(ESSAY)], writer="w1") == {
+        sha(ESSAY): ("text/plain", ESSAY)
+    }
+    assert store.get_attachments(T, [sha(ESSAY)], writer="w2") == {}
+    put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY)}, "w2")  # w2 sent it too
+    assert store.get_attachments(T, [sha(ESSAY)], writer="w2") == {
+        sha(ESSAY): ("text/plain", ESSAY)
+    }
+    assert store.get_attachments("tenant-b", [sha(ESSAY)], writer="w1") == {}
 
 
 def test_concurrent_writers_of_the_same_data_both_succeed(store):
@@ -80,7 +94,7 @@ def test_concurrent_writers_of_the_same_data_both_succeed(store):
     def write() -> None:
         try:
             for _ in range(20):
-                put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY)})
+                put_attachments(store, T, {sha(ESSAY): ("text/plain", ESSAY)}, "w1")
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 

@@ -334,3 +334,16 @@ def test_concurrent_merges_lose_no_property(store):
     assert json_of(store.get_document(T, STATE_SCOPE, "s1")) == {
         f"k{n}": n for n in range(workers)
     }
+
+
+def test_refuse_existing_is_checked_with_the_write(store):
+    """A PUT without preconditions must not replace a document, even one created between a
+    check and the write: the check is inside the write's atomic step."""
+    from storage import ConflictError
+
+    put_document(store, T, STATE_SCOPE, "s1", b"first", "text/plain", updated=T1,
+                 refuse_existing="exists")
+    with pytest.raises(ConflictError, match="exists"):
+        put_document(store, T, STATE_SCOPE, "s1", b"second", "text/plain", updated=T2,
+                     refuse_existing="exists")
+    assert store.get_document(T, STATE_SCOPE, "s1").content == b"first"

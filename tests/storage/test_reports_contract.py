@@ -257,3 +257,32 @@ def test_rebuilding_gives_the_same_figures_and_takes_new_dimensions(seeded):
     assert cells(seeded, by_dimensions=(GENDER,))[(W1, None, "m")][0] == 1
     other = seeded.report_indicators("other", IndicatorQuery("week", W1, W6))
     assert sum(cell.statements for cell in other) == 12
+
+
+def test_an_sqlite_file_of_the_layout_before_reports_gets_its_facts(tmp_path):
+    """Opening a file written before the report facts (layout 3) computes them from its
+    statements, with the dimensions of each tenant's stored policy."""
+    import sqlite3
+
+    from storage import open_storage
+    from storage.sqlite.schema import SCHEMA_VERSION
+
+    path = tmp_path / "lrs.db"
+    with open_storage(f"sqlite:///{path}") as store:
+        stamper = Stamper()
+        insert_statements(store, "default", stamper.records(seeded_statements()))
+        insert_statements(store, "default", stamper.records([voiding(VOIDED_ID)]))
+        expected = cells(store, by_course=True)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE tenants SET policy = ? WHERE name = 'default'",
+                      (f'{{"dimensions": {{"region": "{REGION}"}}}}',))
+        for table in ("report_facts", "report_days", "report_firsts"):
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    with open_storage(f"sqlite:///{path}") as store:
+        assert cells(store, by_course=True) == expected
+        assert set(cells(store, by_dimensions=(REGION,))) == {
+            (W1, None, "north"), (W1, None, "south"), (W2, None, "north"),
+            (W2, None, "south"), (W6, None, "north")}
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)

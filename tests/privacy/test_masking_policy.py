@@ -1,13 +1,13 @@
 """Masking from configuration is applied before storage (`LRS_MASK_ALLOWED_EXTENSIONS`,
-`LRS_MASK_DROP_FIELDS`), with or without pseudonymization; signed statements (Data 2.6) are
-refused while pseudonymization is on, since their JWS carries the identity in clear."""
+`LRS_MASK_DROP_FIELDS`), with or without pseudonymization. (Signed statements, which this
+module refused while pseudonymizing, are test_signed_statements.py's.)"""
 
 from __future__ import annotations
 
 import copy
 
 import pytest
-from people import ZOE, signed_multipart, simple
+from people import simple
 from scan import find_identifiers, store_bytes
 
 from tests.lrs.lrs_testing import Api, add_credential
@@ -48,15 +48,3 @@ def test_default_masks_nothing(writer):
     got = writer.get_statements(statementId=sent["id"]).json
     assert got["result"] == sent["result"]
     assert got["context"] == sent["context"]
-
-
-def test_signed_statements_are_refused_when_pseudonymizing(writer, storage_uri):
-    raw, content_type = signed_multipart([simple(), simple()], 1)
-    answer = writer.post("/xapi/statements", data=raw, headers={"Content-Type": content_type})
-    assert answer.status_code == 400
-    error = answer.json["error"]
-    assert error["code"] == "signed_statement_refused"
-    assert "pseudonymizes" in error["message"]
-    assert list(error["fields"]) == ["[1].attachments[0].usageType"]
-    assert writer.get_statements().json["statements"] == []
-    assert find_identifiers(store_bytes(storage_uri), [ZOE["mbox"], ZOE["name"]]) == []
