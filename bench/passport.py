@@ -141,7 +141,8 @@ def _statement(
 
 USAGE = """
     python -m bench.passport [--count 1000000] [--ingest-sample 20000] [--repeat 5]
-                             [--storage-uri sqlite:///PATH]   (default: a temporary file)
+                             [--store PATH]   (a SQLite file: built when missing, else
+                                               reused; default: a temporary file)
 (`python bench/passport.py` would import bench/storage.py as `storage`.)
 
 Builds the store (statements written through `storage.commands.insert_statements` in
@@ -269,6 +270,7 @@ def time_ingest(directory: str, master_key: str, sample: int) -> None:
 
 def main() -> None:
     import argparse
+    import os
     import secrets
     import tempfile
 
@@ -279,14 +281,14 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--ingest-sample", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--storage-uri", default=None,
-                        help="an existing store built by an earlier run (skips building)")
+    parser.add_argument("--store", default=None,
+                        help="a SQLite file: built when missing, else reused as it is")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         master_key = encode_key(secrets.token_bytes(32))
-        uri = args.storage_uri
-        if uri is None:
-            uri = f"sqlite:///{directory}/passport.db"
+        path = args.store or f"{directory}/passport.db"
+        uri = f"sqlite:///{path}"
+        if not os.path.exists(path):
             print(f"building {args.count:,} statements ({uri}):", flush=True)
             seconds = build_store(uri, args.count)
             print(f"built in {seconds:.0f} s ({args.count / seconds:,.0f} statements/s)")
