@@ -552,12 +552,21 @@ def indicators(
         conn, tenant, query, course, per_course
     )
     new = _new_learners(conn, tenant, query, course, from_facts=from_facts)
+    # Grouped by the course's number (a key looked up per group, not per row).
+    courses = dict(
+        conn.execute(
+            "SELECT key_id, key FROM filter_keys WHERE key_id IN (SELECT value FROM json_each(?))",
+            (_json({key[1] for key in active if key[1] is not None}),),
+        )
+    ) if query.by_course else {}
     cells = []
     for key, (learners, statements, completers, scorers, average) in active.items():
-        bucket, course_key, *values = key
+        bucket, course_number, *values = key
         cells.append(IndicatorCell(
             bucket=bucket,
-            course=course_key[len(_ACTIVITY):] if course_key is not None else None,
+            course=(
+                courses[course_number][len(_ACTIVITY):] if course_number is not None else None
+            ),
             dimensions=tuple(values), active=learners, new=new.get(key, 0),
             statements=statements, completers=completers, scorers=scorers,
             average_score=average,
@@ -572,8 +581,7 @@ def _groups(
     joins giving the dimension values of `alias`'s profile (NULL where not recorded)."""
     columns = [
         f"{alias}.{query.interval}",
-        f"(SELECT key FROM filter_keys WHERE key_id = {alias}.course)"
-        if query.by_course else "NULL",
+        f"{alias}.course" if query.by_course else "NULL",
     ]
     joins = []
     params: list[object] = []
