@@ -175,13 +175,13 @@ def insert_facts(
     numbered: Mapping[str, int] | None = None,
 ) -> None:
     """Write the report facts of stored statements (by their seq) and add them to the
-    summaries; `numbered` holds key numbers already looked up (`fact_keys`)."""
+    summaries; `numbered` holds the numbers of their `fact_keys` when already looked up."""
     if not counted:
         return
-    number = dict(numbered or {})
-    missing = fact_keys(fields for _, fields in counted) - number.keys()
-    if missing:
-        number.update(key_ids(conn, tenant, missing))
+    number = (
+        key_ids(conn, tenant, fact_keys(fields for _, fields in counted))
+        if numbered is None else numbered
+    )
     profiles = _profile_ids(conn, tenant, {fields.dimensions for _, fields in counted})
     facts: list[tuple[Any, ...]] = []
     for seq, fields in counted:
