@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from statements import ReportFields, report_fields, statement_index_fields
+from statements import ReportFields, attachment_hashes, report_fields, statement_index_fields
 
 DEFAULT_TENANT = "default"
 
@@ -53,6 +53,9 @@ class StatementRecord:
     (Communication 2.1.3 `related_agents`); `activities` holds the object Activity id,
     `related_activities` every other activity id in the statement. `ref` is the id of the
     statement the object refers to (StatementRef), `voids` that id again when the verb voids.
+    `attachments` holds the sha2 of each of its attachments (Data 2.4.11): attachment data is
+    kept while a statement refers to it, so that erasure and retention delete what no
+    remaining statement needs.
 
     Identity vault (pseudonymization on): `sealed` holds the statement's original agents,
     encrypted, returned with the statement; `identities` are stored once per (agent, digest).
@@ -74,6 +77,7 @@ class StatementRecord:
     related_agents: frozenset[str] = field(default_factory=frozenset)
     activities: frozenset[str] = field(default_factory=frozenset)
     related_activities: frozenset[str] = field(default_factory=frozenset)
+    attachments: frozenset[str] = field(default_factory=frozenset)
     sealed: bytes | None = None
     identities: tuple[Identity, ...] = ()
     report: ReportFields | None = None
@@ -187,6 +191,17 @@ class Document:
     id: str
     content: bytes
     content_type: str
+    etag: str
+    updated: str
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRef:
+    """A stored document named by where it is, with the ETag and time of its current
+    version: what deleting it (a compare-and-set on the ETag) and judging its age need."""
+
+    scope: DocumentScope
+    id: str
     etag: str
     updated: str
 
@@ -375,9 +390,12 @@ def build_record(
     fields (with the values of the `dimensions` extension IRIs) computed once. The record
     id is the lowercase UUID, the form every reference to it is looked up by."""
     fields = statement_index_fields(statement)
+    serialized = orjson.dumps(statement)
+    # The substring test first: most statements carry no attachment, and it costs nothing.
+    hashes = attachment_hashes(statement) if b'"attachments"' in serialized else ()
     return StatementRecord(
         id=statement["id"].lower(),
-        statement=orjson.dumps(statement),
+        statement=serialized,
         stored=statement["stored"],
         verb=fields.verb,
         writer=writer,
@@ -388,6 +406,7 @@ def build_record(
         related_agents=frozenset(fields.related_agents),
         activities=frozenset(fields.activities),
         related_activities=frozenset(fields.related_activities),
+        attachments=frozenset(hashes),
         sealed=sealed,
         identities=identities,
         report=report_fields(statement, dimensions),

@@ -14,7 +14,11 @@ unknown (newer) version is refused, never misread.
        feed's index and counter, forwarding state, the erasure list
     3  + data-sharing agreements, and the agreement an export credential is bound to (a
        column of credentials)
-    4  + report facts and summaries (`storage.sqlite.reports`): the facts of every statement
+    4  + which attachments each statement refers to (`statement_attachments`, filled from
+       the stored statements), and documents indexed by agent and by time: what erasure and
+       retention find their rows by; `erased_marks` (empty until a tenant refuses erased
+       learners: nothing to migrate)
+    5  + report facts and summaries (`storage.sqlite.reports`): the facts of every statement
        stored before are computed from it (`reports.backfill`)
 """
 
@@ -40,7 +44,7 @@ from storage.sqlite import (
 )
 from storage.sqlite.database import Database
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DEFAULT_TENANT = "default"
 
 _DDL = (
@@ -70,6 +74,8 @@ def prepare(db: Database) -> None:
         if version < 3:
             credentials.add_agreement_column(conn)
         if 0 < version < 4:
+            statements.index_attachments(conn)
+        if 0 < version < 5:
             reports.backfill(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

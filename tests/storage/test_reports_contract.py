@@ -29,7 +29,7 @@ from reports_data import (
 
 from statements import bucket_of
 from storage import IndicatorQuery, ModuleRow, ProgressRow, ReportFilter
-from storage.commands import insert_statements
+from storage.commands import delete_before, erase_agent, insert_statements
 
 W1 = bucket_of("week", datetime(2024, 1, 1, tzinfo=UTC))
 W2, W6 = W1 + 1, W1 + 5
@@ -58,9 +58,9 @@ def progress(store, **conditions):
     return modules, {row.learner: row for row in rows}
 
 
-def cells(store, interval="week", first=W1, last=W6, **kwargs):
+def cells(store, interval="week", first=W1, last=W6, tenant="default", **kwargs):
     filter_args = kwargs.pop("filter", {})
-    found = store.report_indicators("default", IndicatorQuery(
+    found = store.report_indicators(tenant, IndicatorQuery(
         interval=interval, first=first, last=last, filter=ReportFilter(**filter_args), **kwargs
     ))
     return {
@@ -230,6 +230,39 @@ def test_deleted_facts_leave_every_summary_exact(seeded):
         "default", ReportFilter(course=C))] == [(M3, 1), (M2, 1), (Q1, 1)]
     other = seeded.report_indicators("other", IndicatorQuery("week", W1, W6))
     assert sum(cell.statements for cell in other) == 12  # the other tenant's, untouched
+
+
+def figures(store, tenant):
+    """Every report of a tenant, learners by key, for comparing two tenants."""
+    _, learners = store.report_progress(tenant, ReportFilter(course=C), after=None, limit=100)
+    return (
+        {row.learner: row for row in learners},
+        store.report_modules(tenant, ReportFilter(course=C)),
+        *(cells(store, tenant=tenant, **grouping)
+          for grouping in ({}, {"by_course": True}, {"by_dimensions": (REGION, GENDER)})),
+    )
+
+
+def test_an_erased_learner_counts_in_no_report(seeded):
+    """After erasure (storage.commands.erase_agent) every figure is what it would be had
+    learner a never been recorded."""
+    statements = seeded_statements()
+    without_a = [s for s in statements if s["actor"]["account"]["name"] != "a"]
+    insert_statements(seeded, "twin", seeded.stamper.records(without_a))
+    erase_agent(seeded, "default", [learner_key("a")], now="2024-07-01T00:00:00.000000Z")
+    assert learner_key("a") not in figures(seeded, "default")[0]
+    assert figures(seeded, "default") == figures(seeded, "twin")
+
+
+def test_expired_statements_count_in_no_report(seeded):
+    """Retention (storage.commands.delete_before) of the first four statements stored: the
+    figures of a store that never had them."""
+    rows = seeded.atomically(lambda tx: tx.statements_before("default", "9999", 5))
+    cut_off = rows[4].stored
+    insert_statements(seeded, "twin", seeded.stamper.records(seeded_statements()[4:]))
+    insert_statements(seeded, "twin", seeded.stamper.records([voiding(VOIDED_ID)]))
+    delete_before(seeded, "default", cut_off)
+    assert figures(seeded, "default") == figures(seeded, "twin")
 
 
 def test_dimensions_not_kept_count_as_not_recorded(store):
