@@ -19,6 +19,7 @@ from lrs import (
     front,
     privacy_page,
     protocol,
+    reports,
     statements,
     sync,
 )
@@ -64,4 +65,5 @@ def create_app(
     app.register_blueprint(front.bp)
     app.register_blueprint(exports.bp, url_prefix="/exports")
     app.register_blueprint(sync.bp, url_prefix="/sync")
+    app.register_blueprint(reports.bp, url_prefix="/reports")
     return app

@@ -77,6 +77,7 @@ class Config:
     secure_cookies: bool = False
     # Defaults of new tenants' policies (README "Tenants"), besides the privacy ones above.
     min_group_size: int = 10
+    report_rounding: int = 1
     retention_days: int | None = None
     dimensions: tuple[tuple[str, str], ...] = ()
     notice_languages: tuple[str, ...] = ("en",)
@@ -269,6 +270,7 @@ _CONVERTERS = {
     "session_hours": _as_int,
     "secure_cookies": _as_bool,
     "min_group_size": _as_int,
+    "report_rounding": _as_int,
     "retention_days": _as_optional_int,
     "dimensions": _as_dimensions,
     "notice_languages": _as_names,

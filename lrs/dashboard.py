@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -178,7 +179,7 @@ def download(session: OpenSession, table: str) -> BaseResponse:
         table, filters
     )
     if report is None:
-        return redirect(url_for("dashboard.index", **filters.query), code=303)
+        return redirect(f"{url_for('dashboard.index')}?{urlencode(filters.query)}", code=303)
     response = Response(csv_text(report), mimetype="text/csv")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{table}-{filters.since}-{filters.until}.csv"'
