@@ -236,21 +236,29 @@ class DashboardReports:
             t("column.bucket"), t("column.group"), *(t(f"column.{m}") for m in measures),
         ])
         periods: list[str] = []
-        lines: dict[str, dict[str, Cell]] = {}
+        lines: dict[str, dict[str, tuple[Cell, Cell]]] = {}
         for row in report.rows:
             period = self._period(row.keys["period"], filters.interval)
             if period not in periods:
                 periods.append(period)
             group = self._group(row.keys, group_keys, names)
-            lines.setdefault(group, {})[period] = row.cells["completion_rate"]
+            figures = (row.cells["completion_rate"], row.cells["average_score"])
+            lines.setdefault(group, {})[period] = figures
             cells = [CellView(group), *(self._cell(row.cells[m], m) for m in measures)]
             view.rows.append(RowView(period, cells))
         shown = list(lines)[:SERIES_SHOWN]
         view.legend = shown
         if view.rows:
-            view.chart = line_chart(periods, [
-                (group, [_number(lines[group].get(p)) for p in periods]) for group in shown
-            ], number=t.percent, title=t("dashboard.groups"), top=1.0)
+            view.chart = Markup("").join(
+                Markup("<figure><figcaption>{}</figcaption>{}</figure>").format(
+                    t(title),
+                    line_chart(periods, [
+                        (group, [_number(lines[group].get(p, (None, None))[i]) for p in periods])
+                        for group in shown
+                    ], number=t.percent, title=t(title), top=1.0),
+                )
+                for i, title in enumerate(("dashboard.groups.rate", "dashboard.groups.score"))
+            )
         return view
 
     def funnel(self, filters: DashboardFilters) -> TableView:

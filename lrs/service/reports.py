@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -85,7 +86,8 @@ class Filters:
 
 @dataclass(frozen=True, slots=True)
 class ProgressRequest:
-    """One page of a course's learners: `after` is the cursor of the previous page."""
+    """One page of a course's learners (`course`, whatever `filters.course` says): `after`
+    is the cursor of the previous page."""
 
     course: str
     filters: Filters = field(default_factory=Filters)
@@ -96,6 +98,8 @@ class ProgressRequest:
 
 @dataclass(frozen=True, slots=True)
 class ModulesRequest:
+    """A course's modules; `course` is the course (whatever `filters.course` says)."""
+
     course: str
     filters: Filters = field(default_factory=Filters)
 
@@ -369,7 +373,8 @@ class ReportService:
                 f"tenant {view.name} does not pseudonymize identities, and reports run on "
                 "pseudonymous data only", code="not_pseudonymous",
             )
-        query = self._storage_filter(view.policy, request.filters, request.registration)
+        filters = dataclasses.replace(request.filters, course=request.course)
+        query = self._storage_filter(view.policy, filters, request.registration)
         modules, found = self.store.report_progress(
             principal.tenant, query, after=request.after, limit=request.limit + 1
         )
@@ -406,7 +411,10 @@ class ReportService:
         principal.require(REPORT_SCOPES)
         policy = self.tenants.get(principal.tenant).policy
         found = self.store.report_modules(
-            principal.tenant, self._storage_filter(policy, request.filters)
+            principal.tenant,
+            self._storage_filter(
+                policy, dataclasses.replace(request.filters, course=request.course)
+            ),
         )
         k, rounding = policy.k, policy.rounding
         hidden: dict[str, set[tuple[str, str]]] = {}
@@ -530,8 +538,12 @@ def _request_params(
         params["since"] = [stored_timestamp(filters.since)]
     if filters.until is not None:
         params["until"] = [stored_timestamp(filters.until)]
-    if filters.course is not None:
-        params["course"] = [filters.course]
+    course = (
+        request.course if isinstance(request, ProgressRequest | ModulesRequest)
+        else filters.course
+    )
+    if course is not None:
+        params["course"] = [course]
     if filters.verbs:
         params["verb"] = list(filters.verbs)
     for name, value in filters.dimensions:

@@ -337,3 +337,20 @@ def test_a_dimension_added_later_counts_after_a_rebuild(app, seeded):
     assert [(entry.credential, entry.count) for entry in entries] == [("cli", 11)] * 2
     with pytest.raises(ForbiddenError):
         service.reports.rebuild(Principal("x", "default", frozenset({"reports"}), {}))
+
+
+
+def test_a_request_built_directly_names_its_course_once(app, seeded):
+    """The typed API (as the dashboard calls it): the course of a ModulesRequest or
+    ProgressRequest is the course, without repeating it in `filters`; audited with it."""
+    from lrs.service.reports import ModulesRequest, ProgressRequest
+
+    lrs = app.extensions[EXTENSION].service
+    key = add_credential(app, ["reports", "statements/read"])[1]
+    principal = Principal.of(lrs.store.get_credential(key))
+    modules = lrs.reports.modules(principal, ModulesRequest(course=C))
+    assert [row.keys["module"] for row in modules.rows] == [M1, M2, M3, Q1]
+    progress = lrs.reports.progress(principal, ProgressRequest(course=C))
+    assert len(progress.rows) == 3  # a, b, and c through Q1
+    entries = lrs.store.read_audit("default", action="reports.modules")
+    assert entries[-1].filters["course"] == C
