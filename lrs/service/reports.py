@@ -62,6 +62,9 @@ REPORT_SCOPES = (REPORTS,)
 PROGRESS_LIMIT = 1000
 MAX_BUCKETS = 1000
 MAX_VERBS = 50
+# Published rates and averages: to 9 decimal places, so a sum's order (which differs
+# between backends and runs) never shows as 0.7500000000000001.
+DECIMALS = 9
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _COMMON = ("since", "until", "course", "verb")
@@ -475,7 +478,7 @@ def _average(value: float | None, base: int, k: int) -> Cell:
     """An average over `base` learners: suppressed below `k` (None: nothing to average)."""
     if base == 0 or value is None:
         return Cell(None)
-    return Cell(None, True) if base < k else Cell(value)
+    return Cell(None, True) if base < k else Cell(round(value, DECIMALS))
 
 
 def _indicator_rows(
@@ -515,7 +518,9 @@ def _indicator_rows(
             elif counts["active"] == 0:
                 out["completion_rate"] = Cell(None)
             else:
-                out["completion_rate"] = Cell(counts["completers"] / counts["active"])
+                out["completion_rate"] = Cell(
+                    round(counts["completers"] / counts["active"], DECIMALS)
+                )
             out["average_score"] = (
                 Cell(None) if cell is None else _average(cell.average_score, cell.scorers, k)
             )
