@@ -84,10 +84,6 @@ def test_cache_is_bounded():
     assert b"c" in cache
 
 
-@pytest.mark.parametrize(
-    ("value", "cached"),
-    [({"id": "http://example.com"}, True), ({"x": None}, False), ({"x": "y" * 5000}, False)],
-)
 def test_cache_that_never_hits_is_bypassed_then_tried_again():
     cache = BoundedCache(size=4)
     schema = ResultSchema()
@@ -111,6 +107,10 @@ def test_cache_that_hits_is_kept():
     assert cache.bypass == 0
 
 
+@pytest.mark.parametrize(
+    ("value", "cached"),
+    [({"id": "http://example.com"}, True), ({"x": None}, False), ({"x": "y" * 5000}, False)],
+)
 def test_cache_key(value, cached):
     assert (cache_key(value) is not None) is cached
 
