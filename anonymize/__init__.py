@@ -8,13 +8,19 @@ function, no configuration read from the environment. Use it inside or outside t
     pseudonymizer = Pseudonymizer(Keyring.from_file("lrs.key"), tenant="school-a")
     stored, originals = pseudonymizer.pseudonymize_statement(statement)
 
+What leaves the LRS under a data-sharing agreement is made here too: the field allow-list
+and the reduced statement (`Selection`), the ids re-keyed per agreement (`Rekeyer`) and the
+quasi-identifier rule (`GroupCounter`).
+
 Errors, one root::
 
     AnonymizeError            any privacy-library problem
-     +-- KeyringError         key material that is not a 256-bit base64url key
+     +-- KeyringError         key material that is not a 256-bit base64url key (or tenant
+     |    |                   key text that is not well formed)
      |    +-- KeyFileError    a key file that is missing, exists already or is too open
      +-- PseudonymError       an agent position holding no usable identifier
-     +-- VaultError           a sealed blob that cannot be opened (tampered, wrong key or AAD)
+     +-- VaultError           a sealed blob (vault entry, export cursor) that cannot be opened
+     |                        (tampered, wrong key or AAD)
      +-- MaskingError         a masking configuration naming an unsupported field
 """
 
@@ -28,8 +34,25 @@ from anonymize.errors import (
     PseudonymError,
     VaultError,
 )
-from anonymize.keys import DerivedKey, Keyring, Purpose, init_key_file
+from anonymize.generalize import Generalization, GroupCounter
+from anonymize.keys import (
+    SHARED_PURPOSES,
+    DerivedKey,
+    Keyring,
+    Purpose,
+    init_key_file,
+    load_tenant_keys,
+    parse_tenant_keys,
+    write_tenant_keys,
+)
 from anonymize.masking import SUPPORTED_DROP_FIELDS, MaskingPolicy
+from anonymize.minimize import (
+    EXTENSION_PREFIX,
+    LEARNER_FIELDS,
+    MISSING,
+    STATEMENT_FIELDS,
+    Selection,
+)
 from anonymize.pseudonymizer import (
     DEFAULT_HOME_PAGE,
     Pseudonymized,
@@ -37,13 +60,21 @@ from anonymize.pseudonymizer import (
     canonical_ifi,
     restore_statement,
 )
+from anonymize.rekey import Rekeyer
 from anonymize.vault import seal, sealed_key_id, unseal
 
 __all__ = [
     "DEFAULT_HOME_PAGE",
+    "EXTENSION_PREFIX",
+    "LEARNER_FIELDS",
+    "MISSING",
+    "SHARED_PURPOSES",
+    "STATEMENT_FIELDS",
     "SUPPORTED_DROP_FIELDS",
     "AnonymizeError",
     "DerivedKey",
+    "Generalization",
+    "GroupCounter",
     "KeyFileError",
     "Keyring",
     "KeyringError",
@@ -53,11 +84,16 @@ __all__ = [
     "Pseudonymized",
     "Pseudonymizer",
     "Purpose",
+    "Rekeyer",
+    "Selection",
     "VaultError",
     "canonical_ifi",
     "init_key_file",
+    "load_tenant_keys",
+    "parse_tenant_keys",
     "restore_statement",
     "seal",
     "sealed_key_id",
     "unseal",
+    "write_tenant_keys",
 ]

@@ -4,7 +4,8 @@
      +-- KeyringError         key material that is not a 256-bit base64url key
      |    +-- KeyFileError    a key file that is missing, exists already or is too open
      +-- PseudonymError       an agent position holding no usable identifier
-     +-- VaultError           a sealed blob that cannot be opened (tampered, wrong key or AAD)
+     +-- VaultError           a sealed blob (vault entry, export cursor) that cannot be
+     |                        opened (tampered, wrong key or AAD)
      +-- MaskingError         a masking configuration naming an unsupported field
 
 Messages name paths and rules, never key material, identifiers or names.

@@ -1,5 +1,5 @@
 """The admin API (JSON, not xAPI) under `/admin/`: tenants and their policies, credentials,
-the audit log.
+data-sharing agreements, the audit log.
 
 HTTP Basic credentials as for the xAPI; scopes `admin` (the credential's own tenant) and
 `platform` (every tenant). Errors have the service's one JSON shape. The rules are the
@@ -17,6 +17,7 @@ from flask import Blueprint, Response, request
 from lrs.errors import bad_request
 from lrs.extension import lrs_extension, service
 from lrs.protocol import authorize, query_params
+from lrs.service.agreements import BODY_FIELDS
 from lrs.service.audit import entry_json
 from lrs.service.credentials import public
 from lrs.service.principal import ADMIN_SCOPES, PLATFORM_SCOPES
@@ -118,12 +119,13 @@ def create_credential() -> Response:
     the answer holds its secret, this once."""
     principal = authorize(ADMIN_SCOPES)
     query_params(allowed=())
-    data = _body(("scopes", "name", "tenant"), required=("scopes",))
+    data = _body(("scopes", "name", "tenant", "agreement"), required=("scopes",))
     scopes = data["scopes"]
     if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
         raise bad_request("scopes must be an array of strings", field="scopes")
     credential, secret = service().credentials.create(
-        principal, scopes, name=_text(data, "name") or "", tenant=_text(data, "tenant")
+        principal, scopes, name=_text(data, "name") or "", tenant=_text(data, "tenant"),
+        agreement=_text(data, "agreement"),
     )
     return _json({**public(credential), "secret": secret}, status=201)
 
@@ -137,6 +139,48 @@ def revoke_credential(key: str) -> Response:
     revoked = service().credentials.revoke(principal, key)
     lrs_extension().authenticator.forget(key)
     return _json(public(revoked))
+
+
+@bp.get("/agreements")
+def list_agreements() -> Response:
+    """The agreements of the admin's tenant (`?tenant=` for `platform`), oldest first."""
+    principal = authorize(ADMIN_SCOPES)
+    params = query_params(allowed=("tenant",))
+    lrs = service()
+    found = lrs.list_agreements(principal, params.get("tenant"))
+    return _json({"agreements": [lrs.agreements.to_json(agreement) for agreement in found]})
+
+
+@bp.post("/agreements")
+def create_agreement() -> Response:
+    """A new agreement from its terms (`tenant` too, for `platform`); 201 with its `id`."""
+    principal = authorize(ADMIN_SCOPES)
+    query_params(allowed=())
+    data = _body((*BODY_FIELDS, "tenant"))
+    tenant = _text(data, "tenant")
+    data.pop("tenant", None)
+    lrs = service()
+    agreement = lrs.create_agreement(principal, data, tenant=tenant)
+    return _json(lrs.agreements.to_json(agreement), status=201)
+
+
+@bp.get("/agreements/<agreement_id>")
+def get_agreement(agreement_id: str) -> Response:
+    principal = authorize(ADMIN_SCOPES)
+    params = query_params(allowed=("tenant",))
+    lrs = service()
+    agreement = lrs.get_agreement(principal, agreement_id, params.get("tenant"))
+    return _json(lrs.agreements.to_json(agreement))
+
+
+@bp.post("/agreements/<agreement_id>/revoke")
+def revoke_agreement(agreement_id: str) -> Response:
+    """Refuse the agreement's exports from the next request on."""
+    principal = authorize(ADMIN_SCOPES)
+    params = query_params(allowed=("tenant",))
+    lrs = service()
+    agreement = lrs.revoke_agreement(principal, agreement_id, params.get("tenant"))
+    return _json(lrs.agreements.to_json(agreement))
 
 
 def _audit_tenant(params: dict[str, str], own: str) -> str:

@@ -8,7 +8,18 @@ from typing import Any
 
 from flask import Flask
 
-from lrs import about, activities, admin, agents, documents, privacy_page, protocol, statements
+from lrs import (
+    about,
+    activities,
+    admin,
+    agents,
+    documents,
+    exports,
+    privacy_page,
+    protocol,
+    statements,
+    sync,
+)
 from lrs.auth import Authenticator
 from lrs.config import load_config
 from lrs.errors import register_error_handlers
@@ -48,4 +59,6 @@ def create_app(
     app.register_blueprint(activities.bp, url_prefix=XAPI_PREFIX)
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(privacy_page.bp, url_prefix="/privacy")
+    app.register_blueprint(exports.bp, url_prefix="/exports")
+    app.register_blueprint(sync.bp, url_prefix="/sync")
     return app

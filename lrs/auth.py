@@ -244,6 +244,7 @@ def _principal(credential: Credential) -> Principal:
         tenant=credential.tenant,
         scopes=frozenset(credential.scopes),
         authority=orjson.loads(credential.authority),
+        agreement=credential.agreement,
     )
 
 

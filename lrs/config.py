@@ -50,6 +50,9 @@ class Config:
     pseudonymize: bool = True
     key_file: str = "lrs-data/master.key"
     master_key: str = field(default="", repr=False)  # overrides key_file; never shown
+    # Another LRS's keys of some tenants (`lrs keys import`), used instead of deriving them
+    # from the master key: how an edge LRS pseudonymizes and seals as its central one does.
+    tenant_keys_file: str = "lrs-data/tenant-keys.json"
     mask_allowed_extensions: tuple[str, ...] | None = None  # None keeps every extension
     mask_drop_fields: tuple[str, ...] = ()
     # `lrs serve` (README "Serving"): a client must send its request headers within
@@ -76,6 +79,18 @@ class Config:
     dimensions: tuple[tuple[str, str], ...] = ()
     notice_languages: tuple[str, ...] = ("en",)
     erasure_contact: str = ""
+    # Forwarding to a central LRS (`lrs sync run`, README "Offline schools"): where to, as
+    # which credential (a file holding it), which tenant, how many statements per batch;
+    # seconds between runs once everything is forwarded, and the back-off after failures
+    # (doubling from sync_retry_initial up to sync_retry_max); seconds per HTTP request.
+    sync_url: str = ""
+    sync_credential_file: str = ""
+    sync_tenant: str = "default"
+    sync_batch_size: int = 500
+    sync_interval: int = 60
+    sync_retry_initial: int = 5
+    sync_retry_max: int = 900
+    sync_timeout: int = 60
 
 
 def _as_int(key: str, value: Any) -> int:
@@ -125,6 +140,16 @@ def _check_home_page(key: str, value: Any) -> str:
     text = _as_str(key, value).rstrip("/")
     if not re.match(r"^https?://[^\s/]+", text):
         raise ConfigError(f"{key}: must be an absolute http(s) URL")
+    return text
+
+
+def _as_url(key: str, value: Any) -> str:
+    """An absolute http(s) URL without credentials, query or fragment ("" = not set)."""
+    text = _as_text(key, value)
+    if text and not re.match(r"^https?://[^\s/@?#]+(/[^\s?#]*)?$", text):
+        raise ConfigError(
+            f"{key}: must be an http(s) URL without credentials, query or fragment"
+        )
     return text
 
 
@@ -244,6 +269,15 @@ _CONVERTERS = {
     "dimensions": _as_dimensions,
     "notice_languages": _as_names,
     "erasure_contact": _as_text,
+    "tenant_keys_file": _as_str,
+    "sync_url": _as_url,
+    "sync_credential_file": _as_text,
+    "sync_tenant": _as_str,
+    "sync_batch_size": _as_int,
+    "sync_interval": _as_int,
+    "sync_retry_initial": _as_int,
+    "sync_retry_max": _as_int,
+    "sync_timeout": _as_int,
 }
 KEYS = tuple(f.name for f in fields(Config))
 

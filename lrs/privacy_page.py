@@ -17,7 +17,7 @@ bp = Blueprint("privacy", __name__, template_folder="templates")
 def privacy_page(tenant: str) -> Response:
     query_params(allowed=())
     lrs = service()
-    page = transparency(lrs.store, lrs.tenants, lrs.privacy, tenant)
+    page = transparency(lrs.store, lrs.tenants, lrs.privacy, lrs.agreements, tenant)
     wants = request.accept_mimetypes
     if wants.best_match(["text/html", "application/json"]) == "application/json":
         return Response(orjson.dumps(page), mimetype="application/json")

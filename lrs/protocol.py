@@ -207,7 +207,7 @@ def _is_version_exempt() -> bool:
 
 def is_xapi_request() -> bool:
     """Whether the request is for the xAPI (under XAPI_PREFIX), whose protocol rules apply;
-    the admin API, the privacy pages and the dashboard are plain HTTP."""
+    the admin API, the privacy pages, partner exports and the dashboard are plain HTTP."""
     path = request.path
     return path == XAPI_PREFIX or path.startswith(XAPI_PREFIX + "/")
 

@@ -165,4 +165,7 @@ class LrsServer(BaseApplication):  # type: ignore[misc]
         store = app.extensions[EXTENSION].store
         if isinstance(store, SQLiteStorage):
             store.run_blocking = threadpool.apply
+        # A partner export is minutes of CPU in one greenlet: between its pages, let the
+        # worker's other connections and its heartbeat run (lrs.service.exports).
+        app.extensions[EXTENSION].service.exports.pause = gevent.sleep
         return app

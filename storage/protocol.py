@@ -21,6 +21,10 @@ flags tell the commands what else a backend needs:
   isolation), so links and voiding are applied once more after the commit.
 
 Every row a backend writes carries the tenant id, and every query is scoped to one tenant.
+
+The statement feed (`read_feed`) is what an edge LRS forwards from: every statement in the
+order it became readable, at positions that a statement committed later never precedes, so
+that a reader remembering the last position it handled neither skips nor repeats one.
 """
 
 from __future__ import annotations
@@ -29,15 +33,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from storage.records import (
+    Agreement,
     AttachmentItems,
     AuditEntry,
     Credential,
     Document,
     DocumentScope,
+    Erasure,
+    FeedPage,
     Identity,
     StatementFilter,
     StatementRecord,
     StoredStatement,
+    SyncState,
     Tenant,
 )
 
@@ -148,6 +156,24 @@ class Transaction(Protocol):
     def append_audit(self, entry: AuditEntry) -> None:
         """Append one entry; ConcurrentUpdateError when its (tenant, seq) is taken."""
 
+    # -- forwarding to a central LRS, the erasure list -----------------------------------
+
+    def get_sync_state(self, tenant: str, target: str) -> SyncState | None:
+        """The tenant's forwarding state towards `target`, or None."""
+
+    def write_sync_state(self, state: SyncState, *, replaces: int | None) -> None:
+        """Create the state when `replaces` is None, else replace the one whose revision is
+        `replaces`; ConcurrentUpdateError when the stored state is not the one expected."""
+
+    def last_erasure(self, tenant: str) -> Erasure | None:
+        """The tenant's newest erasure list entry (highest `seq`), or None."""
+
+    def erased_agents(self, tenant: str, agents: Sequence[str]) -> set[str]:
+        """The agent keys among `agents` that the erasure list holds."""
+
+    def append_erasure(self, entry: Erasure) -> None:
+        """Append one entry; ConcurrentUpdateError when its seq, or its agent, is listed."""
+
 
 @runtime_checkable
 class Storage(Protocol):
@@ -176,6 +202,14 @@ class Storage(Protocol):
 
     def get_identities(self, tenant: str, agent: str) -> list[Identity]:
         """The identities stored for the pseudonym with agent key `agent`, by digest."""
+
+    def read_feed(self, tenant: str, after: str, limit: int) -> FeedPage:
+        """Up to `limit` of the tenant's statements, voided or not, that follow position
+        `after` ("" = the beginning) in the feed (module docstring), and the position of
+        the last one (`after` when there is none). `pending` may be left False."""
+
+    def count_feed(self, tenant: str, after: str) -> int:
+        """How many of the tenant's statements follow position `after` in the feed now."""
 
     # -- attachments, activities, documents ----------------------------------------------
 
@@ -219,6 +253,21 @@ class Storage(Protocol):
         only those at or after `since` (stored timestamp format) and of `action` when
         given."""
 
+    # -- forwarding to a central LRS, the erasure list -----------------------------------
+
+    def get_sync_state(self, tenant: str, target: str) -> SyncState | None:
+        """The tenant's forwarding state towards `target`, or None."""
+
+    def list_sync_states(self, tenant: str | None = None) -> list[SyncState]:
+        """Every forwarding state, or one tenant's, by tenant and target."""
+
+    def read_erasures(self, tenant: str, *, after: int = 0, limit: int = 100) -> list[Erasure]:
+        """Up to `limit` of the tenant's erasure list entries with `seq` > `after`, in
+        order."""
+
+    def erased_agents(self, tenant: str, agents: Sequence[str]) -> set[str]:
+        """The agent keys among `agents` that the erasure list holds."""
+
     # -- credentials --------------------------------------------------------------------
 
     def put_credential(self, credential: Credential) -> None:
@@ -229,6 +278,17 @@ class Storage(Protocol):
 
     def list_credentials(self, tenant: str | None = None) -> list[Credential]:
         """Every credential, or those of one tenant, oldest first."""
+
+    # -- data-sharing agreements ---------------------------------------------------------
+
+    def put_agreement(self, agreement: Agreement) -> None:
+        """Create or replace the tenant's agreement with this id."""
+
+    def get_agreement(self, tenant: str, agreement_id: str) -> Agreement | None:
+        """The tenant's agreement with this id, revoked or not."""
+
+    def list_agreements(self, tenant: str) -> list[Agreement]:
+        """The tenant's agreements, oldest first."""
 
     def close(self) -> None:
         """Release connections and files."""

@@ -126,6 +126,35 @@ class Credential:
     tenant: str = DEFAULT_TENANT
     created: str = ""
     revoked: bool = False
+    # The data-sharing agreement an `export` credential is bound to (its only use); None
+    # for every other credential.
+    agreement: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """A data-sharing agreement of one tenant with one partner: the unit of sharing.
+
+    `fields` are the statement fields the partner receives (the allow-list of
+    `lrs.service.agreements`, its dimensions' paths included), `dimensions` the (name,
+    extension IRI) pairs of the tenant's dimensions it may receive, as they were when it was
+    made. `since`/`until` bound the statements by `stored` (exclusive, inclusive; None:
+    open), `starts`/`expires` when exports are allowed; all times in the `stored` format.
+    `revoked` is when it was revoked (None: it was not). Only `revoked` ever changes."""
+
+    id: str
+    tenant: str
+    partner: str
+    purpose: str
+    fields: tuple[str, ...]
+    dimensions: tuple[tuple[str, str], ...]
+    since: str | None
+    until: str | None
+    starts: str
+    expires: str
+    learner_ids: bool
+    created: str
+    revoked: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +223,49 @@ class AuditEntry:
     request_id: str
     previous: str
     hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """A page of a tenant's statement feed (`Storage.read_feed`): statements in the order
+    they became readable, voided ones included, and the position to read on from. Positions
+    are backend-defined text that sorts in feed order."""
+
+    statements: tuple[StoredStatement, ...]
+    position: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    """Where one tenant's forwarding to one central LRS (`target`, its sync URL) stands,
+    kept in the edge's store so that it survives any interruption: the central LRS has
+    acknowledged every statement of the feed up to `position` ("" = none yet), and the
+    erasure list up to its entry `erasures_pulled`; the edge's own erasure list is applied
+    locally up to entry `erasures_applied`. Times are in the `stored` format ("" = never);
+    `last_error` is the latest failure's message, cleared by the next success. `revision`
+    grows with every change (compare-and-set)."""
+
+    tenant: str
+    target: str
+    position: str = ""
+    erasures_pulled: int = 0
+    erasures_applied: int = 0
+    last_success: str = ""
+    last_error: str = ""
+    last_error_at: str = ""
+    revision: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """One entry of a tenant's erasure list: the agent key of a pseudonym whose data was
+    erased, numbered from 1 in the order listed, so that edge LRSs can pull the entries
+    after the last one they applied."""
+
+    tenant: str
+    seq: int
+    agent: str
+    time: str
 
 
 def build_record(

@@ -1,4 +1,5 @@
-"""The `lrs` command: serve the LRS, manage credentials and keys, validate statement files.
+"""The `lrs` command: serve the LRS, manage credentials and keys, forward to a central LRS,
+validate statement files.
 
 Every subcommand reads the same configuration as the app (`LRS_CONFIG_FILE`, `LRS_*`).
 Exit codes: 0 success, 1 failure (invalid statements, unknown credential), 2 usage or
@@ -7,19 +8,20 @@ unreadable input.
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import click
 import orjson
 
-from anonymize import KeyFileError, Keyring, init_key_file
-from lrs.cli import audit, credentials, tenants
+from lrs.cli import agreements, audit, credentials, keys, sync, tenants
 from lrs.cli.common import config as _config
-from lrs.cli.common import store as _store
 from lrs.config import ConfigError
 from lrs.service import load_privacy
 from statements import XAPI_VERSIONS, StatementError, validate_statements
+from storage import StorageError, open_storage
 
 
 @click.group()
@@ -49,47 +51,36 @@ def serve(host: str, port: int, workers: int, connections: int, threads: int) ->
         load_privacy(config)  # no key, no start: say so once, before any worker starts
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    # Open once in the master: fails fast on a bad store and creates the schema before
-    # several workers race to do it.
-    with _store(config):
-        pass
+    # Open once before the workers start: fails fast on a bad store and creates the schema
+    # before several workers race to do it. In a spawned process, not this one: a driver's
+    # background threads (pymongo's) run here would leave dead thread proxies behind, on
+    # which gevent's patching of each forked worker fails ("Worker failed to boot").
+    context = multiprocessing.get_context("spawn")
+    receiving, sending = context.Pipe(duplex=False)
+    opener = context.Process(target=_open_once, args=(config.storage_uri, sending))
+    opener.start()
+    sending.close()
+    try:
+        problem = receiving.recv() if receiving.poll(120) else "no answer within 120 s"
+    except EOFError:
+        problem = "the process opening it exited without an answer"
+    opener.join()
+    if problem:
+        raise click.ClickException(f"cannot open the store: {problem}")
     LrsServer(
         config, bind=f"{host}:{port}", workers=workers, connections=connections,
         threads=threads,
     ).run()
 
 
-@main.group()
-def keys() -> None:
-    """Create the master key that pseudonyms and the identity vault derive from."""
-
-
-@keys.command("init")
-@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--exist-ok", is_flag=True,
-              help="Keep a key file that already exists (after checking it loads).")
-def keys_init(path: Path | None, exist_ok: bool) -> None:
-    """Create a key file readable by its owner only (default: the configured key_file).
-
-    Never overwrites: losing the key makes pseudonyms unreproducible and the vault unreadable.
-    """
-    target = path or Path(_config().key_file)
-    if exist_ok and target.exists():
-        try:
-            Keyring.from_file(target)
-        except KeyFileError as exc:
-            raise click.ClickException(str(exc)) from None
-        click.echo(f"kept the existing key file {target}")
-        return
+def _open_once(uri: str, answer: Connection) -> None:
+    """Open and close the store named by `uri`; send "" or what went wrong."""
     try:
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as exc:
-        raise click.ClickException(f"cannot create {target.parent}: {exc.strerror}") from None
-    try:
-        init_key_file(target)
-    except KeyFileError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"created {target} (mode 0600); back it up: without it the vault cannot be read")
+        open_storage(uri).close()
+    except StorageError as exc:
+        answer.send(str(exc))
+    else:
+        answer.send("")
 
 
 @main.command()
@@ -121,3 +112,6 @@ def validate(file: Path, xapi_version: str) -> None:
 main.add_command(credentials.credentials)
 main.add_command(tenants.tenants)
 main.add_command(audit.audit)
+main.add_command(agreements.agreements)
+main.add_command(keys.keys)
+main.add_command(sync.sync)

@@ -1,5 +1,5 @@
-"""What every `lrs` subcommand shares: the configuration (as the app reads it), the store,
-the service core, and the principal the command acts as."""
+"""What every `lrs` subcommand shares: the configuration (as the app reads it), the service
+core on the configured store, and the principal the command acts as."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import click
 
 from lrs.config import Config, ConfigError, load_config
 from lrs.service import SCOPES, LearningRecordStore, Principal
-from storage import DEFAULT_TENANT, Storage, StorageError, open_storage
+from storage import DEFAULT_TENANT, StorageError
 
 
 def config() -> Config:
@@ -20,18 +20,6 @@ def config() -> Config:
         return load_config(None, os.environ)
     except ConfigError as exc:
         raise click.UsageError(f"configuration: {exc}") from None
-
-
-@contextmanager
-def store(settings: Config) -> Iterator[Storage]:
-    try:
-        opened = open_storage(settings.storage_uri)
-    except StorageError as exc:
-        raise click.ClickException(f"cannot open the store: {exc}") from None
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 @contextmanager

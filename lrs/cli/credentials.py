@@ -38,8 +38,12 @@ def credentials() -> None:
 )
 @click.option("--name", default="", help="A label for people reading `credentials list`.")
 @click.option("--tenant", default=DEFAULT_TENANT, show_default=True)
+@click.option("--agreement", default=None, metavar="ID",
+              help="The agreement an export credential is bound to (with --scopes export).")
 @click.option("--json", "as_json", is_flag=True, help="Print {\"key\", \"secret\"} as JSON.")
-def create(scopes: tuple[str, ...], name: str, tenant: str, as_json: bool) -> None:
+def create(
+    scopes: tuple[str, ...], name: str, tenant: str, agreement: str | None, as_json: bool
+) -> None:
     """Create a credential and print its secret (shown only this once)."""
     wanted = _split_scopes(scopes)
     with lrs_service() as lrs:
@@ -49,7 +53,7 @@ def create(scopes: tuple[str, ...], name: str, tenant: str, as_json: bool) -> No
             )
         try:
             credential, secret = lrs.credentials.create(
-                operator(tenant), wanted, name=name, tenant=tenant
+                operator(tenant), wanted, name=name, tenant=tenant, agreement=agreement
             )
         except ServiceError as exc:
             raise click.ClickException(exc.message) from None
@@ -78,9 +82,10 @@ def list_credentials(tenant: str | None, as_json: bool) -> None:
         return
     for row in rows:
         status = "revoked" if row["revoked"] else "active"
+        bound = f"  agreement={row['agreement']}" if row["agreement"] else ""
         click.echo(
             f"{row['key']}  {status:7}  {row['tenant']}  {','.join(row['scopes'])}  "
-            f"{row['created']}  {row['name']}"
+            f"{row['created']}  {row['name']}{bound}"
         )
 
 

@@ -17,16 +17,20 @@ from lrs.config import Config, ConfigError
 from lrs.service.activities import get_activity
 from lrs.service.admin import Administration
 from lrs.service.agents import get_person
+from lrs.service.agreements import AgreementService
 from lrs.service.audit import Auditor
 from lrs.service.credentials import CredentialAdmin
 from lrs.service.documents import DocumentResource, DocumentService
 from lrs.service.errors import InvalidRequestError
+from lrs.service.exports import NDJSON, Export, ExportService
+from lrs.service.forwarding import Forwarder
 from lrs.service.principal import Principal
 from lrs.service.privacy import Privacy, load_privacy
 from lrs.service.statements import StatementPage, StatementService
+from lrs.service.sync import SyncService
 from lrs.service.tenants import TenantPolicy, Tenants
 from statements import VOIDED, AttachmentPart
-from storage import Document, Storage, open_storage
+from storage import Agreement, Document, Storage, open_storage
 
 
 class LearningRecordStore:
@@ -41,8 +45,13 @@ class LearningRecordStore:
         )
         self.audit = Auditor(store, privacy.keyring)
         self.admin = Administration(self.tenants, self.audit)
+        self.agreements = AgreementService(store, self.tenants, self.audit, privacy.keyring)
         self.credentials = CredentialAdmin(
-            store, self.tenants, self.audit, home_page=settings.authority_home_page
+            store, self.tenants, self.audit, self.agreements,
+            home_page=settings.authority_home_page,
+        )
+        self.exports = ExportService(
+            store, self.tenants, self.audit, privacy.keyring, self.agreements
         )
         self._statements = StatementService(
             store,
@@ -56,6 +65,9 @@ class LearningRecordStore:
             store, privacy, self.tenants, self.audit,
             strict_profile_put=settings.strict_profile_put,
         )
+        # Central side of edge forwarding (`sync` credentials), and the edge side.
+        self.sync = SyncService(store, privacy, self.tenants, self.audit)
+        self.forwarding = Forwarder(store, privacy, self.tenants)
 
     @classmethod
     def open(cls, settings: Config) -> LearningRecordStore:
@@ -200,3 +212,42 @@ class LearningRecordStore:
     def get_person(self, principal: Principal, agent: str | None) -> dict[str, Any]:
         """The Person object for an `agent` parameter (JSON text)."""
         return get_person(self.store, self.privacy, self.tenants, self.audit, principal, agent)
+
+    # -- data-sharing agreements and partner exports --------------------------------------
+
+    def create_agreement(
+        self, principal: Principal, terms: Mapping[str, Any], *, tenant: str | None = None
+    ) -> Agreement:
+        """A new agreement of the principal's tenant (any, for `platform`) from its JSON
+        terms (`lrs.service.agreements.BODY_FIELDS`)."""
+        return self.agreements.create(principal, terms, tenant=tenant)
+
+    def list_agreements(self, principal: Principal, tenant: str | None = None) -> list[Agreement]:
+        return self.agreements.list_for(principal, tenant)
+
+    def get_agreement(
+        self, principal: Principal, agreement_id: str, tenant: str | None = None
+    ) -> Agreement:
+        return self.agreements.get(principal, agreement_id, tenant)
+
+    def revoke_agreement(
+        self, principal: Principal, agreement_id: str, tenant: str | None = None
+    ) -> Agreement:
+        """Refuse the agreement's exports from now on."""
+        return self.agreements.revoke(principal, agreement_id, tenant)
+
+    def export(
+        self,
+        principal: Principal,
+        agreement_id: str,
+        *,
+        media_type: str = NDJSON,
+        cursor: str | None = None,
+    ) -> Export:
+        """The export of the agreement the principal's export credential is bound to, from
+        the start or after `cursor`, ready to stream."""
+        return self.exports.open(principal, agreement_id, media_type=media_type, cursor=cursor)
+
+    def export_receipts(self, principal: Principal, agreement_id: str) -> list[dict[str, Any]]:
+        """The audit entries of the agreement's exports: the partner's receipts."""
+        return self.exports.receipts(principal, agreement_id)

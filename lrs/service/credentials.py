@@ -10,7 +10,10 @@ it.
 
 `CredentialAdmin` creates, lists and revokes credentials for a principal with `admin`
 (its own tenant) or `platform` (any tenant): a credential can be given only scopes its
-creator holds (`Principal.can_grant`), and every change is audited in the tenant's log.
+creator holds (`Principal.can_grant`), and every change is audited in the tenant's log. An
+`export` credential holds that scope alone and is bound to one agreement of its tenant that
+is neither revoked nor expired (`lrs.service.agreements`): it can do nothing but that
+agreement's export.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ from typing import Any
 
 import orjson
 
+from lrs.service.agreements import EXPIRED, REVOKED, AgreementService
 from lrs.service.audit import Auditor
 from lrs.service.errors import InvalidRequestError, NotFoundError, invalid
-from lrs.service.principal import ADMIN_SCOPES, PLATFORM, SCOPES, Principal
+from lrs.service.principal import ADMIN_SCOPES, EXPORT, PLATFORM, SCOPES, Principal
 from lrs.service.tenants import Tenants
 from storage import DEFAULT_TENANT, Credential, Storage
 
@@ -114,6 +118,7 @@ def new_credential(
     home_page: str,
     name: str = "",
     tenant: str = DEFAULT_TENANT,
+    agreement: str | None = None,
 ) -> tuple[Credential, str]:
     """A new credential and its secret; the secret exists only in the return value."""
     scopes = tuple(dict.fromkeys(scopes))
@@ -132,6 +137,7 @@ def new_credential(
         authority=orjson.dumps(authority_agent(key, home_page)).decode(),
         tenant=tenant,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
+        agreement=agreement,
     )
     return credential, secret
 
@@ -141,7 +147,7 @@ def public(credential: Credential) -> dict[str, Any]:
     return {
         "key": credential.key, "name": credential.name, "tenant": credential.tenant,
         "scopes": list(credential.scopes), "created": credential.created,
-        "revoked": credential.revoked,
+        "revoked": credential.revoked, "agreement": credential.agreement,
     }
 
 
@@ -149,11 +155,18 @@ class CredentialAdmin:
     """Creating, listing and revoking credentials, checked and audited."""
 
     def __init__(
-        self, store: Storage, tenants: Tenants, audit: Auditor, *, home_page: str
+        self,
+        store: Storage,
+        tenants: Tenants,
+        audit: Auditor,
+        agreements: AgreementService,
+        *,
+        home_page: str,
     ) -> None:
         self.store = store
         self.tenants = tenants
         self.audit = audit
+        self.agreements = agreements
         self.home_page = home_page
 
     def _tenant(self, principal: Principal, tenant: str | None) -> str:
@@ -172,8 +185,10 @@ class CredentialAdmin:
         *,
         name: str = "",
         tenant: str | None = None,
+        agreement: str | None = None,
     ) -> tuple[Credential, str]:
-        """A new credential of `tenant` (default: the principal's) and its secret."""
+        """A new credential of `tenant` (default: the principal's) and its secret; an
+        export credential names its `agreement`."""
         target = self._tenant(principal, tenant)
         wanted = tuple(dict.fromkeys(scopes))
         unknown = sorted(set(wanted) - SCOPES)
@@ -187,16 +202,45 @@ class CredentialAdmin:
             )
         if len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
             raise invalid(f"name must be at most {MAX_NAME} printable characters", field="name")
+        self._check_agreement(wanted, agreement, target)
         credential, secret = new_credential(
-            wanted, home_page=self.home_page, name=name, tenant=target
+            wanted, home_page=self.home_page, name=name, tenant=target, agreement=agreement
         )
         self.store.put_credential(credential)
+        filters: dict[str, Any] = {"key": credential.key, "scopes": list(wanted), "name": name}
+        if agreement is not None:
+            filters["agreement"] = agreement
         self.audit.record(
-            principal, "credential.create", "credentials",
-            filters={"key": credential.key, "scopes": list(wanted), "name": name},
-            count=1, tenant=target,
+            principal, "credential.create", "credentials", filters=filters, count=1,
+            tenant=target,
         )
         return credential, secret
+
+    def _check_agreement(
+        self, scopes: tuple[str, ...], agreement: str | None, tenant: str
+    ) -> None:
+        """An export credential: `export` alone, bound to an active agreement of `tenant`;
+        no other credential names an agreement."""
+        if EXPORT not in scopes:
+            if agreement is not None:
+                raise invalid(
+                    "agreement: only an export credential is bound to an agreement",
+                    field="agreement",
+                )
+            return
+        if scopes != (EXPORT,):
+            raise invalid("scopes: an export credential holds export and nothing else",
+                          field="scopes")
+        if agreement is None:
+            raise invalid("agreement: an export credential must name its agreement",
+                          field="agreement")
+        found = self.store.get_agreement(tenant, agreement)
+        if found is None:
+            raise invalid(f"agreement: no agreement {agreement} in tenant {tenant}",
+                          field="agreement")
+        status = self.agreements.status(found)
+        if status in (REVOKED, EXPIRED):  # a pending one may be handed over before it starts
+            raise invalid(f"agreement: {agreement} is {status}", field="agreement")
 
     def list(self, principal: Principal, tenant: str | None = None) -> list[Credential]:
         return self.store.list_credentials(self._tenant(principal, tenant))

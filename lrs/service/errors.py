@@ -7,6 +7,8 @@
      +-- NotFoundError          the thing named does not exist for this principal (404)
      +-- RequestConflictError   the request contradicts what is stored (409)
      +-- IdentityVaultError     a sealed vault entry cannot be opened (a server fault, 500)
+     +-- SyncFailedError        an edge could not forward to its central LRS (it keeps
+                                everything and tries again; never an HTTP answer)
 
 Each carries a short `code` and, where a field is to blame, `fields` (JSON path -> rules),
 so that every interface renders the same answer; none knows of HTTP (`lrs.errors` maps
@@ -54,6 +56,10 @@ class RequestConflictError(ServiceError):
 
 class IdentityVaultError(ServiceError):
     default_code = "vault_error"
+
+
+class SyncFailedError(ServiceError):
+    default_code = "sync_failed"
 
 
 def invalid(

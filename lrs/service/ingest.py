@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -75,12 +75,17 @@ def voided_target(statement: Mapping[str, Any]) -> str | None:
     return None
 
 
+# The authority a statement is stored with: the credential's Agent, or a function of the
+# statement as received (forwarded statements keep their writer beside the forwarding link).
+Authority = dict[str, Any] | Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
 def store_statements(
     store: Storage,
     tenant: str,
     statements: list[dict[str, Any]],
     *,
-    authority: dict[str, Any],
+    authority: Authority,
     writer: str,
     now: datetime | None = None,
     attachments: AttachmentItems | None = None,
@@ -107,6 +112,9 @@ def store_statements(
     in the form it is stored (pseudonymized, masked), so re-sending stays a no-op, except
     that a re-sent statement still `pending` (its batch's deferred step failed, see
     `storage.protocol`) gets that step finished with what the re-send carries.
+
+    `authority` is the credential's Agent, or for forwarded statements a function giving
+    each statement's from the statement as received.
 
     `define_activities` (the credential has the `define` or `all` scope) merges the Activity
     definitions of the stored statements into the canonical ones; without it their ids are
@@ -182,17 +190,18 @@ def statement_definitions(
 
 
 def _stamp(
-    statements: list[dict[str, Any]], authority: dict[str, Any], now: datetime, version: str
+    statements: list[dict[str, Any]], authority: Authority, now: datetime, version: str
 ) -> list[dict[str, Any]]:
     """Copies with the properties the LRS assigns (Data 2.4.1, 2.4.7-2.4.10): `id` when
-    missing, `stored`, `authority` (always the credential's, Data 2.4.9), `version` and
-    `timestamp` when missing."""
+    missing, `stored`, `authority` (always the LRS's choice, never the client's, Data
+    2.4.9), `version` and `timestamp` when missing."""
     first = _clock.take(len(statements), now)
     stamped = []
     for offset, statement in enumerate(statements):
         stored = stored_timestamp(first + _TICK * offset)
         copy = statement if "id" in statement else {"id": str(uuid.uuid4()), **statement}
-        copy = {**copy, "stored": stored, "authority": authority}
+        given = authority(statement) if callable(authority) else authority
+        copy = {**copy, "stored": stored, "authority": given}
         copy.setdefault("version", version)
         copy.setdefault("timestamp", stored)
         stamped.append(copy)

@@ -39,26 +39,30 @@ import hmac
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from anonymize import (
     AnonymizeError,
+    DerivedKey,
     KeyFileError,
     Keyring,
     KeyringError,
     PseudonymError,
     Pseudonymizer,
     Purpose,
+    load_tenant_keys,
     restore_statement,
     seal,
+    sealed_key_id,
     unseal,
 )
 from lrs.config import Config, ConfigError
 from lrs.service.errors import IdentityVaultError, InvalidRequestError, invalid
 from lrs.service.tenants import TenantView
-from statements import IFI_FIELDS, AttachmentData, agent_key, is_signature_attachment
+from statements import IFI_FIELDS, AttachmentData, agent_key, is_signature_attachment, map_agents
 from storage import Identity, Storage, StoredStatement
 
 _KNOWN_MAX = 100_000
@@ -157,7 +161,6 @@ class Privacy:
         tenant = view.name
         pseudonymizer = self.pseudonymizer(tenant)
         vault_key = self._keyring.derive(tenant, Purpose.VAULT)
-        digest_key = self._keyring.derive(tenant, Purpose.GENERAL).key
         stored: list[dict[str, Any]] = []
         sealed: dict[str, bytes] = {}
         identities: dict[str, tuple[Identity, ...]] = {}
@@ -180,24 +183,114 @@ class Privacy:
                 sealed[statement_id] = seal(result.originals, vault_key, aad=aad)
             if not result.originals:
                 continue
-            own = []
-            for original in result.originals.values():
-                if not any(field in original for field in IFI_FIELDS):
-                    continue  # an anonymous Group: its members have their own entries
-                canonical = (tenant, orjson.dumps(original, option=orjson.OPT_SORT_KEYS))
-                if canonical in self._known or canonical in new:
-                    continue
-                new[canonical] = None
-                key = agent_key(pseudonymizer.pseudonym(original))
-                assert key is not None
-                # Keyed: a plain hash of an e-mail address is reversed by hashing guesses.
-                digest = hmac.new(digest_key, canonical[1], hashlib.sha256).hexdigest()[:32]
-                own.append(
-                    Identity(key, digest, seal(original, vault_key, aad=_identity_aad(tenant, key)))
-                )
+            own = self._identities(tenant, result.originals.values(), new)
             if own:
-                identities[statement_id] = tuple(own)
+                identities[statement_id] = own
         return Prepared(stored, sealed, identities, clear, tuple(new))
+
+    def accept_forwarded(
+        self, view: TenantView, statements: list[dict[str, Any]], sealed: Mapping[str, bytes]
+    ) -> Prepared:
+        """Statements an edge LRS forwards (`lrs.service.sync`) as they will be stored
+        here, with their vault entries: for a tenant that pseudonymizes, every agent must
+        already be a pseudonym of this tenant's keys (the edge pseudonymized at its door;
+        nothing is hashed twice, and no identity is stored that arrived in clear), and a
+        sealed blob (`sealed`, by lowercase statement id) is kept only when it opens with
+        this tenant's vault key and its originals are exactly those behind the statement's
+        pseudonyms (restored, then pseudonymized again, they give the statement back). A
+        blob sealed under a vault key this LRS does not hold is dropped: the statement is
+        stored with pseudonyms only. The vault's per-pseudonym entries are made here, from
+        the verified originals. Paths in errors are `[index]...` and `sealed.<id>`."""
+        masking = view.masking
+        if not self.pseudonymizes(view):
+            return Prepared([masking.apply(s) for s in statements], {}, {}, {})
+        assert self._keyring is not None
+        tenant = view.name
+        _refuse_signed(statements)
+        pseudonymizer = self.pseudonymizer(tenant)
+        known = {k.key_id for k in self._keyring.derive_all(tenant, Purpose.PSEUDONYM)}
+        vault_keys = self._keyring.derive_all(tenant, Purpose.VAULT)
+        vault_ids = {k.key_id for k in vault_keys}
+        errors: dict[str, list[str]] = {}
+        kept: dict[str, bytes] = {}
+        identities: dict[str, tuple[Identity, ...]] = {}
+        new: dict[tuple[str, bytes], None] = {}
+        for index, statement in enumerate(statements):
+            statement_id = statement["id"].lower()
+            try:
+                again = pseudonymizer.pseudonymize_statement(statement)
+            except PseudonymError as exc:
+                path, _, rule = str(exc).partition(": ")
+                errors[f"[{index}].{path}"] = [rule]
+                continue
+            clear = [*again.originals, *_foreign_pseudonyms(pseudonymizer, statement, known)]
+            for path in clear:
+                errors[f"[{index}].{path}"] = [
+                    "must be a pseudonym of this tenant's key, as the edge's pseudonymizer "
+                    "writes it: identities are forwarded pseudonymized only"
+                ]
+            blob = sealed.get(statement_id)
+            if clear or blob is None or _key_id(blob) not in vault_ids:
+                continue
+            originals = _verified_originals(pseudonymizer, statement, blob, vault_keys, tenant)
+            if originals is None:
+                errors[f"sealed.{statement_id}"] = [
+                    "must open with this tenant's vault key for this statement and hold the "
+                    "originals of its pseudonyms"
+                ]
+                continue
+            kept[statement_id] = blob
+            own = self._identities(tenant, originals.values(), new)
+            if own:
+                identities[statement_id] = own
+        if errors:
+            raise InvalidRequestError(
+                "the forwarded statements cannot be stored as sent", code="invalid_statement",
+                fields=errors,
+            )
+        return Prepared([masking.apply(s) for s in statements], kept, identities, {}, tuple(new))
+
+    def forwarding_keys(self, view: TenantView) -> tuple[list[str], list[str]]:
+        """The ids (never the keys) of the tenant's pseudonym keys and of the vault keys
+        whose sealed originals this LRS keeps, current first; empty when the tenant does
+        not pseudonymize here."""
+        if not self.pseudonymizes(view):
+            return [], []
+        assert self._keyring is not None
+        return (
+            [k.key_id for k in self._keyring.derive_all(view.name, Purpose.PSEUDONYM)],
+            [k.key_id for k in self._keyring.derive_all(view.name, Purpose.VAULT)],
+        )
+
+    def _identities(
+        self,
+        tenant: str,
+        originals: Iterable[Mapping[str, Any]],
+        new: dict[tuple[str, bytes], None],
+    ) -> tuple[Identity, ...]:
+        """The per-pseudonym vault entries of a statement's originals that neither this
+        process nor this batch has stored yet (noted in `new`)."""
+        assert self._keyring is not None
+        pseudonymizer = self.pseudonymizer(tenant)
+        vault_key = self._keyring.derive(tenant, Purpose.VAULT)
+        digest_key = self._keyring.derive(tenant, Purpose.GENERAL).key
+        own = []
+        for original in originals:
+            if not any(field in original for field in IFI_FIELDS):
+                continue  # an anonymous Group: its members have their own entries
+            canonical = (tenant, orjson.dumps(original, option=orjson.OPT_SORT_KEYS))
+            if canonical in self._known or canonical in new:
+                continue
+            new[canonical] = None
+            key = agent_key(pseudonymizer.pseudonym(original))
+            assert key is not None
+            # Keyed: a plain hash of an e-mail address is reversed by hashing guesses.
+            digest = hmac.new(digest_key, canonical[1], hashlib.sha256).hexdigest()[:32]
+            own.append(
+                Identity(key, digest, seal(dict(original), vault_key,
+                                           aad=_identity_aad(tenant, key)))
+            )
+        return tuple(own)
 
     def remember(self, prepared: Prepared) -> None:
         """Note that `prepared` was stored: its identities need no sealing again. (An entry
@@ -282,14 +375,17 @@ class Privacy:
 
 def load_privacy(config: Config) -> Privacy:
     """The Privacy of a configuration. Raises ConfigError, naming what to do, when
-    pseudonymization is on and no usable key is configured; never shows key material. With
-    pseudonymization off by default, a configured key is still used when it loads (tenants
-    may turn pseudonymization on, and the audit chain is keyed with it)."""
+    pseudonymization is on and no usable key is configured, or a tenant key file
+    (`tenant_keys_file`, installed by `lrs keys import`) exists but cannot be used; never
+    shows key material. With pseudonymization off by default, a configured key is still
+    used when it loads (tenants may turn pseudonymization on, and the audit chain is keyed
+    with it)."""
     if not config.pseudonymize:
         try:
-            return Privacy(_keyring(config))
+            keyring = _keyring(config)
         except (KeyFileError, KeyringError):
             return Privacy(None)
+        return Privacy(_with_tenant_keys(keyring, config))
     advice = (
         f"create a key file with `lrs keys init {config.key_file}`, or set LRS_MASTER_KEY, "
         "or turn pseudonymization off with LRS_PSEUDONYMIZE=false"
@@ -305,13 +401,44 @@ def load_privacy(config: Config) -> Privacy:
             f"pseudonymization is on but master_key (LRS_MASTER_KEY) is not usable: {exc}; "
             f"{advice}"
         ) from None
-    return Privacy(keyring)
+    return Privacy(_with_tenant_keys(keyring, config))
 
 
 def _keyring(config: Config) -> Keyring:
     if config.master_key:
         return Keyring.from_text(config.master_key)
     return Keyring.from_file(config.key_file)
+
+
+def _with_tenant_keys(keyring: Keyring, config: Config) -> Keyring:
+    """`keyring` with the tenant keys installed in `tenant_keys_file`, if there is one."""
+    path = Path(config.tenant_keys_file)
+    if not path.exists():
+        return keyring
+    try:
+        return keyring.with_tenant_keys(load_tenant_keys(path))
+    except KeyringError as exc:
+        raise ConfigError(
+            f"tenant_keys_file: {exc}; install tenant keys with `lrs keys import FILE`"
+        ) from None
+
+
+def _refuse_signed(statements: Iterable[Mapping[str, Any]]) -> None:
+    fields = {
+        f"[{i}].attachments[{j}].usageType": [
+            "signed statements are not forwarded while pseudonymization is on: the "
+            "signature carries the learner's identity in clear"
+        ]
+        for i, statement in enumerate(statements)
+        for j, attachment in enumerate(statement.get("attachments") or ())
+        if is_signature_attachment(attachment)
+    }
+    if fields:
+        raise InvalidRequestError(
+            "this LRS pseudonymizes identities and takes no forwarded signed statements",
+            code="signed_statement_refused",
+            fields=fields,
+        )
 
 
 def _signature_hashes(statement: Mapping[str, Any]) -> list[str]:
@@ -330,6 +457,62 @@ def _encoded(parts: AttachmentData) -> dict[str, list[str]]:
         sha2: [content_type, base64.b64encode(data).decode("ascii")]
         for sha2, (content_type, data) in parts.items()
     }
+
+
+def _foreign_pseudonyms(
+    pseudonymizer: Pseudonymizer, statement: Mapping[str, Any], known: set[str]
+) -> list[str]:
+    """The paths of the statement's pseudonyms made under a key id not in `known` (another
+    tenant's or another LRS's key: they would never match this tenant's learners)."""
+    prefix = pseudonymizer.home_page + "/"
+    found: list[str] = []
+
+    def visit(node: Any, path: str) -> Any:
+        if isinstance(node, dict):
+            if pseudonymizer.is_pseudonym(node) and (
+                node["account"]["homePage"][len(prefix):] not in known
+            ):
+                found.append(path)
+            members = node.get("member")
+            if isinstance(members, list):
+                for index, member in enumerate(members):
+                    visit(member, f"{path}.member[{index}]")
+        return node
+
+    map_agents(statement, visit)
+    return found
+
+
+def _verified_originals(
+    pseudonymizer: Pseudonymizer,
+    statement: Mapping[str, Any],
+    blob: bytes,
+    keys: tuple[DerivedKey, ...],
+    tenant: str,
+) -> dict[str, Any] | None:
+    """The originals sealed in `blob` for this statement when they are exactly those behind
+    its pseudonyms; None when the blob does not open for it (altered, another statement's)
+    or holds anything else."""
+    try:
+        originals = unseal(blob, keys, aad=f"{tenant}|{statement['id'].lower()}".encode())
+    except AnonymizeError:
+        return None
+    if not isinstance(originals, dict) or not originals:
+        return None
+    try:
+        again = pseudonymizer.pseudonymize_statement(restore_statement(statement, originals))
+    except (PseudonymError, TypeError, AttributeError):
+        return None
+    if again.statement != statement or again.originals != originals:
+        return None
+    return originals
+
+
+def _key_id(blob: bytes) -> str:
+    try:
+        return sealed_key_id(blob)
+    except AnonymizeError:
+        return ""
 
 
 def _identity_aad(tenant: str, key: str) -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lrs.service.agreements import AgreementService
 from lrs.service.errors import NotFoundError
 from lrs.service.principal import REIDENTIFY
 from lrs.service.privacy import Privacy
@@ -23,9 +24,14 @@ KEPT_PARTS = (
 
 
 def transparency(
-    store: Storage, tenants: Tenants, privacy: Privacy, tenant: str
+    store: Storage,
+    tenants: Tenants,
+    privacy: Privacy,
+    agreements: AgreementService,
+    tenant: str,
 ) -> dict[str, Any]:
-    """The facts of the tenant's page; NotFoundError for an unknown tenant."""
+    """The facts of the tenant's page; NotFoundError for an unknown tenant. The partners are
+    those with an active agreement: a revoked or expired one leaves the page."""
     if not tenants.exists(tenant):
         raise NotFoundError(f"no tenant named {tenant}")
     view = tenants.get(tenant)
@@ -63,7 +69,17 @@ def transparency(
             "how": "Only credentials given the reidentify permission can read original "
                    "identities back, and every such read is recorded in the audit log.",
         },
-        "partners": [],
+        "partners": [
+            {
+                "partner": agreement.partner,
+                "purpose": agreement.purpose,
+                "fields": list(agreement.fields),
+                "dimensions": [name for name, _ in agreement.dimensions],
+                "learner_ids": agreement.learner_ids,
+                "expires": agreement.expires,
+            }
+            for agreement in agreements.active(tenant)
+        ],
         "reports": {"minimum_group": policy.k},
         "erasure": {
             "contact": policy.erasure_contact,

@@ -31,6 +31,7 @@ from storage.commands.statements import (
     insert_statements,
     link_references,
 )
+from storage.commands.sync import record_erasure, update_sync_state
 from storage.commands.tenants import create_tenant, update_tenant
 
 __all__ = [
@@ -55,6 +56,8 @@ __all__ = [
     "put_activities",
     "put_attachments",
     "put_document",
+    "record_erasure",
+    "update_sync_state",
     "update_tenant",
     "verify_audit",
 ]

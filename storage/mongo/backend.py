@@ -23,35 +23,47 @@ reached) naming what was being done, never the URI.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from statements import stored_timestamp
 from storage.errors import DuplicateIdError
 from storage.mongo import (
     activities,
+    agreements,
     attachments,
     audit,
     credentials,
     documents,
     identities,
     statements,
+    sync,
     tenants,
 )
 from storage.mongo.database import Database, Write
 from storage.protocol import Transaction
 from storage.records import (
+    Agreement,
     AttachmentItems,
     AuditEntry,
     Credential,
     Document,
     DocumentScope,
+    Erasure,
+    FeedPage,
     Identity,
     StatementFilter,
     StatementRecord,
     StoredStatement,
+    SyncState,
     Tenant,
 )
 
 T = TypeVar("T")
+
+# How long after its `stored` instant a statement enters the feed (`storage.mongo.statements`):
+# far longer than a batch write takes, retries included.
+FEED_DELAY = timedelta(seconds=120)
 
 
 class MongoTransaction:
@@ -158,12 +170,31 @@ class MongoTransaction:
     def append_audit(self, entry: AuditEntry) -> None:
         audit.append(self._db, self._write.doing("append to the audit log"), entry)
 
+    def get_sync_state(self, tenant: str, target: str) -> SyncState | None:
+        return sync.get_state(
+            self._db, self._write.doing("read the forwarding state"), tenant, target
+        )
+
+    def write_sync_state(self, state: SyncState, *, replaces: int | None) -> None:
+        sync.write_state(self._db, self._write.doing("store the forwarding state"), state, replaces)
+
+    def last_erasure(self, tenant: str) -> Erasure | None:
+        return sync.last_erasure(self._db, self._write.doing("read the erasure list"), tenant)
+
+    def erased_agents(self, tenant: str, agents: Sequence[str]) -> set[str]:
+        return sync.erased(self._db, self._write.doing("read the erasure list"), tenant, agents)
+
+    def append_erasure(self, entry: Erasure) -> None:
+        sync.append_erasure(self._db, self._write.doing("append to the erasure list"), entry)
+
 
 class MongoStorage:
     """Every resource in one MongoDB database (`storage.mongo.database`)."""
 
     defers_shared_writes = True
     needs_settling = True
+    # The statement feed's settling delay (`storage.mongo.statements`); tests set it to 0.
+    feed_delay = FEED_DELAY
 
     def __init__(self, uri: str, *, transactions: bool | None = None) -> None:
         """Connect, check the server answers, and create the indexes.
@@ -216,6 +247,15 @@ class MongoStorage:
         with self._db.errors("read identities"):
             return identities.get(self._db, tenant, agent)
 
+    def read_feed(self, tenant: str, after: str, limit: int) -> FeedPage:
+        settled = stored_timestamp(datetime.now(UTC) - self.feed_delay)
+        with self._db.errors("read the statement feed"):
+            return statements.feed(self._db, tenant, after, limit, settled)
+
+    def count_feed(self, tenant: str, after: str) -> int:
+        with self._db.errors("count the statement feed"):
+            return statements.count_feed(self._db, tenant, after)
+
     def get_attachments(
         self, tenant: str, sha2s: Sequence[str], *, writer: str | None = None
     ) -> dict[str, tuple[str, bytes]]:
@@ -258,6 +298,24 @@ class MongoStorage:
         with self._db.errors("read the audit log"):
             return audit.read(self._db, tenant, after, since, action, limit)
 
+    # -- forwarding to a central LRS, the erasure list -----------------------------------
+
+    def get_sync_state(self, tenant: str, target: str) -> SyncState | None:
+        with self._db.errors("read the forwarding state"):
+            return sync.get_state(self._db, None, tenant, target)
+
+    def list_sync_states(self, tenant: str | None = None) -> list[SyncState]:
+        with self._db.errors("list the forwarding states"):
+            return sync.list_states(self._db, tenant)
+
+    def read_erasures(self, tenant: str, *, after: int = 0, limit: int = 100) -> list[Erasure]:
+        with self._db.errors("read the erasure list"):
+            return sync.read_erasures(self._db, tenant, after, limit)
+
+    def erased_agents(self, tenant: str, agents: Sequence[str]) -> set[str]:
+        with self._db.errors("read the erasure list"):
+            return sync.erased(self._db, None, tenant, agents)
+
     # -- credentials ---------------------------------------------------------------------
 
     def put_credential(self, credential: Credential) -> None:
@@ -271,6 +329,20 @@ class MongoStorage:
     def list_credentials(self, tenant: str | None = None) -> list[Credential]:
         with self._db.errors("list credentials"):
             return credentials.list_all(self._db, tenant)
+
+    # -- data-sharing agreements ---------------------------------------------------------
+
+    def put_agreement(self, agreement: Agreement) -> None:
+        with self._db.errors("store an agreement"):
+            agreements.put(self._db, agreement)
+
+    def get_agreement(self, tenant: str, agreement_id: str) -> Agreement | None:
+        with self._db.errors("read an agreement"):
+            return agreements.get(self._db, tenant, agreement_id)
+
+    def list_agreements(self, tenant: str) -> list[Agreement]:
+        with self._db.errors("list agreements"):
+            return agreements.list_all(self._db, tenant)
 
     def close(self) -> None:
         self._db.close()

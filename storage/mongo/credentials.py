@@ -1,6 +1,7 @@
 """API credentials in MongoDB (collection `credentials`): `{key, secret_hash, name, scopes,
-authority, tenant, created, revoked}`. Only the secret's hash is stored; keys are unique
-across tenants because a request names its key before its tenant is known."""
+authority, tenant, created, revoked, agreement}`. Only the secret's hash is stored; keys are
+unique across tenants because a request names its key before its tenant is known. A
+credential stored before agreements existed has no `agreement` field: it is bound to none."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def put(db: Database, credential: Credential) -> None:
         "secret_hash": credential.secret_hash, "name": credential.name,
         "scopes": list(credential.scopes), "authority": credential.authority,
         "tenant": credential.tenant, "created": credential.created,
-        "revoked": credential.revoked,
+        "revoked": credential.revoked, "agreement": credential.agreement,
     }
     db.credentials.update_one({"key": credential.key}, {"$set": fields}, upsert=True)
 
@@ -37,5 +38,5 @@ def _credential(doc: dict[str, Any]) -> Credential:
     return Credential(
         key=doc["key"], secret_hash=doc["secret_hash"], name=doc["name"],
         scopes=tuple(doc["scopes"]), authority=doc["authority"], tenant=doc["tenant"],
-        created=doc["created"], revoked=doc["revoked"],
+        created=doc["created"], revoked=doc["revoked"], agreement=doc.get("agreement"),
     )

@@ -19,7 +19,9 @@ forks its workers (gunicorn without `--preload`): a MongoClient must not cross a
 Collections (the layout of each is in its resource module): `statements`
 (`storage.mongo.statements`), `identities`, `activities`, `documents`, `attachments`,
 `credentials`, `pending` (markers of batches whose deferred step is not done), `tenants`
-(`storage.mongo.tenants`), `audit` (`storage.mongo.audit`) and `meta`, whose document
+(`storage.mongo.tenants`), `audit` (`storage.mongo.audit`), `agreements`
+(`storage.mongo.agreements`), `sync` and `erasures` (`storage.mongo.sync`: added without a
+layout change, their indexes made at startup) and `meta`, whose document
 `{_id: "schema", version}` records the layout:
 
     1  (no `meta`) statements, identities, activities, documents, attachments, credentials
@@ -29,10 +31,15 @@ Collections (the layout of each is in its resource module): `statements`
        a migration interrupted at any point is finished by the next start, and one run twice
        finds nothing to do. A database of a newer layout is refused.
 
+Agreements, and the `agreement` field of a credential, came later without a new layout: a
+collection is made when first written, and a credential without the field is bound to no
+agreement, which is what every credential stored before was.
+
 Indexes (created at startup, idempotently), each with the queries it serves:
 - `statements_id` (t, id) unique: Data 2.4.1 id unique per tenant; get_statements, the
   duplicate check, voiding a stored target by id.
-- `statements_stored` (t, voided, k): GET /statements without filters, since/until, paging.
+- `statements_stored` (t, voided, k): GET /statements without filters, since/until, paging;
+  the statement feed (both values of `voided`, merged in `k` order).
 - `statements_agent` (t, voided, m.agents, k): `agent`.
 - `statements_related_agent` (t, voided, m.related_agents, k): `agent` + `related_agents`.
 - `statements_verb` (t, voided, m.verb, k): `verb`.
@@ -60,6 +67,12 @@ Indexes (created at startup, idempotently), each with the queries it serves:
 - `tenants_name` (name) unique: a tenant name is taken once; get_tenant, list_tenants.
 - `audit_seq` (t, seq) unique: one entry per position of a tenant's chain; the newest
   entry, reading in order.
+- `agreements_id` (t, id) unique: one agreement per id in a tenant; get_agreement.
+- `agreements_created` (t, created, id): list_agreements, oldest first.
+- `sync_target` (t, target) unique: one forwarding state per tenant and central LRS.
+- `erasures_seq` (t, seq) unique: one entry per position of the erasure list; reading it
+  in order. `erasures_agent` (t, agent) unique: an agent is listed once; which agents of a
+  batch are listed.
 
 A write (`Database.atomically`) is all or nothing: inside a session transaction run by
 `with_transaction` (which runs it again after a transient write conflict) when the server
@@ -178,6 +191,22 @@ INDEXES: dict[str, list[IndexModel]] = {
     "audit": [
         IndexModel([("t", ASCENDING), ("seq", ASCENDING)], name="audit_seq", unique=True),
     ],
+    "agreements": [
+        IndexModel([("t", ASCENDING), ("id", ASCENDING)], name="agreements_id", unique=True),
+        IndexModel(
+            [("t", ASCENDING), ("created", ASCENDING), ("id", ASCENDING)],
+            name="agreements_created",
+        ),
+    ],
+    "sync": [
+        IndexModel([("t", ASCENDING), ("target", ASCENDING)], name="sync_target", unique=True),
+    ],
+    "erasures": [
+        IndexModel([("t", ASCENDING), ("seq", ASCENDING)], name="erasures_seq", unique=True),
+        IndexModel(
+            [("t", ASCENDING), ("agent", ASCENDING)], name="erasures_agent", unique=True
+        ),
+    ],
 }
 
 SCHEMA_VERSION = 2
@@ -272,6 +301,9 @@ class Database:
                 self.pending: Collection[dict[str, Any]] = self.db["pending"]
                 self.tenants: Collection[dict[str, Any]] = self.db["tenants"]
                 self.audit: Collection[dict[str, Any]] = self.db["audit"]
+                self.agreements: Collection[dict[str, Any]] = self.db["agreements"]
+                self.sync: Collection[dict[str, Any]] = self.db["sync"]
+                self.erasures: Collection[dict[str, Any]] = self.db["erasures"]
                 for name, indexes in INDEXES.items():
                     self.db[name].create_indexes(indexes)
             self._migrate()

@@ -24,6 +24,14 @@ write and shrunk by `clear_pending`; `get` reports a statement pending while an 
 it. One small write per batch instead of an update of every statement (measured with
 bench.storage_mongo: the per-statement flag cost more than the insert itself on SecantusDB).
 
+The statement feed (`Storage.read_feed`) is `k` order, positions are `k` values. Writers
+are not serialized here, so a statement stamped earlier may commit after one stamped later
+(and a batch on a standalone server may be undone after its insert): the feed holds only
+statements stored more than a settling delay ago (`MongoStorage.feed_delay`, longer than a
+write takes), which the reader accepts as lag. A clock set back by more than the delay
+could still hide statements from a reader past them: an edge LRS, the feed's reader, runs
+on the embedded store, whose feed is commit-ordered.
+
 Functions take the `Database` and the session of the write they belong to (None outside a
 transaction); the indexes they rely on are listed in `storage.mongo.database`.
 """
@@ -49,7 +57,7 @@ from storage.mongo.database import (
     VERB,
     Database,
 )
-from storage.records import StatementFilter, StatementRecord, StoredStatement
+from storage.records import FeedPage, StatementFilter, StatementRecord, StoredStatement
 
 if TYPE_CHECKING:
     from pymongo.client_session import ClientSession
@@ -287,6 +295,28 @@ def query(db: Database, tenant: str, query: StatementFilter, limit: int) -> list
         return []
     pipeline = [*statement_pipeline(tenant, query), {"$limit": limit}, {"$project": FIELDS}]
     return [_stored(doc) for doc in db.statements.aggregate(pipeline)]
+
+
+def feed(db: Database, tenant: str, after: str, limit: int, settled: str) -> FeedPage:
+    """`Storage.read_feed`: statements stored before `settled` (module docstring), in `k`
+    order, both values of `voided` read from `statements_stored`."""
+    if limit <= 0:
+        return FeedPage((), after)
+    docs = list(
+        db.statements.find(
+            {"t": tenant, "voided": {"$in": [False, True]}, "k": {"$gt": after, "$lt": settled}},
+            {**FIELDS, "k": 1},
+        ).sort("k", ASCENDING).limit(limit)
+    )
+    if not docs:
+        return FeedPage((), after)
+    return FeedPage(tuple(_stored(doc) for doc in docs), docs[-1]["k"])
+
+
+def count_feed(db: Database, tenant: str, after: str) -> int:
+    return db.statements.count_documents(
+        {"t": tenant, "voided": {"$in": [False, True]}, "k": {"$gt": after}}
+    )
 
 
 def explain(db: Database, tenant: str, query: StatementFilter) -> dict[str, Any]:

@@ -17,19 +17,24 @@ from typing import Any, TypeVar
 from storage.errors import StorageError, UnavailableError
 from storage.protocol import Transaction
 from storage.records import (
+    Agreement,
     AttachmentItems,
     AuditEntry,
     Credential,
     Document,
     DocumentScope,
+    Erasure,
+    FeedPage,
     Identity,
     StatementFilter,
     StatementRecord,
     StoredStatement,
+    SyncState,
     Tenant,
 )
 from storage.sqlite import (
     activities,
+    agreements,
     attachments,
     audit,
     credentials,
@@ -37,6 +42,7 @@ from storage.sqlite import (
     identities,
     schema,
     statements,
+    sync,
     tenants,
 )
 from storage.sqlite.database import Database
@@ -136,6 +142,21 @@ class SQLiteTransaction:
     def append_audit(self, entry: AuditEntry) -> None:
         audit.append(self._conn, entry)
 
+    def get_sync_state(self, tenant: str, target: str) -> SyncState | None:
+        return sync.get_state(self._conn, tenant, target)
+
+    def write_sync_state(self, state: SyncState, *, replaces: int | None) -> None:
+        sync.write_state(self._conn, state, replaces)
+
+    def last_erasure(self, tenant: str) -> Erasure | None:
+        return sync.last_erasure(self._conn, tenant)
+
+    def erased_agents(self, tenant: str, agents: Sequence[str]) -> set[str]:
+        return sync.erased(self._conn, tenant, agents)
+
+    def append_erasure(self, entry: Erasure) -> None:
+        sync.append_erasure(self._conn, entry)
+
 
 class SQLiteStorage:
     """Every resource on one SQLite database file (WAL, stdlib `sqlite3`)."""
@@ -185,6 +206,14 @@ class SQLiteStorage:
         with _errors("read identities"):
             return identities.get(self._db.conn, tenant, agent)
 
+    def read_feed(self, tenant: str, after: str, limit: int) -> FeedPage:
+        with _errors("read the statement feed"):
+            return statements.feed(self._db.conn, tenant, after, limit)
+
+    def count_feed(self, tenant: str, after: str) -> int:
+        with _errors("count the statement feed"):
+            return statements.count_feed(self._db.conn, tenant, after)
+
     def get_attachments(
         self, tenant: str, sha2s: Sequence[str], *, writer: str | None = None
     ) -> dict[str, tuple[str, bytes]]:
@@ -225,6 +254,22 @@ class SQLiteStorage:
         with _errors("read the audit log"):
             return audit.read(self._db.conn, tenant, after, since, action, limit)
 
+    def get_sync_state(self, tenant: str, target: str) -> SyncState | None:
+        with _errors("read the forwarding state"):
+            return sync.get_state(self._db.conn, tenant, target)
+
+    def list_sync_states(self, tenant: str | None = None) -> list[SyncState]:
+        with _errors("list the forwarding states"):
+            return sync.list_states(self._db.conn, tenant)
+
+    def read_erasures(self, tenant: str, *, after: int = 0, limit: int = 100) -> list[Erasure]:
+        with _errors("read the erasure list"):
+            return sync.read_erasures(self._db.conn, tenant, after, limit)
+
+    def erased_agents(self, tenant: str, agents: Sequence[str]) -> set[str]:
+        with _errors("read the erasure list"):
+            return sync.erased(self._db.conn, tenant, agents)
+
     def put_credential(self, credential: Credential) -> None:
         with _errors("store a credential"), self._db.write() as conn:
             credentials.put(conn, credential)
@@ -236,6 +281,18 @@ class SQLiteStorage:
     def list_credentials(self, tenant: str | None = None) -> list[Credential]:
         with _errors("list credentials"):
             return credentials.list_all(self._db.conn, tenant)
+
+    def put_agreement(self, agreement: Agreement) -> None:
+        with _errors("store an agreement"), self._db.write() as conn:
+            agreements.put(conn, agreement)
+
+    def get_agreement(self, tenant: str, agreement_id: str) -> Agreement | None:
+        with _errors("read an agreement"):
+            return agreements.get(self._db.conn, tenant, agreement_id)
+
+    def list_agreements(self, tenant: str) -> list[Agreement]:
+        with _errors("list agreements"):
+            return agreements.list_all(self._db.conn, tenant)
 
     def close(self) -> None:
         self._db.close()

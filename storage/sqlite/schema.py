@@ -9,7 +9,11 @@ unknown (newer) version is refused, never misread.
 
     1  statements, filter keys, references, identities, documents, attachments, activities,
        credentials (written before tenants were objects)
-    2  + tenants (a row per tenant, with its policy) and the audit log
+    2  + tenants (a row per tenant, with its policy) and the audit log; later, without a
+       new version (tables and indexes made at every open when missing): the statement
+       feed's index and counter, forwarding state, the erasure list
+    3  + data-sharing agreements, and the agreement an export credential is bound to (a
+       column of credentials)
 """
 
 from __future__ import annotations
@@ -21,17 +25,19 @@ from statements import stored_timestamp
 from storage.errors import StorageError
 from storage.sqlite import (
     activities,
+    agreements,
     attachments,
     audit,
     credentials,
     documents,
     identities,
     statements,
+    sync,
     tenants,
 )
 from storage.sqlite.database import Database
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_TENANT = "default"
 
 _DDL = (
@@ -43,6 +49,8 @@ _DDL = (
     *statements.DDL,
     *tenants.DDL,
     *audit.DDL,
+    *agreements.DDL,
+    *sync.DDL,
 )
 
 
@@ -55,6 +63,8 @@ def prepare(db: Database) -> None:
             conn.execute(statement)
         if version < 2:
             _add_tenants(conn, new=version == 0)
+        if version < 3:
+            credentials.add_agreement_column(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 

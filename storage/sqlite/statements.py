@@ -19,6 +19,12 @@ arriving after the statements that refer to it can hand its keys to all of them.
 Identity vault: a statement's sealed original agents are a column of its row (the sealed
 originals behind each pseudonym are rows of `storage.sqlite.identities`).
 
+The statement feed (`Storage.read_feed`) is `seq`, the row number: writers are serialized and
+each batch numbers its rows after the highest number ever given (`statement_seq` remembers
+it, so that deleting the newest statements never lets a number be given twice), so a
+statement committed later always has a higher number. Positions are that number as 20
+digits, which sorts as text in feed order.
+
 Functions here take the connection to use: the backend (`storage.sqlite.backend`) passes its
 write transaction's or the thread's reading one. The voiding and chain rules are not here:
 they are `storage.commands`, made of these primitives. The layout is versioned
@@ -37,7 +43,7 @@ from typing import Any
 import orjson
 
 from storage.errors import DuplicateIdError, StorageError
-from storage.records import StatementFilter, StatementRecord, StoredStatement
+from storage.records import FeedPage, StatementFilter, StatementRecord, StoredStatement
 
 # Key prefixes. An agent or activity the filter matches without `related_*` ("a|", "o|") is
 # stored once; the `related_*` filters read those plus the related-only positions ("A|", "O|").
@@ -173,6 +179,16 @@ DDL = (
         PRIMARY KEY (tenant, target, source)
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS statement_refs_source ON statement_refs (tenant, source)",
+    "CREATE INDEX IF NOT EXISTS statements_feed ON statements (tenant, seq)",
+    """CREATE TABLE IF NOT EXISTS statement_seq (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        high INTEGER NOT NULL
+    )""",
+)
+_POSITION_DIGITS = 20
+_FEED_SQL = (
+    _SELECT + ", s.seq FROM statements AS s INDEXED BY statements_feed"
+    " WHERE s.tenant = ? AND s.seq > ? ORDER BY s.seq LIMIT ?"
 )
 
 
@@ -187,8 +203,16 @@ def insert(conn: sqlite3.Connection, tenant: str, records: Sequence[StatementRec
     own_keys = [record_keys(r) for r in records]
     key_ids = _key_ids(conn, tenant, {k for keys in own_keys for k in keys})
     own_ids = [[key_ids[k] for k in keys] for keys in own_keys]
-    (last,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM statements").fetchone()
+    (last,) = conn.execute(
+        "SELECT MAX(COALESCE((SELECT MAX(seq) FROM statements), 0),"
+        " COALESCE((SELECT high FROM statement_seq), 0))"
+    ).fetchone()
     seqs = range(last + 1, last + 1 + len(records))
+    conn.execute(
+        "INSERT INTO statement_seq (one, high) VALUES (1, ?)"
+        " ON CONFLICT (one) DO UPDATE SET high = excluded.high",
+        (seqs[-1],),
+    )
     try:
         conn.executemany(
             "INSERT INTO statements (seq, tenant, id, stored, verb, registration,"
@@ -326,6 +350,31 @@ def query(
     finally:
         cursor.close()
     return results
+
+
+def feed(conn: sqlite3.Connection, tenant: str, after: str, limit: int) -> FeedPage:
+    """`Storage.read_feed`: by `seq` (module docstring)."""
+    rows = conn.execute(_FEED_SQL, (tenant, _feed_seq(after), max(limit, 0))).fetchall()
+    if not rows:
+        return FeedPage((), after)
+    return FeedPage(tuple(_stored(row) for row in rows), str(rows[-1][7]).zfill(_POSITION_DIGITS))
+
+
+def count_feed(conn: sqlite3.Connection, tenant: str, after: str) -> int:
+    (count,) = conn.execute(
+        "SELECT COUNT(*) FROM statements INDEXED BY statements_feed WHERE tenant = ? AND seq > ?",
+        (tenant, _feed_seq(after)),
+    ).fetchone()
+    return int(count)
+
+
+def _feed_seq(position: str) -> int:
+    """The row number of a feed position; StorageError for text this backend never gave."""
+    if not position:
+        return 0
+    if len(position) != _POSITION_DIGITS or not (position.isascii() and position.isdigit()):
+        raise StorageError(f"{position!r} is not a position of this store's feed")
+    return int(position)
 
 
 def _key_ids(conn: sqlite3.Connection, tenant: str, keys: set[str]) -> dict[str, int]:

@@ -19,9 +19,16 @@ from anonymize import (
 
 EXPECTED = [
     "DEFAULT_HOME_PAGE",
+    "EXTENSION_PREFIX",
+    "LEARNER_FIELDS",
+    "MISSING",
+    "SHARED_PURPOSES",
+    "STATEMENT_FIELDS",
     "SUPPORTED_DROP_FIELDS",
     "AnonymizeError",
     "DerivedKey",
+    "Generalization",
+    "GroupCounter",
     "KeyFileError",
     "Keyring",
     "KeyringError",
@@ -31,20 +38,26 @@ EXPECTED = [
     "Pseudonymized",
     "Pseudonymizer",
     "Purpose",
+    "Rekeyer",
+    "Selection",
     "VaultError",
     "canonical_ifi",
     "init_key_file",
+    "load_tenant_keys",
+    "parse_tenant_keys",
     "restore_statement",
     "seal",
     "sealed_key_id",
     "unseal",
+    "write_tenant_keys",
 ]
 
 
 def test_all_is_sorted_and_exact():
     assert anonymize.__all__ == EXPECTED
     public = {name for name in vars(anonymize) if not name.startswith("_")}
-    submodules = {"errors", "keys", "masking", "pseudonymizer", "vault", "annotations"}
+    submodules = {"errors", "generalize", "keys", "masking", "minimize", "pseudonymizer",
+                  "rekey", "vault", "annotations"}
     assert public - submodules == set(EXPECTED)
     for name in EXPECTED:
         assert getattr(anonymize, name) is not None

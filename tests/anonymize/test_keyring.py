@@ -10,6 +10,7 @@ import stat
 import pytest
 
 from anonymize import DerivedKey, KeyFileError, Keyring, KeyringError, Purpose, init_key_file
+from anonymize.keys import SCOPED_PURPOSES
 
 MASTER = bytes(range(32))
 TEXT = base64.urlsafe_b64encode(MASTER).decode().rstrip("=")
@@ -105,7 +106,7 @@ def test_master_key_must_be_32_bytes(master):
 def test_derived_keys_differ_per_tenant_and_purpose():
     keyring = Keyring(MASTER)
     keys = {
-        keyring.derive(tenant, purpose).key
+        keyring.derive(tenant, purpose, "agreement-1" if purpose in SCOPED_PURPOSES else None).key
         for tenant in ("a", "b", "a/pseudonym")
         for purpose in Purpose
     }
@@ -158,3 +159,20 @@ def test_keys_never_in_repr_str_or_pickle():
         with pytest.raises(TypeError):
             pickle.dumps(obj)
     assert isinstance(derived, DerivedKey)
+
+
+def test_agreement_keys_are_derived_per_tenant_and_agreement_unambiguously():
+    keyring = Keyring(MASTER)
+    pairs = [("a", "b"), ("a", "c"), ("b", "b"), ("a/b", "c"), ("a", "b-c")]
+    keys = {keyring.derive(tenant, Purpose.AGREEMENT, scope).key for tenant, scope in pairs}
+    assert len(keys) == len(pairs)
+    cursor = keyring.derive("a", Purpose.EXPORT_CURSOR, "b")
+    assert cursor.key not in keys and cursor.scope == "b" and "b" in repr(cursor)
+    assert keyring.derive("a", Purpose.AGREEMENT, "b") is keyring.derive("a", "agreement", "b")
+    for purpose, scope in ((Purpose.AGREEMENT, None), (Purpose.AGREEMENT, ""),
+                           (Purpose.AGREEMENT, "b/c"), (Purpose.VAULT, "b")):
+        with pytest.raises(KeyringError):
+            keyring.derive("a", purpose, scope)
+    rotated = Keyring(bytes(32), retired=[MASTER])
+    assert rotated.derive_all("a", Purpose.AGREEMENT, "b")[1].key == keyring.derive(
+        "a", Purpose.AGREEMENT, "b").key

@@ -88,9 +88,10 @@ def _wait_until_up(process: subprocess.Popen, port: int, log: Path) -> None:
 
 
 @contextmanager
-def serving(directory: Path, env: dict[str, str]) -> Iterator[int]:
-    """`lrs serve` (2 workers) on a free port with `env`, stopped afterwards: the port."""
-    port = free_port()
+def serving(directory: Path, env: dict[str, str], port: int | None = None) -> Iterator[int]:
+    """`lrs serve` (2 workers) on `port` (a free one by default) with `env`, stopped
+    afterwards: the port."""
+    port = port or free_port()
     log = directory / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -210,6 +210,12 @@ def _statement_put(api: Api, auth: dict) -> object:
                    auth=auth)
 
 
+def _forwarded(api: Api) -> dict:
+    """A statement as an edge LRS forwards it: its actor a pseudonym of the tenant's key."""
+    privacy = api.client.application.extensions[EXTENSION].service.privacy
+    return statement(actor=privacy.pseudonymizer("default").pseudonym(statement()["actor"]))
+
+
 ENDPOINTS: dict[str, tuple[set[str], Callable[[Api, dict, str], object]]] = {
     "GET statements": (READ_STATEMENTS, lambda a, h, more: a.get("/xapi/statements", auth=h)),
     "GET statements more": (READ_STATEMENTS, lambda a, h, more: a.get(more, auth=h)),
@@ -221,6 +227,11 @@ ENDPOINTS: dict[str, tuple[set[str], Callable[[Api, dict, str], object]]] = {
         "/xapi/agents", query_string={"agent": AGENT_PARAM}, auth=h)),
     "GET activities": (READ_ACTIVITIES, lambda a, h, more: a.get(
         "/xapi/activities", query_string={"activityId": ACTIVITY}, auth=h)),
+    # An edge LRS forwarding (lrs.service.sync): `sync` only, `all` and `platform` included.
+    "GET sync hello": ({"sync"}, lambda a, h, more: a.get("/sync/v1/hello", auth=h)),
+    "GET sync erasures": ({"sync"}, lambda a, h, more: a.get("/sync/v1/erasures", auth=h)),
+    "POST sync statements": ({"sync"}, lambda a, h, more: a.post(
+        "/sync/v1/statements", json={"statements": [_forwarded(a)]}, auth=h)),
 }
 for _kind, (_read, _write) in {
     "state": (READ_STATE, WRITE_STATE),
@@ -260,7 +271,7 @@ def test_every_scope_is_in_the_table():
     assert set(SCOPES) == {
         "statements/write", "statements/read", "statements/read/mine", "all/read", "all",
         "state", "profile", "define", "reidentify", "admin", "reports", "export", "erase",
-        "platform",
+        "platform", "sync",
     }
 
 

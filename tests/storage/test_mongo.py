@@ -627,3 +627,22 @@ def test_concurrent_batches_sharing_learners_and_activities_all_finish(
     finally:
         for store in stores:
             store.close()
+
+
+# --- the statement feed -----------------------------------------------------------------
+
+
+def test_the_feed_holds_statements_once_they_have_settled(mongo):
+    """Writers are not serialized here: a statement enters the feed only `feed_delay` after
+    its `stored` instant, when every write stamped before it has committed (or been undone)."""
+    from datetime import UTC, datetime, timedelta
+
+    from statements import stored_timestamp
+
+    recent = dataclasses.replace(record(), stored=stored_timestamp(datetime.now(UTC)))
+    insert_statements(mongo, T, [recent])
+    assert mongo.read_feed(T, "", 10).statements == ()
+    assert mongo.count_feed(T, "") == 1  # the backlog counts it already
+    mongo.feed_delay = timedelta(0)
+    [found] = mongo.read_feed(T, "", 10).statements
+    assert found.id == recent.id

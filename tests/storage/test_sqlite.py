@@ -18,7 +18,7 @@ from storage.commands import insert_statements
 from storage.errors import StorageError
 from storage.sqlite import SQLiteStorage
 from storage.sqlite.schema import SCHEMA_VERSION
-from storage.sqlite.statements import _GET_SQL, _query_sql
+from storage.sqlite.statements import _FEED_SQL, _GET_SQL, _query_sql
 
 ROOT = Path(__file__).resolve().parents[2]
 T = "tenant-a"
@@ -306,3 +306,29 @@ def test_driver_errors_of_documents_become_storage_errors(sqlite_store, monkeypa
     monkeypatch.setattr(documents, "list_ids", broken)
     with pytest.raises(StorageError):
         sqlite_store.list_documents(T, scope)
+
+
+def test_the_feed_is_in_commit_order_and_never_gives_a_number_twice(sqlite_store):
+    """An edge forwards from the feed: a statement committed later, even one stamped earlier
+    (another worker's clock, a clock set back), must come after the last one forwarded; and
+    after the newest statements are deleted (erasure, retention), a new one must not get a
+    number the forwarder has passed already."""
+    from tests.storage.test_contract import rec
+
+    insert_statements(sqlite_store, T, [rec(50), rec(51)])
+    first = sqlite_store.read_feed(T, "", 10)
+    insert_statements(sqlite_store, T, [rec(1)])  # stamped before both
+    late = sqlite_store.read_feed(T, first.position, 10)
+    assert [s.stored for s in late.statements] == [rec(1).stored]
+    with sqlite3.connect(sqlite_store.path) as conn:
+        conn.execute("DELETE FROM statements WHERE stored = ?", (rec(1).stored,))
+    insert_statements(sqlite_store, T, [rec(2)])
+    again = sqlite_store.read_feed(T, late.position, 10)
+    assert [s.stored for s in again.statements] == [rec(2).stored]
+    with pytest.raises(StorageError, match="not a position"):
+        sqlite_store.read_feed(T, "2026-01-01T00:00:00.000000Z x", 10)
+
+
+def test_the_feed_is_an_index_seek_in_feed_order(sqlite_store):
+    plan = _plan(sqlite_store, _FEED_SQL, (T, 0, 10))
+    assert plan == ["SEARCH s USING INDEX statements_feed (tenant=? AND seq>?)"]
