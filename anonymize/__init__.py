@@ -1,4 +1,5 @@
-"""The privacy library: keys, pseudonyms, the identity vault's sealing, and masking.
+"""The privacy library: keys, pseudonyms, the identity vault's sealing, masking, and taking
+an erased learner out of other learners' Groups.
 
 Pure functions and keys: no I/O except reading or creating a key file through an explicit
 function, no configuration read from the environment. Use it inside or outside the service::
@@ -26,6 +27,7 @@ Errors, one root::
 
 from __future__ import annotations
 
+from anonymize.erasure import Withdrawn, withdraw_member
 from anonymize.errors import (
     AnonymizeError,
     KeyFileError,
@@ -87,6 +89,7 @@ __all__ = [
     "Rekeyer",
     "Selection",
     "VaultError",
+    "Withdrawn",
     "canonical_ifi",
     "init_key_file",
     "load_tenant_keys",
@@ -95,5 +98,6 @@ __all__ = [
     "seal",
     "sealed_key_id",
     "unseal",
+    "withdraw_member",
     "write_tenant_keys",
 ]

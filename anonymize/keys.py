@@ -194,6 +194,11 @@ class Keyring:
         except KeyringError as exc:
             raise KeyFileError(f"key file {path}: {exc}") from None
 
+    def generations(self) -> tuple[Keyring, ...]:
+        """One keyring per master key, current first: pseudonyms made before a rotation are
+        the retired keys' (erasure looks for every pseudonym a learner was stored under)."""
+        return tuple(Keyring(master) for master in self._masters)
+
     def derive(
         self, tenant: str, purpose: Purpose | str, scope: str | None = None
     ) -> DerivedKey:

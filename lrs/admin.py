@@ -1,9 +1,10 @@
 """The admin API (JSON, not xAPI) under `/admin/`: tenants and their policies, credentials,
-data-sharing agreements, the audit log.
+data-sharing agreements, the audit log, erasure.
 
 HTTP Basic credentials as for the xAPI; scopes `admin` (the credential's own tenant) and
-`platform` (every tenant). Errors have the service's one JSON shape. The rules are the
-service core's (`lrs.service.admin`); here requests are parsed and answers rendered.
+`platform` (every tenant), `erase` for erasure (the credential's tenant). Errors have the
+service's one JSON shape. The rules are the service core's (`lrs.service.admin`,
+`lrs.service.erasure`); here requests are parsed and answers rendered.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from lrs.protocol import authorize, query_params
 from lrs.service.agreements import BODY_FIELDS
 from lrs.service.audit import entry_json
 from lrs.service.credentials import public
-from lrs.service.principal import ADMIN_SCOPES, PLATFORM_SCOPES
+from lrs.service.principal import ADMIN_SCOPES, ERASE_SCOPES, PLATFORM_SCOPES
 from statements import parse_timestamp, stored_timestamp
 
 bp = Blueprint("admin", __name__)
@@ -139,6 +140,19 @@ def revoke_credential(key: str) -> Response:
     revoked = service().credentials.revoke(principal, key)
     lrs_extension().authenticator.forget(key)
     return _json(public(revoked))
+
+
+@bp.post("/erasure")
+def erase() -> Response:
+    """Erase a learner from the credential's tenant: `{"agent": Agent, "dry_run": false}`;
+    the answer is the receipt (README "Erasure")."""
+    principal = authorize(ERASE_SCOPES)
+    query_params(allowed=())
+    data = _body(("agent", "dry_run"), required=("agent",))
+    dry_run = data.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise bad_request("dry_run must be true or false", field="dry_run")
+    return _json(service().erasure.erase(principal, data["agent"], dry_run=dry_run))
 
 
 @bp.get("/agreements")

@@ -79,6 +79,7 @@ class Config:
     dimensions: tuple[tuple[str, str], ...] = ()
     notice_languages: tuple[str, ...] = ("en",)
     erasure_contact: str = ""
+    refuse_erased: bool = False
     # Forwarding to a central LRS (`lrs sync run`, README "Offline schools"): where to, as
     # which credential (a file holding it), which tenant, how many statements per batch;
     # seconds between runs once everything is forwarded, and the back-off after failures
@@ -269,6 +270,7 @@ _CONVERTERS = {
     "dimensions": _as_dimensions,
     "notice_languages": _as_names,
     "erasure_contact": _as_text,
+    "refuse_erased": _as_bool,
     "tenant_keys_file": _as_str,
     "sync_url": _as_url,
     "sync_credential_file": _as_text,

@@ -20,6 +20,16 @@ flags tell the commands what else a backend needs:
 - `needs_settling`: concurrent writers may each miss the other's statements (snapshot
   isolation), so links and voiding are applied once more after the commit.
 
+And `transactional` says whether `atomically` is a real transaction; where it is not
+(MongoDB on a standalone server), commands that delete (`storage.commands.erasure`,
+`storage.commands.retention`) run in steps ordered so that a re-run finishes an
+interrupted one.
+
+Deleting a statement deletes every row derived from it, in one primitive per backend
+(`delete_statements`): its query fields and the copies of them other statements hold, its
+chain, its attachment references, its pending marker. A row a new feature derives from
+statements must be deleted there too.
+
 Every row a backend writes carries the tenant id, and every query is scoped to one tenant.
 
 The statement feed (`read_feed`) is what an edge LRS forwards from: every statement in the
@@ -38,6 +48,7 @@ from storage.records import (
     AuditEntry,
     Credential,
     Document,
+    DocumentRef,
     DocumentScope,
     Erasure,
     FeedPage,
@@ -90,15 +101,69 @@ class Transaction(Protocol):
         the target's own query fields when the target is stored (a filter matching the
         target then matches the source). Idempotent."""
 
+    # -- deleting statements (erasure, retention) --------------------------------------
+
+    def agent_statement_ids(
+        self,
+        tenant: str,
+        agents: Sequence[str],
+        *,
+        since: str | None = None,
+        limit: int | None = None,
+        chains: bool = True,
+    ) -> list[str]:
+        """The ids of the stored statements, voided or not, that match one of `agents` (agent
+        keys) as a `related_agents` filter would: an agent position of their own or (unless
+        `chains` is False) of a statement their StatementRef chain reaches. Only those stored
+        at or after `since` when given; at most `limit`. An index seek, never a scan."""
+
+    def statements_before(
+        self, tenant: str, before: str, limit: int, *, after: tuple[str, str] | None = None
+    ) -> list[StoredStatement]:
+        """Up to `limit` stored statements, voided or not, stored before `before`
+        (exclusive), oldest first by (stored, id); only those after the (stored, id) `after`
+        when given."""
+
+    def delete_statements(self, tenant: str, ids: Sequence[str]) -> int:
+        """Delete the stored statements among `ids` and every row derived from them: their
+        query fields, the copies of them that statements referring to them hold (those keep
+        the rest of their chain), their own chains, their attachment references, pending
+        markers naming them. How many statements were deleted. Voided flags they caused
+        stay (a voided statement is not revived). Without a transaction the statements
+        themselves go last, so a re-run finds what an interruption left."""
+
+    def replace_statements(self, tenant: str, records: Sequence[StatementRecord]) -> None:
+        """Replace stored statements by records of the same id and `stored`: the JSON, the
+        sealed originals, the query fields (and their copies in statements referring to
+        them), the attachment references. Ids not stored are ignored."""
+
     # -- identities, attachments --------------------------------------------------------
 
     def put_identities(self, tenant: str, identities: Sequence[Identity]) -> None:
         """Store each identity unless one with its (agent, digest) is stored."""
 
+    def get_identities(self, tenant: str, agent: str) -> list[Identity]:
+        """The identities stored for the pseudonym with agent key `agent`, by digest."""
+
+    def remove_identities(self, tenant: str, agents: Sequence[str]) -> int:
+        """Delete the identities of the pseudonyms with these agent keys; how many."""
+
+    def mark_erased(self, tenant: str, marks: Sequence[str]) -> None:
+        """Store each mark of an erased learner (opaque strings) unless it is stored."""
+
     def put_attachments(self, tenant: str, items: AttachmentItems, *, writer: str) -> None:
         """Store `sha2 -> (content type, data)`; a hash already stored is left as it is (its
         data is the same by definition). Either way `writer` (the credential that sent the
         data) is recorded as one who holds it."""
+
+    def unreferenced_attachments(
+        self, tenant: str, sha2s: Sequence[str], *, excluding: Sequence[str]
+    ) -> list[str]:
+        """The stored attachment data among `sha2s` that no stored statement refers to
+        except those with ids in `excluding` (the ones about to be deleted), sorted."""
+
+    def remove_attachments(self, tenant: str, sha2s: Sequence[str]) -> int:
+        """Delete the attachment data of these hashes; how many were stored."""
 
     # -- activities ---------------------------------------------------------------------
 
@@ -139,6 +204,17 @@ class Transaction(Protocol):
 
     def remove_documents(self, tenant: str, scope: DocumentScope) -> int:
         """Delete every document in `scope`; how many."""
+
+    def agent_documents(
+        self,
+        tenant: str,
+        *,
+        agents: Sequence[str] | None = None,
+        updated_before: str | None = None,
+    ) -> list[DocumentRef]:
+        """The State and Agent Profile documents (the resources scoped by an agent) of
+        these agent keys, or of any agent; only those last updated before `updated_before`
+        (exclusive) when given. Served by an index on the agent, or on the time."""
 
     # -- tenants and the audit log -------------------------------------------------------
 
@@ -183,6 +259,11 @@ class Storage(Protocol):
     defers_shared_writes: bool
     needs_settling: bool
 
+    @property
+    def transactional(self) -> bool:
+        """Whether `atomically` is one transaction (else: only the statements a failed
+        write inserted are undone; see `storage.commands.erasure`)."""
+
     def atomically(self, work: Callable[[Transaction], T]) -> T:
         """Run `work` in one transaction and return its result; on any exception nothing
         it did remains. `work` may be run again after a transient conflict, so it must not
@@ -202,6 +283,9 @@ class Storage(Protocol):
 
     def get_identities(self, tenant: str, agent: str) -> list[Identity]:
         """The identities stored for the pseudonym with agent key `agent`, by digest."""
+
+    def erased_among(self, tenant: str, marks: Sequence[str]) -> set[str]:
+        """Which of `marks` are stored as marks of erased learners (`mark_erased`)."""
 
     def read_feed(self, tenant: str, after: str, limit: int) -> FeedPage:
         """Up to `limit` of the tenant's statements, voided or not, that follow position
@@ -278,6 +362,14 @@ class Storage(Protocol):
 
     def list_credentials(self, tenant: str | None = None) -> list[Credential]:
         """Every credential, or those of one tenant, oldest first."""
+
+    def purge_deleted(self) -> bool:
+        """Make what was deleted unreadable from the store's own files as far as the backend
+        can, after an erasure or a retention run; whether nothing deleted is left there.
+        SQLite: deleted content is overwritten as it is deleted (`secure_delete`), and the
+        write-ahead log, which still holds earlier page images, is checkpointed and
+        truncated. MongoDB: False, its journal, oplog and backups keep deleted documents
+        for a while (README, "MongoDB")."""
 
     # -- data-sharing agreements ---------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from statements import statement_index_fields
+from statements import attachment_hashes, statement_index_fields
 
 DEFAULT_TENANT = "default"
 
@@ -53,6 +53,9 @@ class StatementRecord:
     (Communication 2.1.3 `related_agents`); `activities` holds the object Activity id,
     `related_activities` every other activity id in the statement. `ref` is the id of the
     statement the object refers to (StatementRef), `voids` that id again when the verb voids.
+    `attachments` holds the sha2 of each of its attachments (Data 2.4.11): attachment data is
+    kept while a statement refers to it, so that erasure and retention delete what no
+    remaining statement needs.
 
     Identity vault (pseudonymization on): `sealed` holds the statement's original agents,
     encrypted, returned with the statement; `identities` are stored once per (agent, digest).
@@ -71,6 +74,7 @@ class StatementRecord:
     related_agents: frozenset[str] = field(default_factory=frozenset)
     activities: frozenset[str] = field(default_factory=frozenset)
     related_activities: frozenset[str] = field(default_factory=frozenset)
+    attachments: frozenset[str] = field(default_factory=frozenset)
     sealed: bytes | None = None
     identities: tuple[Identity, ...] = ()
 
@@ -188,6 +192,17 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class DocumentRef:
+    """A stored document named by where it is, with the ETag and time of its current
+    version: what deleting it (a compare-and-set on the ETag) and judging its age need."""
+
+    scope: DocumentScope
+    id: str
+    etag: str
+    updated: str
+
+
+@dataclass(frozen=True, slots=True)
 class Tenant:
     """A tenant (one country or programme): its name (a slug, the key every row carries),
     a display name, and its policy as the JSON object of the settings explicitly given for
@@ -279,9 +294,12 @@ def build_record(
     with the query fields (Communication 2.1.3 filters) computed once. The record id is the
     lowercase UUID, the form every reference to it is looked up by."""
     fields = statement_index_fields(statement)
+    serialized = orjson.dumps(statement)
+    # The substring test first: most statements carry no attachment, and it costs nothing.
+    hashes = attachment_hashes(statement) if b'"attachments"' in serialized else ()
     return StatementRecord(
         id=statement["id"].lower(),
-        statement=orjson.dumps(statement),
+        statement=serialized,
         stored=statement["stored"],
         verb=fields.verb,
         writer=writer,
@@ -292,6 +310,7 @@ def build_record(
         related_agents=frozenset(fields.related_agents),
         activities=frozenset(fields.activities),
         related_activities=frozenset(fields.related_activities),
+        attachments=frozenset(hashes),
         sealed=sealed,
         identities=identities,
     )

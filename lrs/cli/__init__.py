@@ -1,5 +1,5 @@
-"""The `lrs` command: serve the LRS, manage credentials and keys, forward to a central LRS,
-validate statement files.
+"""The `lrs` command: serve the LRS, manage credentials, tenants and keys, read the audit log,
+erase learners and apply retention, forward to a central LRS, validate statement files.
 
 Every subcommand reads the same configuration as the app (`LRS_CONFIG_FILE`, `LRS_*`).
 Exit codes: 0 success, 1 failure (invalid statements, unknown credential), 2 usage or
@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 import orjson
 
-from lrs.cli import agreements, audit, credentials, keys, sync, tenants
+from lrs.cli import agreements, audit, credentials, erasure, keys, retention, sync, tenants
 from lrs.cli.common import config as _config
 from lrs.config import ConfigError
 from lrs.service import load_privacy
@@ -112,6 +112,8 @@ def validate(file: Path, xapi_version: str) -> None:
 main.add_command(credentials.credentials)
 main.add_command(tenants.tenants)
 main.add_command(audit.audit)
+main.add_command(erasure.erase)
+main.add_command(retention.retention)
 main.add_command(agreements.agreements)
 main.add_command(keys.keys)
 main.add_command(sync.sync)

@@ -37,6 +37,9 @@ def _policy_options(function: Any) -> Any:
                      help="A language of the tenant's privacy notice (repeat)."),
         click.option("--erasure-contact", default=None,
                      help="How a learner or guardian asks for erasure (shown on /privacy)."),
+        click.option("--refuse-erased/--accept-erased", default=None,
+                     help="Refuse statements naming a learner erased since (a keyed mark"
+                          " of each erased learner is kept)."),
         click.option("--json", "as_json", is_flag=True, help="Print the tenant as JSON."),
     ]
     for option in reversed(options):
@@ -49,6 +52,8 @@ def _overrides(values: dict[str, Any]) -> dict[str, Any]:
     policy: dict[str, Any] = {}
     if values["pseudonymize"] is not None:
         policy["pseudonymize"] = values["pseudonymize"]
+    if values["refuse_erased"] is not None:
+        policy["refuse_erased"] = values["refuse_erased"]
     if values["keep_all_extensions"] and values["allowed"]:
         raise click.UsageError("--allow-extension and --keep-all-extensions contradict")
     if values["keep_all_extensions"]:

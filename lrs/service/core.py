@@ -21,6 +21,7 @@ from lrs.service.agreements import AgreementService
 from lrs.service.audit import Auditor
 from lrs.service.credentials import CredentialAdmin
 from lrs.service.documents import DocumentResource, DocumentService
+from lrs.service.erasure import ErasureService
 from lrs.service.errors import InvalidRequestError
 from lrs.service.exports import NDJSON, Export, ExportService
 from lrs.service.forwarding import Forwarder
@@ -53,6 +54,10 @@ class LearningRecordStore:
         self.exports = ExportService(
             store, self.tenants, self.audit, privacy.keyring, self.agreements
         )
+        self.erasure = ErasureService(
+            store, privacy, self.tenants, self.audit,
+            authority_home_page=settings.authority_home_page,
+        )
         self._statements = StatementService(
             store,
             privacy,
@@ -67,7 +72,9 @@ class LearningRecordStore:
         )
         # Central side of edge forwarding (`sync` credentials), and the edge side.
         self.sync = SyncService(store, privacy, self.tenants, self.audit)
-        self.forwarding = Forwarder(store, privacy, self.tenants)
+        self.forwarding = Forwarder(
+            store, privacy, self.tenants, erase_local=self.erasure.erase_listed
+        )
 
     @classmethod
     def open(cls, settings: Config) -> LearningRecordStore:

@@ -17,10 +17,13 @@ from typing import Any
 
 import orjson
 
+from anonymize import withdraw_member
 from statements import (
     VOIDED,
     StatementError,
     activity_position_tuples,
+    agent_key,
+    agent_position_tuples,
     statements_equal,
     stored_timestamp,
     version_family,
@@ -238,6 +241,17 @@ def _check_voiding(
         raise StatementError(errors)
 
 
+def _same_statement(sent: dict[str, Any], stored: dict[str, Any]) -> bool:
+    """Data 2.3.1 equality, where an erased learner taken out of a Group of the stored
+    statement (`lrs.service.erasure`) is no difference: a client re-sending the statement
+    as it once sent it is making a re-send, not a conflicting statement."""
+    if statements_equal(sent, stored):
+        return True
+    remaining = {agent_key(node) for _, node, *_ in agent_position_tuples(stored)}
+    withdrawn = withdraw_member(sent, {}, lambda node: agent_key(dict(node)) not in remaining)
+    return withdrawn is not None and statements_equal(withdrawn.statement, stored)
+
+
 def _new_statements(
     sent: list[dict[str, Any]],
     stamped: list[dict[str, Any]],
@@ -246,7 +260,8 @@ def _new_statements(
     """The stamped statements whose id is not stored yet, and those re-sent. A re-sent
     statement equal to the stored one is a no-op; a different one is a conflict
     (Communication 2.1.1-2.1.2). The statement as sent is compared, before stamping: what
-    the LRS assigns is no difference (Data 2.3.1)."""
+    the LRS assigns is no difference (Data 2.3.1), nor are Group members erased from the
+    stored one."""
     pending = []
     resent = []
     conflicts = []
@@ -254,7 +269,7 @@ def _new_statements(
         existing = known.get(statement["id"].lower())
         if existing is None:
             pending.append(statement)
-        elif statements_equal(original, orjson.loads(existing.statement)):
+        elif _same_statement(original, orjson.loads(existing.statement)):
             resent.append(statement)
         else:
             conflicts.append(existing.id)

@@ -54,6 +54,8 @@ ACTIVITY_READ_SCOPES = (STATEMENTS_READ, STATEMENTS_READ_MINE, ALL_READ, ALL, DE
 DEFINE_SCOPES = (DEFINE, ALL)
 AGENT_READ_SCOPES = tuple(dict.fromkeys((*STATEMENT_READ_SCOPES, *PROFILE_READ_SCOPES)))
 ADMIN_SCOPES = (ADMIN, PLATFORM)
+# Erasure deletes a learner's records for good: only the scope made for it, never implied.
+ERASE_SCOPES = (ERASE,)
 PLATFORM_SCOPES = (PLATFORM,)
 # An export credential holds `export` and nothing else, bound to one agreement.
 EXPORT_SCOPES = (EXPORT,)

@@ -29,6 +29,21 @@ signature attachment object is kept but has no data to go with it.
 Whether to pseudonymize, and the masking policy, are the tenant's (`lrs.service.tenants`):
 every method takes the `TenantView` of the request. With pseudonymization off, statements
 are stored with the identities as sent; the masking policy still applies.
+
+What this process holds of a tenant's learners in memory (the originals whose vault entry it
+stored, the pseudonymizer's cache of identifier -> pseudonym) is dropped when it sees the
+tenant at a newer revision: an erasure grows the revision (`storage.commands.erasure`), so
+every worker forgets the erased learner at its next request for the tenant, and stores the
+vault entry of a re-sent statement again instead of believing it stored.
+
+Erasure (`Privacy.erasure_keys`, `Privacy.withdraw`): every key a learner may be stored under
+(their pseudonym under the current and each retired master key, and their raw identifiers,
+for statements stored while pseudonymization was off), and another learner's statement with
+the learner taken out of its Groups, its vault entry sealed again without them. A tenant
+refusing erased learners (`refuse_erased`) keeps a mark of each such key: an HMAC under the
+tenant's general key (`Privacy.erased_marks`), never the key itself, so the store holds no
+identifier or pseudonym of an erased learner; ingest compares the marks of every agent of
+a batch, as sent and as stored, under the current and each retired key (`Privacy.marks_of`).
 """
 
 from __future__ import annotations
@@ -37,7 +52,7 @@ import base64
 import hashlib
 import hmac
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,12 +73,25 @@ from anonymize import (
     seal,
     sealed_key_id,
     unseal,
+    withdraw_member,
 )
 from lrs.config import Config, ConfigError
-from lrs.service.errors import IdentityVaultError, InvalidRequestError, invalid
+from lrs.service.errors import (
+    IdentityVaultError,
+    InvalidRequestError,
+    RequestConflictError,
+    invalid,
+)
 from lrs.service.tenants import TenantView
-from statements import IFI_FIELDS, AttachmentData, agent_key, is_signature_attachment, map_agents
-from storage import Identity, Storage, StoredStatement
+from statements import (
+    IFI_FIELDS,
+    AttachmentData,
+    agent_key,
+    agent_position_tuples,
+    is_signature_attachment,
+    map_agents,
+)
+from storage import Identity, StatementRecord, Storage, StoredStatement, build_record
 
 _KNOWN_MAX = 100_000
 # What the LRS assigns when storing (`lrs.service.ingest`): a signed statement's sealed
@@ -82,7 +110,9 @@ class Prepared:
     sealed: dict[str, bytes]
     identities: dict[str, tuple[Identity, ...]]
     attachments: AttachmentData
-    new: tuple[tuple[str, bytes], ...] = ()
+    new: tuple[bytes, ...] = ()
+    tenant: str = ""
+    revision: int = 0
 
 
 class Privacy:
@@ -91,15 +121,17 @@ class Privacy:
 
     Thread-safe; one Pseudonymizer per tenant, made on first use. The originals whose
     identity entry this process has stored are remembered (bounded), so the same learner's
-    next statements skip sealing it again: most of a batch's cost otherwise.
+    next statements skip sealing it again: most of a batch's cost otherwise. Both are
+    dropped when a newer revision of the tenant is seen (module docstring).
     """
 
-    __slots__ = ("_keyring", "_known", "_lock", "_pseudonymizers")
+    __slots__ = ("_keyring", "_known", "_lock", "_pseudonymizers", "_revisions")
 
     def __init__(self, keyring: Keyring | None) -> None:
         self._keyring = keyring
         self._pseudonymizers: dict[str, Pseudonymizer] = {}
-        self._known: dict[tuple[str, bytes], None] = {}
+        self._known: dict[str, dict[bytes, None]] = {}
+        self._revisions: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -118,6 +150,21 @@ class Privacy:
     def pseudonymizes(self, tenant: TenantView) -> bool:
         """Whether `tenant`'s identities are pseudonymized (its policy, and a key)."""
         return tenant.policy.pseudonymize and self._keyring is not None
+
+    def _sync(self, view: TenantView) -> None:
+        """Forget what this process holds of the tenant's learners when the tenant has
+        changed since (an erasure grows its revision)."""
+        seen = self._revisions.get(view.name)
+        if seen is not None and view.revision <= seen:
+            return
+        with self._lock:
+            seen = self._revisions.get(view.name)
+            if seen is not None and view.revision <= seen:
+                return
+            if seen is not None:
+                self._known.pop(view.name, None)
+                self._pseudonymizers.pop(view.name, None)
+            self._revisions[view.name] = view.revision
 
     def pseudonymizer(self, tenant: str) -> Pseudonymizer:
         """The tenant's Pseudonymizer: the same one `anonymize` users build from the same
@@ -159,12 +206,13 @@ class Privacy:
             return Prepared([masking.apply(s) for s in statements], {}, {}, clear)
         assert self._keyring is not None
         tenant = view.name
+        self._sync(view)
         pseudonymizer = self.pseudonymizer(tenant)
         vault_key = self._keyring.derive(tenant, Purpose.VAULT)
         stored: list[dict[str, Any]] = []
         sealed: dict[str, bytes] = {}
         identities: dict[str, tuple[Identity, ...]] = {}
-        new: dict[tuple[str, bytes], None] = {}
+        new: dict[bytes, None] = {}
         for index, statement in enumerate(statements):
             statement_id = statement["id"].lower()
             try:
@@ -186,7 +234,7 @@ class Privacy:
             own = self._identities(tenant, result.originals.values(), new)
             if own:
                 identities[statement_id] = own
-        return Prepared(stored, sealed, identities, clear, tuple(new))
+        return Prepared(stored, sealed, identities, clear, tuple(new), tenant, view.revision)
 
     def accept_forwarded(
         self, view: TenantView, statements: list[dict[str, Any]], sealed: Mapping[str, bytes]
@@ -207,6 +255,7 @@ class Privacy:
         assert self._keyring is not None
         tenant = view.name
         _refuse_signed(statements)
+        self._sync(view)
         pseudonymizer = self.pseudonymizer(tenant)
         known = {k.key_id for k in self._keyring.derive_all(tenant, Purpose.PSEUDONYM)}
         vault_keys = self._keyring.derive_all(tenant, Purpose.VAULT)
@@ -214,7 +263,7 @@ class Privacy:
         errors: dict[str, list[str]] = {}
         kept: dict[str, bytes] = {}
         identities: dict[str, tuple[Identity, ...]] = {}
-        new: dict[tuple[str, bytes], None] = {}
+        new: dict[bytes, None] = {}
         for index, statement in enumerate(statements):
             statement_id = statement["id"].lower()
             try:
@@ -248,7 +297,10 @@ class Privacy:
                 "the forwarded statements cannot be stored as sent", code="invalid_statement",
                 fields=errors,
             )
-        return Prepared([masking.apply(s) for s in statements], kept, identities, {}, tuple(new))
+        return Prepared(
+            [masking.apply(s) for s in statements], kept, identities, {}, tuple(new), tenant,
+            view.revision,
+        )
 
     def forwarding_keys(self, view: TenantView) -> tuple[list[str], list[str]]:
         """The ids (never the keys) of the tenant's pseudonym keys and of the vault keys
@@ -266,7 +318,7 @@ class Privacy:
         self,
         tenant: str,
         originals: Iterable[Mapping[str, Any]],
-        new: dict[tuple[str, bytes], None],
+        new: dict[bytes, None],
     ) -> tuple[Identity, ...]:
         """The per-pseudonym vault entries of a statement's originals that neither this
         process nor this batch has stored yet (noted in `new`)."""
@@ -274,18 +326,19 @@ class Privacy:
         pseudonymizer = self.pseudonymizer(tenant)
         vault_key = self._keyring.derive(tenant, Purpose.VAULT)
         digest_key = self._keyring.derive(tenant, Purpose.GENERAL).key
+        known = self._known.get(tenant, {})
         own = []
         for original in originals:
             if not any(field in original for field in IFI_FIELDS):
                 continue  # an anonymous Group: its members have their own entries
-            canonical = (tenant, orjson.dumps(original, option=orjson.OPT_SORT_KEYS))
-            if canonical in self._known or canonical in new:
+            canonical = orjson.dumps(original, option=orjson.OPT_SORT_KEYS)
+            if canonical in known or canonical in new:
                 continue
             new[canonical] = None
             key = agent_key(pseudonymizer.pseudonym(original))
             assert key is not None
             # Keyed: a plain hash of an e-mail address is reversed by hashing guesses.
-            digest = hmac.new(digest_key, canonical[1], hashlib.sha256).hexdigest()[:32]
+            digest = hmac.new(digest_key, canonical, hashlib.sha256).hexdigest()[:32]
             own.append(
                 Identity(key, digest, seal(dict(original), vault_key,
                                            aad=_identity_aad(tenant, key)))
@@ -294,13 +347,16 @@ class Privacy:
 
     def remember(self, prepared: Prepared) -> None:
         """Note that `prepared` was stored: its identities need no sealing again. (An entry
-        stored by a batch that was all re-sends is not written; it was stored with them.)"""
+        stored by a batch that was all re-sends is not written; it was stored with them.)
+        Not if the tenant changed meanwhile: an erasure may have deleted them."""
         if not prepared.new:
             return
         with self._lock:
-            if len(self._known) + len(prepared.new) > _KNOWN_MAX:
+            if self._revisions.get(prepared.tenant) != prepared.revision:
+                return
+            if sum(map(len, self._known.values())) + len(prepared.new) > _KNOWN_MAX:
                 self._known.clear()
-            self._known.update(dict.fromkeys(prepared.new))
+            self._known.setdefault(prepared.tenant, {}).update(dict.fromkeys(prepared.new))
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -308,6 +364,7 @@ class Privacy:
         """A validated agent given as a parameter, as the store knows it: its pseudonym."""
         if not self.pseudonymizes(view):
             return agent
+        self._sync(view)
         try:
             return self.pseudonymizer(view.name).pseudonym(agent)
         except PseudonymError as exc:
@@ -356,6 +413,7 @@ class Privacy:
             return _person([agent]), 0
         assert self._keyring is not None
         tenant = view.name
+        self._sync(view)
         pseudonym = self.pseudonymizer(tenant).pseudonym(agent)
         if not reidentify:
             return _person([pseudonym]), 0
@@ -371,6 +429,140 @@ class Privacy:
             assert isinstance(original, dict)
             originals.append(original)
         return _person([*originals, pseudonym]), len(originals)
+
+
+    # -- erasure --------------------------------------------------------------------------
+
+    def erasure_keys(
+        self, view: TenantView, agent: Mapping[str, Any], store: Storage
+    ) -> tuple[Mapping[str, Any], list[str]]:
+        """The learner as the store knows them now (their pseudonym, or the agent as sent
+        when the tenant does not pseudonymize) and every agent key their records may be
+        stored under: that pseudonym and the ones retired master keys made, and the raw
+        identifiers, `mbox` with its `mbox_sha1sum` (statements stored while
+        pseudonymization was off). Given a pseudonym, the raw identifiers are the vault's
+        originals behind it, when it holds any."""
+        self._sync(view)
+        stored = self.stored_agent(view, agent)
+        if self._keyring is None:
+            return stored, _raw_keys(agent)
+        tenant = view.name
+        current = self.pseudonymizer(tenant)
+        originals: list[Mapping[str, Any]] = [agent]
+        if current.is_pseudonym(agent):
+            key = agent_key(dict(agent))
+            assert key is not None
+            originals = [agent, *self._originals(tenant, key, store)]
+        keys: list[str] = []
+        generations = [
+            current, *(Pseudonymizer(k, tenant) for k in self._keyring.generations()[1:])
+        ]
+        for original in originals:
+            keys += _raw_keys(original)
+            if not current.is_pseudonym(original):
+                for pseudonymizer in generations:
+                    keys += _raw_keys(pseudonymizer.pseudonym(original))
+        return stored, list(dict.fromkeys(keys))
+
+    def _originals(self, tenant: str, key: str, store: Storage) -> list[Mapping[str, Any]]:
+        assert self._keyring is not None
+        keys = self._keyring.derive_all(tenant, Purpose.VAULT)
+        found: list[Mapping[str, Any]] = []
+        for identity in store.get_identities(tenant, key):
+            try:
+                original = unseal(identity.sealed, keys, aad=_identity_aad(tenant, key))
+            except AnonymizeError as exc:
+                raise IdentityVaultError("cannot open the identity vault") from exc
+            assert isinstance(original, dict)
+            found.append(original)
+        return found
+
+    def withdraw(
+        self, tenant: str, row: StoredStatement, statement: dict[str, Any], keys: frozenset[str]
+    ) -> StatementRecord | None:
+        """Another learner's statement with the learner of agent keys `keys` taken out of
+        its Groups, its originals sealed again without them; None when it is to be deleted
+        instead: the learner's own (`anonymize.withdraw_member`), or a signed statement,
+        whose sealed original and JWS name the learner and which, edited, would no longer
+        match its signature."""
+
+        def erased(node: Mapping[str, Any]) -> bool:
+            return agent_key(dict(node)) in keys
+
+        # Most statements found are the learner's own: judged without opening the vault.
+        withdrawn = withdraw_member(statement, {}, erased)
+        if withdrawn is None:
+            return None
+        if row.sealed is None:
+            return build_record(withdrawn.statement, writer=row.writer)
+        if self._keyring is None:
+            raise IdentityVaultError("cannot open the identity vault: no master key")
+        try:
+            originals = unseal(
+                row.sealed, self._keyring.derive_all(tenant, Purpose.VAULT),
+                aad=f"{tenant}|{row.id}".encode(),
+            )
+        except AnonymizeError as exc:
+            raise IdentityVaultError("cannot open the identity vault") from exc
+        assert isinstance(originals, dict)
+        if "signatures" in originals:
+            return None
+        withdrawn = withdraw_member(statement, originals, erased)
+        assert withdrawn is not None  # the same statement, judged the same
+        sealed = None
+        if withdrawn.originals:
+            sealed = seal(
+                withdrawn.originals, self._keyring.derive(tenant, Purpose.VAULT),
+                aad=f"{tenant}|{row.id}".encode(),
+            )
+        return build_record(withdrawn.statement, writer=row.writer, sealed=sealed)
+
+    def erased_marks(self, view: TenantView, keys: Sequence[str]) -> list[str]:
+        """The marks an erasure stores for a tenant refusing erased learners: one per agent
+        key of the learner (module docstring). RequestConflictError without a master key:
+        an unkeyed digest of an e-mail address is reversed by hashing guesses."""
+        if self._keyring is None:
+            raise RequestConflictError(
+                "the tenant refuses erased learners (refuse_erased), which needs a master key"
+                " (key_file or master_key) to keep their marks; nothing was erased",
+                code="refuse_erased_needs_key",
+            )
+        key = self._keyring.derive(view.name, Purpose.GENERAL).key
+        return sorted({_mark(key, agent) for agent in keys})
+
+    def marks_of(
+        self, view: TenantView, statements: Sequence[Mapping[str, Any]]
+    ) -> list[set[str]]:
+        """The marks of every agent of each statement, under the current and each retired
+        key. Empty sets without a master key: no erasure could have marked anyone."""
+        if self._keyring is None:
+            return [set() for _ in statements]
+        keys = [d.key for d in self._keyring.derive_all(view.name, Purpose.GENERAL)]
+        return [
+            {
+                _mark(key, agent)
+                for _, node, *_ in agent_position_tuples(dict(statement), authority=False)
+                for agent in _raw_keys(node)
+                for key in keys
+            }
+            for statement in statements
+        ]
+
+
+def _mark(key: bytes, agent: str) -> str:
+    return hmac.new(key, f"erased|{agent}".encode(), hashlib.sha256).hexdigest()
+
+
+def _raw_keys(agent: Mapping[str, Any]) -> list[str]:
+    """An agent's key, and for an `mbox` its `mbox_sha1sum`'s (one address, two forms)."""
+    key = agent_key(dict(agent))
+    if key is None:
+        return []
+    mbox = agent.get("mbox")
+    if not isinstance(mbox, str):
+        return [key]
+    sha1 = hashlib.sha1(key[len("mbox:") :].encode(), usedforsecurity=False).hexdigest()
+    return [key, "mbox_sha1sum:" + sha1]
 
 
 def load_privacy(config: Config) -> Privacy:

@@ -29,7 +29,7 @@ import orjson
 
 from lrs.service.activities import canonical_definitions, with_canonical_definitions
 from lrs.service.audit import UNPSEUDONYMIZED, Auditor
-from lrs.service.errors import InvalidRequestError, NotFoundError, invalid
+from lrs.service.errors import ForbiddenError, InvalidRequestError, NotFoundError, invalid
 from lrs.service.ingest import store_statements
 from lrs.service.principal import (
     DEFINE_SCOPES,
@@ -155,9 +155,15 @@ class StatementService:
             if "id" not in statement:
                 # The vault entry is bound to the id, so it is assigned before pseudonymizing.
                 statement["id"] = str(uuid.uuid4())
-        prepared = self.privacy.prepare(
-            self.tenants.get(principal.tenant), statements, attachments
-        )
+        view = self.tenants.get(principal.tenant)
+        sent = self.privacy.marks_of(view, statements) if view.policy.refuse_erased else []
+        prepared = self.privacy.prepare(view, statements, attachments)
+        if view.policy.refuse_erased:
+            # As sent and as stored: a learner may be named by an identifier or a pseudonym.
+            stored = self.privacy.marks_of(view, prepared.statements)
+            self._refuse_erased(
+                principal.tenant, [a | b for a, b in zip(sent, stored, strict=True)]
+            )
         ids = store_statements(
             self.store,
             principal.tenant,
@@ -172,6 +178,19 @@ class StatementService:
         )
         self.privacy.remember(prepared)
         return ids
+
+    def _refuse_erased(self, tenant: str, marks: list[set[str]]) -> None:
+        """ForbiddenError naming each statement of the batch (`marks`: each one's) that names
+        an erased learner (the tenant's `refuse_erased`); nothing is stored."""
+        found = self.store.erased_among(tenant, sorted(set().union(*marks)))
+        refused = [index for index, own in enumerate(marks) if own & found]
+        if refused:
+            rule = "names a learner erased from this tenant, whose policy refuses their statements"
+            raise ForbiddenError(
+                "the batch names a learner erased from this tenant (policy refuse_erased)",
+                code="erased_learner_refused",
+                fields={f"[{index}]": [rule] for index in refused},
+            )
 
     # -- reads ----------------------------------------------------------------------------
 

@@ -20,6 +20,8 @@ Policy fields (JSON names), each checked here:
     retention_days      statements older than this (by `stored`) are deleted (null: kept)
     notice_languages    the languages of the tenant's privacy notice (language tags)
     erasure_contact     how a learner or guardian asks for erasure (shown on /privacy)
+    refuse_erased       statements naming a learner erased since are refused (bool; the
+                        erasure keeps a keyed mark of the learner, `lrs.service.erasure`)
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class TenantPolicy:
     retention_days: int | None = None
     notice_languages: tuple[str, ...] = ("en",)
     erasure_contact: str = ""
+    refuse_erased: bool = False
 
     @classmethod
     def from_config(cls, config: Config) -> TenantPolicy:
@@ -72,6 +75,7 @@ class TenantPolicy:
                 retention_days=config.retention_days,
                 notice_languages=config.notice_languages,
                 erasure_contact=config.erasure_contact,
+                refuse_erased=config.refuse_erased,
             ),
             prefix="configuration",
         )
@@ -93,6 +97,7 @@ class TenantPolicy:
             "retention_days": self.retention_days,
             "notice_languages": list(self.notice_languages),
             "erasure_contact": self.erasure_contact,
+            "refuse_erased": self.refuse_erased,
         }
 
 
@@ -120,7 +125,7 @@ def parse_policy(
     for name, value in overrides.items():
         if value is None and name not in ("allowed_extensions", "retention_days"):
             continue
-        if name == "pseudonymize" and not isinstance(value, bool):
+        if name in ("pseudonymize", "refuse_erased") and not isinstance(value, bool):
             raise _problem(prefix, name, "must be true or false")
         if name in ("allowed_extensions", "drop_fields", "notice_languages"):
             if value is not None and not _strings(value):

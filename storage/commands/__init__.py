@@ -1,6 +1,7 @@
 """The xAPI rules of storing, written once above the backends' primitives
 (`storage.protocol`): every backend gets the same voiding, StatementRef chains, document
-preconditions and merge, and activity definition merge, because no backend implements them.
+preconditions and merge, activity definition merge, erasure of a learner and retention,
+because no backend implements them.
 
 Each command takes the `Storage` to write to; the service core (`lrs.service`) calls them,
 and so can any other tool writing an LRS store.
@@ -25,6 +26,8 @@ from storage.commands.documents import (
     merge_json_documents,
     put_document,
 )
+from storage.commands.erasure import Erasure, ErasureCounts, erase_agent, stands_in
+from storage.commands.retention import Retention, delete_before
 from storage.commands.statements import (
     apply_voiding,
     finish_statements,
@@ -37,14 +40,19 @@ from storage.commands.tenants import create_tenant, update_tenant
 __all__ = [
     "AuditKey",
     "BrokenLink",
+    "Erasure",
+    "ErasureCounts",
+    "Retention",
     "append_audit",
     "apply_voiding",
     "check_preconditions",
     "create_tenant",
+    "delete_before",
     "delete_document",
     "delete_documents",
     "document_etag",
     "entry_hash",
+    "erase_agent",
     "finish_statements",
     "insert_statements",
     "is_json_content_type",
@@ -57,6 +65,7 @@ __all__ = [
     "put_attachments",
     "put_document",
     "record_erasure",
+    "stands_in",
     "update_sync_state",
     "update_tenant",
     "verify_audit",

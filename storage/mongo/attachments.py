@@ -52,6 +52,41 @@ def put(
         raise
 
 
+def unreferenced(
+    db: Database,
+    session: ClientSession | None,
+    tenant: str,
+    sha2s: Sequence[str],
+    excluding: Sequence[str],
+) -> list[str]:
+    """Stored hashes among `sha2s` that no statement outside `excluding` names in its `h`
+    (index `statements_attachments`)."""
+    wanted = sorted({s.lower() for s in sha2s})
+    if not wanted:
+        return []
+    stored = {
+        doc["sha2"]
+        for doc in db.attachments.find(
+            {"tenant": tenant, "sha2": {"$in": wanted}}, {"_id": 0, "sha2": 1}, session=session
+        )
+    }
+    referring = db.statements.find(
+        {"t": tenant, "h": {"$in": sorted(stored)}, "id": {"$nin": list(excluding)}},
+        {"_id": 0, "h": 1}, session=session,
+    )
+    for doc in referring if stored else ():
+        stored -= set(doc["h"])
+    return sorted(stored)
+
+
+def remove(
+    db: Database, session: ClientSession | None, tenant: str, sha2s: Sequence[str]
+) -> int:
+    return db.attachments.delete_many(
+        {"tenant": tenant, "sha2": {"$in": [s.lower() for s in sha2s]}}, session=session
+    ).deleted_count
+
+
 def get(
     db: Database, tenant: str, sha2s: Sequence[str], writer: str | None
 ) -> dict[str, tuple[str, bytes]]:

@@ -48,6 +48,7 @@ from storage.records import (
     AuditEntry,
     Credential,
     Document,
+    DocumentRef,
     DocumentScope,
     Erasure,
     FeedPage,
@@ -113,11 +114,60 @@ class MongoTransaction:
             self._db, self._write.doing("link statements"), tenant, pairs
         )
 
+    def agent_statement_ids(
+        self,
+        tenant: str,
+        agents: Sequence[str],
+        *,
+        since: str | None = None,
+        limit: int | None = None,
+        chains: bool = True,
+    ) -> list[str]:
+        return statements.agent_statement_ids(
+            self._db, self._write.doing("find a learner's statements"), tenant, agents, since,
+            limit, chains,
+        )
+
+    def statements_before(
+        self, tenant: str, before: str, limit: int, *, after: tuple[str, str] | None = None
+    ) -> list[StoredStatement]:
+        return statements.before(
+            self._db, self._write.doing("find old statements"), tenant, before, limit, after
+        )
+
+    def delete_statements(self, tenant: str, ids: Sequence[str]) -> int:
+        return statements.delete(self._db, self._write.doing("delete statements"), tenant, ids)
+
+    def replace_statements(self, tenant: str, records: Sequence[StatementRecord]) -> None:
+        statements.replace(self._db, self._write.doing("replace statements"), tenant, records)
+
     def put_identities(self, tenant: str, items: Sequence[Identity]) -> None:
         identities.put(self._db, self._write.doing("store identities"), tenant, items)
 
+    def get_identities(self, tenant: str, agent: str) -> list[Identity]:
+        return identities.get(
+            self._db, tenant, agent, session=self._write.doing("read identities")
+        )
+
+    def remove_identities(self, tenant: str, agents: Sequence[str]) -> int:
+        return identities.remove(self._db, self._write.doing("delete identities"), tenant, agents)
+
+    def mark_erased(self, tenant: str, marks: Sequence[str]) -> None:
+        identities.mark_erased(self._db, self._write.doing("mark erased"), tenant, marks)
+
     def put_attachments(self, tenant: str, items: AttachmentItems, *, writer: str) -> None:
         attachments.put(self._db, self._write.doing("store attachments"), tenant, items, writer)
+
+    def unreferenced_attachments(
+        self, tenant: str, sha2s: Sequence[str], *, excluding: Sequence[str]
+    ) -> list[str]:
+        return attachments.unreferenced(
+            self._db, self._write.doing("find unreferenced attachments"), tenant, sha2s,
+            excluding,
+        )
+
+    def remove_attachments(self, tenant: str, sha2s: Sequence[str]) -> int:
+        return attachments.remove(self._db, self._write.doing("delete attachments"), tenant, sha2s)
 
     def get_activities(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         return activities.get(self._db, self._write.doing("read activities"), tenant, ids)
@@ -156,6 +206,17 @@ class MongoTransaction:
     def remove_documents(self, tenant: str, scope: DocumentScope) -> int:
         return documents.remove_scope(
             self._db, self._write.doing("delete documents"), tenant, scope
+        )
+
+    def agent_documents(
+        self,
+        tenant: str,
+        *,
+        agents: Sequence[str] | None = None,
+        updated_before: str | None = None,
+    ) -> list[DocumentRef]:
+        return documents.agent_documents(
+            self._db, self._write.doing("find documents"), tenant, agents, updated_before
         )
 
     def get_tenant(self, name: str) -> Tenant | None:
@@ -208,7 +269,7 @@ class MongoStorage:
         return f"MongoStorage(database={self.database_name!r})"
 
     @property
-    def transactions(self) -> bool:
+    def transactional(self) -> bool:
         """Whether writes run in session transactions (else: undone on failure)."""
         return self._db.transactions
 
@@ -246,6 +307,10 @@ class MongoStorage:
     def get_identities(self, tenant: str, agent: str) -> list[Identity]:
         with self._db.errors("read identities"):
             return identities.get(self._db, tenant, agent)
+
+    def erased_among(self, tenant: str, marks: Sequence[str]) -> set[str]:
+        with self._db.errors("read erased marks"):
+            return identities.erased_among(self._db, tenant, marks)
 
     def read_feed(self, tenant: str, after: str, limit: int) -> FeedPage:
         settled = stored_timestamp(datetime.now(UTC) - self.feed_delay)
@@ -329,6 +394,11 @@ class MongoStorage:
     def list_credentials(self, tenant: str | None = None) -> list[Credential]:
         with self._db.errors("list credentials"):
             return credentials.list_all(self._db, tenant)
+
+    def purge_deleted(self) -> bool:
+        """Nothing the LRS can do: the server's journal, oplog and backups keep deleted
+        documents for their own lifetimes (README, "MongoDB")."""
+        return False
 
     # -- data-sharing agreements ---------------------------------------------------------
 

@@ -17,7 +17,7 @@ password is also cut out of the driver's messages). Open the store after the ser
 forks its workers (gunicorn without `--preload`): a MongoClient must not cross a fork.
 
 Collections (the layout of each is in its resource module): `statements`
-(`storage.mongo.statements`), `identities`, `activities`, `documents`, `attachments`,
+(`storage.mongo.statements`), `identities` and `erased`, `activities`, `documents`, `attachments`,
 `credentials`, `pending` (markers of batches whose deferred step is not done), `tenants`
 (`storage.mongo.tenants`), `audit` (`storage.mongo.audit`), `agreements`
 (`storage.mongo.agreements`), `sync` and `erasures` (`storage.mongo.sync`: added without a
@@ -30,6 +30,9 @@ layout change, their indexes made at startup) and `meta`, whose document
        or credentials. Every step is an idempotent upsert and the version is written last, so
        a migration interrupted at any point is finished by the next start, and one run twice
        finds nothing to do. A database of a newer layout is refused.
+    3  + `h` on each statement with attachments (the sha2 of each: which attachment data it
+       refers to), set from the stored statements; same idempotent steps, version last.
+       `erased` (marks of erased learners a tenant refuses) starts empty.
 
 Agreements, and the `agreement` field of a credential, came later without a new layout: a
 collection is made when first written, and a credential without the field is bound to no
@@ -52,12 +55,18 @@ Indexes (created at startup, idempotently), each with the queries it serves:
   (`voided_targets`).
 - `statements_chain` (t, chain): which stored statements wait for a newly stored target
   (`reference_sources`).
+- `statements_attachments` (t, h), only statements with `h`: whether a remaining statement
+  still refers to attachment data (erasure, retention).
 - `credentials_key` (key) unique: a request names its credential key before its tenant.
 - `credentials_tenant` (tenant, created, _id): list_credentials.
 - `documents_key` (tenant, resource, activity, agent, registration, doc_id) unique:
   Communication 2.3, 2.6, 2.7 document keys; also serves listing and deleting a scope.
+- `documents_agent` (tenant, agent): a learner's documents (erasure).
+- `documents_updated` (tenant, updated): documents not updated since a cut-off (retention).
 - `identities_key` (t, agent, digest) unique: one vault entry per distinct original;
   get_identities.
+- `erased_key` (t, m) unique: the marks of erased learners a tenant refuses (erasure,
+  ingest).
 - `attachments_key` (tenant, sha2) unique: attachment data stored once per hash (Data
   2.4.11); one attachment must fit in a 16 MB BSON document.
 - `activities_id` (t, id) unique: one canonical definition per activity id (Data 2.4.4.1
@@ -94,9 +103,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import orjson
 from bson import Binary
 from bson.errors import BSONError
-from pymongo import ASCENDING, IndexModel, MongoClient
+from pymongo import ASCENDING, IndexModel, MongoClient, UpdateOne
 from pymongo.errors import (
     BulkWriteError,
     ConfigurationError,
@@ -105,7 +115,7 @@ from pymongo.errors import (
     PyMongoError,
 )
 
-from statements import stored_timestamp
+from statements import attachment_hashes, stored_timestamp
 from storage.errors import StorageError, UnavailableError
 
 if TYPE_CHECKING:
@@ -155,6 +165,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
         IndexModel([("t", ASCENDING), ("voids", ASCENDING)], name="statements_voids"),
         IndexModel([("t", ASCENDING), ("chain", ASCENDING)], name="statements_chain"),
+        IndexModel(
+            [("t", ASCENDING), ("h", ASCENDING)], name="statements_attachments",
+            partialFilterExpression={"h": {"$exists": True}},
+        ),
     ],
     "credentials": [
         IndexModel([("key", ASCENDING)], name="credentials_key", unique=True),
@@ -167,12 +181,17 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel(
             [(field, ASCENDING) for field in _DOCUMENT_KEY], name="documents_key", unique=True
         ),
+        IndexModel([("tenant", ASCENDING), ("agent", ASCENDING)], name="documents_agent"),
+        IndexModel([("tenant", ASCENDING), ("updated", ASCENDING)], name="documents_updated"),
     ],
     "identities": [
         IndexModel(
             [("t", ASCENDING), ("agent", ASCENDING), ("digest", ASCENDING)],
             name="identities_key", unique=True,
         ),
+    ],
+    "erased": [
+        IndexModel([("t", ASCENDING), ("m", ASCENDING)], name="erased_key", unique=True),
     ],
     "attachments": [
         IndexModel(
@@ -209,7 +228,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
 }
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+_MIGRATION_BATCH = 1000
 DEFAULT_TENANT = "default"
 
 
@@ -294,6 +314,7 @@ class Database:
                 self.db = self.client.get_default_database(DEFAULT_DATABASE)
                 self.statements: Collection[dict[str, Any]] = self.db["statements"]
                 self.identities: Collection[dict[str, Any]] = self.db["identities"]
+                self.erased: Collection[dict[str, Any]] = self.db["erased"]
                 self.activities: Collection[dict[str, Any]] = self.db["activities"]
                 self.documents: Collection[dict[str, Any]] = self.db["documents"]
                 self.attachments: Collection[dict[str, Any]] = self.db["attachments"]
@@ -328,6 +349,17 @@ class Database:
             )
         if version == SCHEMA_VERSION:
             return
+        if version < 2:
+            self._add_tenants()
+        with self.errors("migrate to layout 3"):
+            self._index_attachments()
+            meta.update_one(
+                {"_id": "schema"}, {"$set": {"version": SCHEMA_VERSION}}, upsert=True
+            )
+
+    def _add_tenants(self) -> None:
+        """1 -> 2: a tenant document, following the configuration, for the default tenant
+        and every tenant with data or credentials."""
         with self.errors("migrate to layout 2"):
             names = {DEFAULT_TENANT}
             for collection, field in (
@@ -343,9 +375,20 @@ class Database:
                                       "created": now, "updated": now, "revision": 0}},
                     upsert=True,
                 )
-            meta.update_one(
-                {"_id": "schema"}, {"$set": {"version": SCHEMA_VERSION}}, upsert=True
-            )
+
+    def _index_attachments(self) -> None:
+        """2 -> 3: `h` on the statements stored with attachments (a scan, once)."""
+        updates = []
+        for doc in self.statements.find({"h": {"$exists": False}}, {"_id": 1, "b": 1}):
+            raw = bytes(doc["b"])
+            hashes = attachment_hashes(orjson.loads(raw)) if b'"attachments"' in raw else []
+            if hashes:
+                updates.append(UpdateOne({"_id": doc["_id"]}, {"$set": {"h": sorted(hashes)}}))
+            if len(updates) == _MIGRATION_BATCH:
+                self.statements.bulk_write(updates, ordered=False)
+                updates = []
+        if updates:
+            self.statements.bulk_write(updates, ordered=False)
 
     @property
     def name(self) -> str:

@@ -11,6 +11,7 @@ that lost a race gets ConcurrentUpdateError, reads again and checks again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bson import Binary
@@ -18,7 +19,7 @@ from pymongo.errors import DuplicateKeyError
 
 from storage.errors import ConcurrentUpdateError
 from storage.mongo.database import Database
-from storage.records import Document, DocumentScope
+from storage.records import AGENT_PROFILE, STATE, Document, DocumentRef, DocumentScope
 
 if TYPE_CHECKING:
     from pymongo.client_session import ClientSession
@@ -109,3 +110,34 @@ def remove_scope(
     db: Database, session: ClientSession | None, tenant: str, scope: DocumentScope
 ) -> int:
     return db.documents.delete_many(_scope(tenant, scope), session=session).deleted_count
+
+
+def agent_documents(
+    db: Database,
+    session: ClientSession | None,
+    tenant: str,
+    agents: Sequence[str] | None,
+    updated_before: str | None,
+) -> list[DocumentRef]:
+    """Index `documents_agent` for `agents`, `documents_updated` for a cut-off."""
+    query: dict[str, Any] = {"tenant": tenant, "resource": {"$in": [STATE, AGENT_PROFILE]}}
+    if agents is not None:
+        query["agent"] = {"$in": list(agents)}
+    if updated_before is not None:
+        query["updated"] = {"$lt": updated_before}
+    found = [
+        DocumentRef(
+            DocumentScope(
+                doc["resource"], doc["activity"], doc["agent"], doc["registration"] or None
+            ),
+            doc["doc_id"], doc["etag"], doc["updated"],
+        )
+        for doc in db.documents.find(
+            query, {"_id": 0, "content": 0, "content_type": 0}, session=session
+        )
+    ]
+    return sorted(
+        found,
+        key=lambda d: (d.scope.resource, d.scope.agent, d.scope.activity,
+                       d.scope.registration or "", d.id),
+    )

@@ -8,7 +8,9 @@ starting with "$" never become field names), `v` (when present) its sealed origi
 (identity vault, BSON binary, opaque here), and the query fields:
 `m` one entry per member of the statement's StatementRef chain, itself first, each
 `{agents, related_agents, verb, activities, related_activities, registration}`; and `chain`
-the ids of the statements its object refers to, directly or through others, found or not.
+the ids of the statements its object refers to, directly or through others, found or not;
+`h` (when it has attachments) the sha2 of each, so data no remaining statement refers to is
+found by an index.
 
 A filter other than since/until matches when one `m` entry meets all of them
 (Communication 2.1.3, Filter Conditions for StatementRefs): one filter queries `m.<field>`,
@@ -23,6 +25,16 @@ document in collection `pending`, `{t, ids}`, inserted before its statements in 
 write and shrunk by `clear_pending`; `get` reports a statement pending while an entry names
 it. One small write per batch instead of an update of every statement (measured with
 bench.storage_mongo: the per-statement flag cost more than the insert itself on SecantusDB).
+
+Deleting statements (`delete`: erasure, retention) is the one function that deletes
+statement documents, with what is derived from them: the copies of their `m` entries in the
+statements referring to them (each such statement's `m` is rebuilt from the stored
+statements on its reference path, since equal entries of two targets are stored once, and a
+chain passes only through stored statements), and the pending markers naming them; `chain`
+and `h` go with the document (a `chain` naming a deleted statement stays: stored again, it
+is linked again). Without a transaction the documents go last, so
+a re-run finds what an interruption left. A collection a later feature derives from
+statements is cleaned there too.
 
 The statement feed (`Storage.read_feed`) is `k` order, positions are `k` values. Writers
 are not serialized here, so a statement stamped earlier may commit after one stamped later
@@ -114,6 +126,8 @@ def _document(tenant: str, record: StatementRecord) -> dict[str, Any]:
         doc["voids"] = record.voids
     if record.sealed is not None:
         doc["v"] = Binary(record.sealed)
+    if record.attachments:
+        doc["h"] = sorted(record.attachments)
     return doc
 
 
@@ -255,6 +269,138 @@ def add_references(
         if entries[source]:
             add["m"] = {"$each": entries[source]}
         updates.append(UpdateOne({"t": tenant, "id": source}, {"$addToSet": add}))
+    db.statements.bulk_write(updates, ordered=False, session=session)
+
+
+def agent_statement_ids(
+    db: Database,
+    session: ClientSession | None,
+    tenant: str,
+    agents: Sequence[str],
+    since: str | None,
+    limit: int | None,
+    chains: bool,
+) -> list[str]:
+    """`statements_related_agent` (both voided values): every `m` entry, own or copied;
+    without `chains` the own entry (the first) must hold them too."""
+    query: dict[str, Any] = {
+        "t": tenant, "voided": {"$in": [False, True]},
+        f"m.{RELATED_AGENTS}": {"$in": list(agents)},
+    }
+    if not chains:
+        query[f"m.0.{RELATED_AGENTS}"] = {"$in": list(agents)}
+    if since is not None:
+        query["k"] = {"$gte": since}
+    found = db.statements.find(query, {"_id": 0, "id": 1}, session=session)
+    if limit is not None:
+        found = found.limit(limit)
+    return [doc["id"] for doc in found]
+
+
+def before(
+    db: Database,
+    session: ClientSession | None,
+    tenant: str,
+    stored: str,
+    limit: int,
+    after: tuple[str, str] | None,
+) -> list[StoredStatement]:
+    """`statements_stored` (both voided values), oldest first; `stored` bounds `k` from
+    above exclusively, since every key of that instant sorts after it."""
+    bounds: dict[str, str] = {"$lt": stored}
+    if after is not None:
+        bounds["$gt"] = paging_key(*after)
+    docs = db.statements.find(
+        {"t": tenant, "voided": {"$in": [False, True]}, "k": bounds}, FIELDS, session=session
+    ).sort("k", ASCENDING).limit(limit)
+    return [_stored(doc) for doc in docs]
+
+
+def delete(db: Database, session: ClientSession | None, tenant: str, ids: Sequence[str]) -> int:
+    """`Transaction.delete_statements` (module docstring): the copies first, the statement
+    documents last."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return 0
+    _refresh_sources(db, session, tenant, wanted, gone=set(wanted), replaced={})
+    clear_pending(db, session, tenant, wanted)
+    return db.statements.delete_many(
+        {"t": tenant, "id": {"$in": wanted}}, session=session
+    ).deleted_count
+
+
+def replace(
+    db: Database, session: ClientSession | None, tenant: str, records: Sequence[StatementRecord]
+) -> None:
+    """`Transaction.replace_statements`: the statements referring to them first, then the
+    statements themselves (their own `m` entry, the first; the copies after it stay)."""
+    if not records:
+        return
+    entries = {record.id: member(record) for record in records}
+    _refresh_sources(db, session, tenant, list(entries), gone=set(), replaced=entries)
+    updates = []
+    for record in records:
+        fields: dict[str, Any] = {"b": Binary(record.statement), "m.0": entries[record.id]}
+        unset: dict[str, str] = {}
+        for name, value in (
+            ("v", None if record.sealed is None else Binary(record.sealed)),
+            ("h", sorted(record.attachments) or None),
+        ):
+            if value is None:
+                unset[name] = ""
+            else:
+                fields[name] = value
+        change: dict[str, Any] = {"$set": fields}
+        if unset:
+            change["$unset"] = unset
+        updates.append(UpdateOne({"t": tenant, "id": record.id}, change))
+    db.statements.bulk_write(updates, ordered=False, session=session)
+
+
+def _refresh_sources(
+    db: Database,
+    session: ClientSession | None,
+    tenant: str,
+    targets: list[str],
+    *,
+    gone: set[str],
+    replaced: dict[str, dict[str, Any]],
+) -> None:
+    """Rebuild the `m` of every remaining statement whose chain reaches one of `targets`:
+    its own entry, then the own entry of each statement on its reference path, `replaced`
+    ones as given, up to the first one not stored or `gone` (a chain passes only through
+    stored statements; `chain` itself is kept, so a statement stored again is linked
+    again)."""
+    sources = [
+        doc
+        for doc in db.statements.find(
+            {"t": tenant, "chain": {"$in": targets}},
+            {"_id": 0, "id": 1, "ref": 1, "chain": 1, "m": 1}, session=session,
+        )
+        if doc["id"] not in gone
+    ]
+    if not sources:
+        return
+    wanted = sorted({t for doc in sources for t in doc["chain"]} - gone)
+    path: dict[str, tuple[dict[str, Any], str | None]] = {
+        doc["id"]: (replaced.get(doc["id"], doc["m"][0]), doc.get("ref"))
+        for doc in db.statements.find(
+            {"t": tenant, "id": {"$in": wanted}}, {"_id": 0, "id": 1, "ref": 1, "m": 1},
+            session=session,
+        )
+        if doc.get("m")
+    }
+    updates = []
+    for doc in sources:
+        m = [doc["m"][0]]
+        seen = {doc["id"]}
+        target = doc.get("ref")
+        while target in path and target not in seen:
+            seen.add(target)
+            entry, target = path[target]
+            if entry not in m:
+                m.append(entry)
+        updates.append(UpdateOne({"t": tenant, "id": doc["id"]}, {"$set": {"m": m}}))
     db.statements.bulk_write(updates, ordered=False, session=session)
 
 

@@ -52,6 +52,36 @@ def put(conn: sqlite3.Connection, tenant: str, items: AttachmentItems, writer: s
     )
 
 
+def unreferenced(
+    conn: sqlite3.Connection, tenant: str, sha2s: Sequence[str], excluding: Sequence[str]
+) -> list[str]:
+    """Stored hashes among `sha2s` no statement outside `excluding` refers to
+    (`statement_attachments`, `storage.sqlite.statements`)."""
+    rows = conn.execute(
+        "SELECT a.sha2 FROM attachments AS a WHERE a.tenant = ?1"
+        " AND a.sha2 IN (SELECT value FROM json_each(?2)) AND NOT EXISTS ("
+        "SELECT 1 FROM statement_attachments AS r JOIN statements AS s ON s.seq = r.seq"
+        " WHERE r.tenant = ?1 AND r.sha2 = a.sha2"
+        " AND s.id NOT IN (SELECT value FROM json_each(?3))) ORDER BY a.sha2",
+        (tenant, orjson.dumps([s.lower() for s in sha2s]), orjson.dumps(list(excluding))),
+    )
+    return [row[0] for row in rows]
+
+
+def remove(conn: sqlite3.Connection, tenant: str, sha2s: Sequence[str]) -> int:
+    """Delete the data and who sent it."""
+    wanted = (tenant, orjson.dumps([s.lower() for s in sha2s]))
+    conn.execute(
+        "DELETE FROM attachment_writers WHERE tenant = ?"
+        " AND sha2 IN (SELECT value FROM json_each(?))",
+        wanted,
+    )
+    return conn.execute(
+        "DELETE FROM attachments WHERE tenant = ? AND sha2 IN (SELECT value FROM json_each(?))",
+        wanted,
+    ).rowcount
+
+
 def get(
     conn: sqlite3.Connection, tenant: str, sha2s: Sequence[str], writer: str | None
 ) -> dict[str, tuple[str, bytes]]:

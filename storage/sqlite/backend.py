@@ -22,6 +22,7 @@ from storage.records import (
     AuditEntry,
     Credential,
     Document,
+    DocumentRef,
     DocumentScope,
     Erasure,
     FeedPage,
@@ -94,11 +95,50 @@ class SQLiteTransaction:
     def add_references(self, tenant: str, pairs: Sequence[tuple[str, str]]) -> None:
         statements.add_references(self._conn, tenant, pairs)
 
+    def agent_statement_ids(
+        self,
+        tenant: str,
+        agents: Sequence[str],
+        *,
+        since: str | None = None,
+        limit: int | None = None,
+        chains: bool = True,
+    ) -> list[str]:
+        return statements.agent_statement_ids(self._conn, tenant, agents, since, limit, chains)
+
+    def statements_before(
+        self, tenant: str, before: str, limit: int, *, after: tuple[str, str] | None = None
+    ) -> list[StoredStatement]:
+        return statements.before(self._conn, tenant, before, limit, after)
+
+    def delete_statements(self, tenant: str, ids: Sequence[str]) -> int:
+        return statements.delete(self._conn, tenant, ids)
+
+    def replace_statements(self, tenant: str, records: Sequence[StatementRecord]) -> None:
+        statements.replace(self._conn, tenant, records)
+
     def put_identities(self, tenant: str, items: Sequence[Identity]) -> None:
         identities.put(self._conn, tenant, items)
 
+    def get_identities(self, tenant: str, agent: str) -> list[Identity]:
+        return identities.get(self._conn, tenant, agent)
+
+    def remove_identities(self, tenant: str, agents: Sequence[str]) -> int:
+        return identities.remove(self._conn, tenant, agents)
+
+    def mark_erased(self, tenant: str, marks: Sequence[str]) -> None:
+        identities.mark_erased(self._conn, tenant, marks)
+
     def put_attachments(self, tenant: str, items: AttachmentItems, *, writer: str) -> None:
         attachments.put(self._conn, tenant, items, writer)
+
+    def unreferenced_attachments(
+        self, tenant: str, sha2s: Sequence[str], *, excluding: Sequence[str]
+    ) -> list[str]:
+        return attachments.unreferenced(self._conn, tenant, sha2s, excluding)
+
+    def remove_attachments(self, tenant: str, sha2s: Sequence[str]) -> int:
+        return attachments.remove(self._conn, tenant, sha2s)
 
     def get_activities(self, tenant: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         return activities.get(self._conn, tenant, ids)
@@ -129,6 +169,15 @@ class SQLiteTransaction:
 
     def remove_documents(self, tenant: str, scope: DocumentScope) -> int:
         return documents.remove_scope(self._conn, tenant, scope)
+
+    def agent_documents(
+        self,
+        tenant: str,
+        *,
+        agents: Sequence[str] | None = None,
+        updated_before: str | None = None,
+    ) -> list[DocumentRef]:
+        return documents.agent_documents(self._conn, tenant, agents, updated_before)
 
     def get_tenant(self, name: str) -> Tenant | None:
         return tenants.get(self._conn, name)
@@ -163,6 +212,7 @@ class SQLiteStorage:
 
     defers_shared_writes = False
     needs_settling = False
+    transactional = True
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -205,6 +255,10 @@ class SQLiteStorage:
     def get_identities(self, tenant: str, agent: str) -> list[Identity]:
         with _errors("read identities"):
             return identities.get(self._db.conn, tenant, agent)
+
+    def erased_among(self, tenant: str, marks: Sequence[str]) -> set[str]:
+        with _errors("read erased marks"):
+            return identities.erased_among(self._db.conn, tenant, marks)
 
     def read_feed(self, tenant: str, after: str, limit: int) -> FeedPage:
         with _errors("read the statement feed"):
@@ -281,6 +335,9 @@ class SQLiteStorage:
     def list_credentials(self, tenant: str | None = None) -> list[Credential]:
         with _errors("list credentials"):
             return credentials.list_all(self._db.conn, tenant)
+
+    def purge_deleted(self) -> bool:
+        return self._db.purge_wal()
 
     def put_agreement(self, agreement: Agreement) -> None:
         with _errors("store an agreement"), self._db.write() as conn:

@@ -11,6 +11,12 @@ thread share its connection instead; they never run at once, and a transaction b
 the greenlet (or thread) that began it: another one waits for it to end before using the
 connection, so it neither joins that transaction nor reads its uncommitted rows.
 
+Deleted content is overwritten as it is deleted (`PRAGMA secure_delete`): a learner's
+erased statements, an old version of a document, a freed page never stay readable in the
+file's free space. The write-ahead log still holds page images written before a deletion
+until it is checkpointed; `purge_wal` does that and truncates it (after an erasure or a
+retention run).
+
 The schema (tables, layout version, migrations) is `storage.sqlite.schema`'s.
 """
 
@@ -100,6 +106,7 @@ class Database:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+            conn.execute("PRAGMA secure_delete=ON")
         except sqlite3.Error as exc:
             raise UnavailableError(f"cannot open SQLite database {self.path}: {exc}") from exc
         return conn
@@ -151,6 +158,19 @@ class Database:
         except BlockingIOError:  # another process writes: wait through `run_blocking`
             fd = self._writer_fd
             self.run_blocking(lambda: fcntl.flock(fd, fcntl.LOCK_EX))
+
+    def purge_wal(self) -> bool:
+        """Copy the write-ahead log into the database file and truncate it to nothing, so
+        that no page image written before a deletion remains in it; in the writers' turn,
+        so no writer adds to it meanwhile. False when a reader still used an older snapshot
+        (its frames stay until the next checkpoint)."""
+        conn = self.conn
+        with self._writer_turn():
+            try:
+                busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot checkpoint the write-ahead log: {exc}") from exc
+        return not busy
 
     def close(self) -> None:
         with self._lock:

@@ -11,9 +11,12 @@ replace; the compare-and-set on the ETag still checks it, as the contract says.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
+
+import orjson
 
 from storage.errors import ConcurrentUpdateError
-from storage.records import Document, DocumentScope
+from storage.records import AGENT_PROFILE, STATE, Document, DocumentRef, DocumentScope
 
 # Literal statements only (no SQL built from strings). `?5` is the registration: NULL in a
 # scope query means any registration; `?6` is `since`, NULL for no lower bound.
@@ -68,7 +71,11 @@ DDL = (
     )""",
     """CREATE UNIQUE INDEX IF NOT EXISTS documents_key ON documents
         (tenant, resource, activity, agent, registration, doc_id)""",
+    # Erasure finds a learner's documents, retention the old ones.
+    "CREATE INDEX IF NOT EXISTS documents_agent ON documents (tenant, agent)",
+    "CREATE INDEX IF NOT EXISTS documents_updated ON documents (tenant, updated)",
 )
+_AGENT_SCOPED = orjson.dumps([STATE, AGENT_PROFILE])
 
 
 def get(
@@ -109,6 +116,33 @@ def remove(
 
 def remove_scope(conn: sqlite3.Connection, tenant: str, scope: DocumentScope) -> int:
     return conn.execute(_DELETE_SCOPE, _scope(tenant, scope)).rowcount
+
+
+def agent_documents(
+    conn: sqlite3.Connection,
+    tenant: str,
+    agents: Sequence[str] | None,
+    updated_before: str | None,
+) -> list[DocumentRef]:
+    sql = (
+        "SELECT resource, activity, agent, registration, doc_id, etag, updated FROM documents"
+        " WHERE tenant = ? AND resource IN (SELECT value FROM json_each(?))"
+    )
+    params: list[object] = [tenant, _AGENT_SCOPED]
+    if agents is not None:
+        sql += " AND agent IN (SELECT value FROM json_each(?))"
+        params.append(orjson.dumps(list(agents)))
+    if updated_before is not None:
+        sql += " AND updated < ?"
+        params.append(updated_before)
+    return [
+        DocumentRef(
+            DocumentScope(resource, activity, agent, registration or None), doc_id, etag, updated
+        )
+        for resource, activity, agent, registration, doc_id, etag, updated in conn.execute(
+            sql + " ORDER BY resource, agent, activity, registration, doc_id", params
+        )
+    ]
 
 
 def _select(conn: sqlite3.Connection, key: tuple[str, ...]) -> Document | None:

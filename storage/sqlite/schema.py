@@ -14,6 +14,10 @@ unknown (newer) version is refused, never misread.
        feed's index and counter, forwarding state, the erasure list
     3  + data-sharing agreements, and the agreement an export credential is bound to (a
        column of credentials)
+    4  + which attachments each statement refers to (`statement_attachments`, filled from
+       the stored statements), and documents indexed by agent and by time: what erasure and
+       retention find their rows by; `erased_marks` (empty until a tenant refuses erased
+       learners: nothing to migrate)
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from storage.sqlite import (
 )
 from storage.sqlite.database import Database
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_TENANT = "default"
 
 _DDL = (
@@ -65,6 +69,8 @@ def prepare(db: Database) -> None:
             _add_tenants(conn, new=version == 0)
         if version < 3:
             credentials.add_agreement_column(conn)
+        if 0 < version < 4:
+            statements.index_attachments(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 

@@ -19,6 +19,17 @@ arriving after the statements that refer to it can hand its keys to all of them.
 Identity vault: a statement's sealed original agents are a column of its row (the sealed
 originals behind each pseudonym are rows of `storage.sqlite.identities`).
 
+`statement_attachments` names the attachment data (by sha2) each statement refers to, so
+that data no remaining statement needs is found without reading statements.
+
+Deleting statements (`delete`: erasure, retention) deletes every row derived from them, and
+is the one function that must: their key rows, the copies of their keys in the statements
+referring to them (rows whose `via` is theirs; a chain passes only through stored
+statements, so those also lose what they reached through them), their own `statement_refs`
+chains (the rows naming them as a target stay: stored again, they are linked again), their
+attachment references, and the `filter_keys` texts no row uses any more (an agent key text
+is a pseudonym). A table a later feature derives from statements is cleaned there too.
+
 The statement feed (`Storage.read_feed`) is `seq`, the row number: writers are serialized and
 each batch numbers its rows after the highest number ever given (`statement_seq` remembers
 it, so that deleting the newest statements never lets a number be given twice), so a
@@ -42,6 +53,7 @@ from typing import Any
 
 import orjson
 
+from statements import attachment_hashes
 from storage.errors import DuplicateIdError, StorageError
 from storage.records import FeedPage, StatementFilter, StatementRecord, StoredStatement
 
@@ -179,6 +191,14 @@ DDL = (
         PRIMARY KEY (tenant, target, source)
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS statement_refs_source ON statement_refs (tenant, source)",
+    # Only statements with attachments have rows: the index on seq costs the others nothing.
+    """CREATE TABLE IF NOT EXISTS statement_attachments (
+        tenant TEXT NOT NULL,
+        sha2 TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (tenant, sha2, seq)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS statement_attachments_seq ON statement_attachments (seq)",
     "CREATE INDEX IF NOT EXISTS statements_feed ON statements (tenant, seq)",
     """CREATE TABLE IF NOT EXISTS statement_seq (
         one INTEGER PRIMARY KEY CHECK (one = 1),
@@ -238,6 +258,166 @@ def insert(conn: sqlite3.Connection, tenant: str, records: Sequence[StatementRec
         "INSERT OR IGNORE INTO statement_keys (key_id, stored, id, via, seq)"
         " VALUES (?,?,?,0,?)",
         rows,
+    )
+    _add_attachments(
+        conn, tenant, [(seq, r.attachments) for seq, r in zip(seqs, records, strict=True)]
+    )
+
+
+def _add_attachments(
+    conn: sqlite3.Connection, tenant: str, statements: Iterable[tuple[int, Iterable[str]]]
+) -> None:
+    conn.executemany(
+        "INSERT OR IGNORE INTO statement_attachments (tenant, sha2, seq) VALUES (?,?,?)",
+        [(tenant, sha2, seq) for seq, hashes in statements for sha2 in hashes],
+    )
+
+
+def index_attachments(conn: sqlite3.Connection) -> None:
+    """Layout 3: the attachment references of the statements stored before it."""
+    rows = conn.execute(
+        "SELECT seq, tenant, statement FROM statements"
+        " WHERE instr(statement, CAST('\"attachments\"' AS BLOB)) > 0"
+    )
+    for seq, tenant, statement in rows.fetchall():
+        _add_attachments(conn, tenant, [(seq, attachment_hashes(orjson.loads(statement)))])
+
+
+def agent_statement_ids(
+    conn: sqlite3.Connection,
+    tenant: str,
+    agents: Sequence[str],
+    since: str | None,
+    limit: int | None,
+    chains: bool,
+) -> list[str]:
+    """One seek per key ("a|" and "A|" of each agent: all positions), own rows and, with
+    `chains`, copied ones."""
+    keys = [prefix + agent for agent in agents for prefix in (_AGENT, _RELATED_AGENT)]
+    sql = (
+        "SELECT DISTINCT s.id FROM statement_keys AS k CROSS JOIN statements AS s"
+        " WHERE k.key_id IN (SELECT key_id FROM filter_keys WHERE tenant = ?"
+        " AND key IN (SELECT value FROM json_each(?))) AND s.seq = k.seq"
+    )
+    params: list[object] = [tenant, _json(keys)]
+    if not chains:
+        sql += " AND k.via = 0"
+    if since is not None:
+        sql += " AND k.stored >= ?"
+        params.append(_micros(since))
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [row[0] for row in conn.execute(sql, params)]
+
+
+def before(
+    conn: sqlite3.Connection,
+    tenant: str,
+    stored: str,
+    limit: int,
+    after: tuple[str, str] | None,
+) -> list[StoredStatement]:
+    """The oldest statements, by the `statements_stored` index."""
+    sql = _SELECT + " FROM statements AS s WHERE s.tenant = ? AND s.stored < ?"
+    params: list[object] = [tenant, stored]
+    if after is not None:
+        sql += " AND (s.stored, s.id) > (?, ?)"
+        params += list(after)
+    sql += " ORDER BY s.stored, s.id LIMIT ?"
+    return [_stored(row) for row in conn.execute(sql, [*params, limit])]
+
+
+def delete(conn: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> int:
+    """`Transaction.delete_statements`: the statements and every row derived from them
+    (module docstring); the one place that deletes statement rows."""
+    gone = _members(conn, tenant, set(ids))
+    if not gone:
+        return 0
+    chains = reference_targets(conn, tenant, list(gone))
+    targets = _members(conn, tenant, {t for chain in chains.values() for t in chain})
+    waiting = reference_sources(conn, tenant, list(gone))
+    sources = _members(conn, tenant, {s for found in waiting.values() for s in found} - set(gone))
+    rows = []
+    for statement_id, (seq, stored, id_bytes, keys) in gone.items():
+        # Its own keys, and the copies of its chain's keys it holds.
+        chain = [targets[t] for t in chains.get(statement_id, ()) if t in targets]
+        rows += [(key, stored, id_bytes, 0) for key in keys]
+        rows += [(key, stored, id_bytes, t_seq) for t_seq, _, _, t_keys in chain for key in t_keys]
+        # A remaining statement referring to it reaches nothing through it any more: it
+        # loses the copies of its keys and of its chain's (a chain is one path).
+        for source in waiting.get(statement_id, ()):
+            if source in sources:
+                _, s_stored, s_id, _ = sources[source]
+                for m_seq, _, _, m_keys in [(seq, stored, id_bytes, keys), *chain]:
+                    rows += [(key, s_stored, s_id, m_seq) for key in m_keys]
+    conn.executemany(
+        "DELETE FROM statement_keys WHERE key_id = ? AND stored = ? AND id = ? AND via = ?",
+        rows,
+    )
+    seqs = _json(member[0] for member in gone.values())
+    conn.execute(
+        "DELETE FROM statement_refs WHERE tenant = ?"
+        " AND source IN (SELECT value FROM json_each(?))",
+        (tenant, _json(gone)),
+    )
+    conn.execute(
+        "DELETE FROM statement_attachments WHERE seq IN (SELECT value FROM json_each(?))", (seqs,)
+    )
+    conn.execute("DELETE FROM statements WHERE seq IN (SELECT value FROM json_each(?))", (seqs,))
+    _drop_unused_keys(conn, {key for member in gone.values() for key in member[3]})
+    return len(gone)
+
+
+def replace(conn: sqlite3.Connection, tenant: str, records: Sequence[StatementRecord]) -> None:
+    """`Transaction.replace_statements`: new JSON and keys in place (same seq), the copies in
+    statements referring to each one renewed."""
+    found = _members(conn, tenant, {r.id for r in records})
+    records = [r for r in records if r.id in found]
+    if not records:
+        return
+    new_keys = [record_keys(r) for r in records]
+    numbers = _key_ids(conn, tenant, {key for keys in new_keys for key in keys})
+    waiting = reference_sources(conn, tenant, [r.id for r in records])
+    sources = _members(conn, tenant, {s for found in waiting.values() for s in found})
+    old: set[int] = set()
+    removed, added = [], []
+    for record, keys in zip(records, new_keys, strict=True):
+        seq, stored, id_bytes, old_keys = found[record.id]
+        keys_now = [numbers[key] for key in keys]
+        old.update(old_keys)
+        holders = [(stored, id_bytes, 0, seq)] + [
+            (sources[s][1], sources[s][2], seq, sources[s][0])
+            for s in waiting.get(record.id, ()) if s in sources
+        ]
+        for h_stored, h_id, via, h_seq in holders:
+            removed += [(key, h_stored, h_id, via) for key in old_keys]
+            added += [(key, h_stored, h_id, via, h_seq) for key in keys_now]
+        conn.execute(
+            "UPDATE statements SET statement = ?, sealed = ?, keys = ?, verb = ?,"
+            " registration = ? WHERE seq = ?",
+            (record.statement, record.sealed, orjson.dumps(keys_now), record.verb,
+             record.registration, seq),
+        )
+        conn.execute("DELETE FROM statement_attachments WHERE seq = ?", (seq,))
+        _add_attachments(conn, tenant, [(seq, record.attachments)])
+    conn.executemany(
+        "DELETE FROM statement_keys WHERE key_id = ? AND stored = ? AND id = ? AND via = ?",
+        removed,
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO statement_keys (key_id, stored, id, via, seq) VALUES (?,?,?,?,?)",
+        added,
+    )
+    _drop_unused_keys(conn, old)
+
+
+def _drop_unused_keys(conn: sqlite3.Connection, key_ids: Iterable[int]) -> None:
+    """Delete the key texts no row uses any more: an agent key's text is its pseudonym."""
+    conn.executemany(
+        "DELETE FROM filter_keys WHERE key_id = ?1"
+        " AND NOT EXISTS (SELECT 1 FROM statement_keys WHERE key_id = ?1)",
+        [(key,) for key in key_ids],
     )
 
 

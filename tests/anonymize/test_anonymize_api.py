@@ -41,6 +41,7 @@ EXPECTED = [
     "Rekeyer",
     "Selection",
     "VaultError",
+    "Withdrawn",
     "canonical_ifi",
     "init_key_file",
     "load_tenant_keys",
@@ -49,6 +50,7 @@ EXPECTED = [
     "seal",
     "sealed_key_id",
     "unseal",
+    "withdraw_member",
     "write_tenant_keys",
 ]
 
@@ -56,8 +58,8 @@ EXPECTED = [
 def test_all_is_sorted_and_exact():
     assert anonymize.__all__ == EXPECTED
     public = {name for name in vars(anonymize) if not name.startswith("_")}
-    submodules = {"errors", "generalize", "keys", "masking", "minimize", "pseudonymizer",
-                  "rekey", "vault", "annotations"}
+    submodules = {"erasure", "errors", "generalize", "keys", "masking", "minimize",
+                  "pseudonymizer", "rekey", "vault", "annotations"}
     assert public - submodules == set(EXPECTED)
     for name in EXPECTED:
         assert getattr(anonymize, name) is not None

@@ -160,3 +160,21 @@ def old_mongo_app(mongo_database_uri: str):
 def test_a_layout_1_mongodb_store_opens_and_reads_back(old_mongo_app):
     app, credentials = old_mongo_app
     check_reads(app, credentials)
+
+
+@pytest.mark.parametrize("old", ["old_sqlite_app", "old_mongo_app"])
+def test_attachments_stored_by_earlier_layouts_are_erased_with_their_statement(old, request):
+    """Layout 3 indexes the attachments each stored statement refers to: erasing the
+    learner of a statement written by the layout-1 code deletes its attachment data."""
+    import hashlib
+
+    from lrs.service import SCOPES, Principal
+
+    app, _ = request.getfixturevalue(old)
+    service = app.extensions[EXTENSION].service
+    sha = hashlib.sha256(b"an essay").hexdigest()
+    assert service.store.get_attachments("default", [sha])
+    operator = Principal("cli", "default", frozenset(SCOPES), {}, "cli-test")
+    receipt = service.erasure.erase(operator, {"mbox": "mailto:learner2@default.example"})
+    assert receipt["counts"]["attachments"] == 1
+    assert service.store.get_attachments("default", [sha]) == {}

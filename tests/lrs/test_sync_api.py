@@ -377,24 +377,32 @@ def test_sync_is_no_xapi_door_for_sealed_originals(central, edge, device, transp
 def test_erasures_at_the_centre_reach_the_edge_and_are_never_forwarded_again(
     central, edge, device, transport, reader
 ):
+    """POST /admin/erasure at the centre of a tenant with edges lists the pseudonym; the
+    edge's next push pulls it, forwards nothing naming the learner and erases them there
+    (`ErasureService.erase_listed`): no statement or vault entry of theirs stays at the
+    edge."""
     zoe = simple(ZOE)
     assert device.post_statements([zoe, simple(SAM)]).status_code == 200
     pseudonymizer = central.extensions[EXTENSION].service.privacy.pseudonymizer("default")
     zoe_key = "account:{homePage}|{name}".format(**pseudonymizer.pseudonym(ZOE)["account"])
-    record_erasure(central.extensions[EXTENSION].store, "default", zoe_key,
-                   "2026-12-01T10:00:00.000000Z")
+    eraser = Api(central.test_client(), add_credential(central, ["erase"])[0])
+    dry = eraser.post("/admin/erasure", json={"agent": ZOE, "dry_run": True}).get_json()
+    assert dry["listed_for_edges"] is True
+    assert central.extensions[EXTENSION].store.read_erasures("default") == []
+    receipt = eraser.post("/admin/erasure", json={"agent": ZOE}).get_json()
+    assert receipt["listed_for_edges"] is True
     result = push(edge, transport)
-    assert (result.erasures, result.forwarded, result.skipped) == (1, 1, 1)
+    # Erased at the edge before forwarding: nothing of Zoe's is left there to skip.
+    assert (result.erasures, result.forwarded, result.skipped) == (1, 1, 0)
     [status] = forwarder(edge).status(operator())
-    assert (status.erasures_pulled, status.erasures_waiting, status.backlog) == (1, 1, 0)
+    assert (status.erasures_pulled, status.erasures_waiting, status.backlog) == (1, 0, 0)
     [only] = central_statements(reader)
     assert only["actor"] == SAM
-
-    erased = []
-    forwarder(edge).erase_local = lambda tenant, agent: erased.append((tenant, agent))
-    push(edge, transport)
-    assert erased == [("default", zoe_key)]
-    assert forwarder(edge).status(operator())[0].erasures_waiting == 0
+    edge_store = edge.extensions[EXTENSION].store
+    assert edge_store.get_statements("default", [zoe["id"]]) == {}
+    assert edge_store.get_identities("default", zoe_key) == []
+    log = [e for e in edge_store.read_audit("default", limit=100) if e.action == "erasure"]
+    assert [e.credential for e in log] == ["sync"]
 
     # The centre refuses them too: from an edge that has not pulled the list yet.
     late, sealed = forwardable(edge, device, simple(ZOE))
@@ -405,6 +413,31 @@ def test_erasures_at_the_centre_reach_the_edge_and_are_never_forwarded_again(
     assert listed.get_json()["erasures"][0]["agent"] == zoe_key
     assert central.test_client().get("/sync/v1/erasures?after=x",
                                      headers=transport.auth).status_code == 400
+
+
+def test_entries_wait_while_the_edge_cannot_erase_and_a_centre_without_edges_lists_none(
+    central, edge, device, transport
+):
+    assert device.post_statements([simple(ZOE), simple(SAM)]).status_code == 200
+    pseudonymizer = central.extensions[EXTENSION].service.privacy.pseudonymizer("default")
+    zoe_key = "account:{homePage}|{name}".format(**pseudonymizer.pseudonym(ZOE)["account"])
+    record_erasure(central.extensions[EXTENSION].store, "default", zoe_key,
+                   "2026-12-01T10:00:00.000000Z")
+    forwarder(edge).erase_local = None
+    result = push(edge, transport)
+    assert (result.erasures, result.forwarded, result.skipped) == (1, 1, 1)
+    assert forwarder(edge).status(operator())[0].erasures_waiting == 1
+    erased = []
+    forwarder(edge).erase_local = lambda tenant, agent: erased.append((tenant, agent))
+    push(edge, transport)
+    assert erased == [("default", zoe_key)]
+    assert forwarder(edge).status(operator())[0].erasures_waiting == 0
+    # The edge has no sync credential: its own erasures list nothing.
+    assert device.post_statements(simple(SAM)).status_code == 200
+    eraser = Api(edge.test_client(), add_credential(edge, ["erase"])[0])
+    receipt = eraser.post("/admin/erasure", json={"agent": SAM}).get_json()
+    assert receipt["listed_for_edges"] is False
+    assert edge.extensions[EXTENSION].store.read_erasures("default")[-1].agent == zoe_key
 
 
 def test_statements_stored_before_pseudonymization_travel_pseudonymized(

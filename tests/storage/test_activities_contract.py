@@ -259,7 +259,7 @@ def test_standalone_mongodb_merges_by_compare_and_set(standalone_uri):
     for check in (check_concurrent_merges_lose_nothing, check_failed_batch_changes_no_activity):
         database = f"activities_{uuid.uuid4().hex[:8]}"
         with MongoStorage(with_database(standalone_uri, database)) as mongo:
-            assert not mongo.transactions
+            assert not mongo.transactional
             check(mongo)
 
 

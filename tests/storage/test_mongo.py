@@ -134,9 +134,9 @@ def test_invalid_uri_is_a_storage_error_without_the_password():
 def test_transactions_are_detected_from_the_topology(mongo_database_uri, standalone_server):
     with MongoStorage(mongo_database_uri) as opened:
         hello = opened._db.client.admin.command("hello")
-        assert opened.transactions == ("setName" in hello or hello.get("msg") == "isdbgrid")
+        assert opened.transactional == ("setName" in hello or hello.get("msg") == "isdbgrid")
     with MongoStorage(with_database(standalone_server, "detect")) as opened:
-        assert opened.transactions is False
+        assert opened.transactional is False
 
 
 # --- storage shape ----------------------------------------------------------------------
@@ -417,7 +417,7 @@ def test_a_failed_batch_leaves_no_new_identity_behind(any_mode, monkeypatch):
 def test_standalone_server_batches_are_all_or_nothing(standalone_server):
     """The compensation path on a real standalone topology (no transactions)."""
     with MongoStorage(with_database(standalone_server, "batches")) as standalone:
-        assert not standalone.transactions
+        assert not standalone.transactional
         taken = record()
         insert_statements(standalone, T, [taken])
         with pytest.raises(DuplicateIdError):
