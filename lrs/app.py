@@ -17,6 +17,7 @@ from lrs import (
     exports,
     privacy_page,
     protocol,
+    reports,
     statements,
     sync,
 )
@@ -61,4 +62,5 @@ def create_app(
     app.register_blueprint(privacy_page.bp, url_prefix="/privacy")
     app.register_blueprint(exports.bp, url_prefix="/exports")
     app.register_blueprint(sync.bp, url_prefix="/sync")
+    app.register_blueprint(reports.bp, url_prefix="/reports")
     return app

@@ -75,6 +75,7 @@ class Config:
     trust_forwarded_for: bool = False
     # Defaults of new tenants' policies (README "Tenants"), besides the privacy ones above.
     min_group_size: int = 10
+    report_rounding: int = 1
     retention_days: int | None = None
     dimensions: tuple[tuple[str, str], ...] = ()
     notice_languages: tuple[str, ...] = ("en",)
@@ -266,6 +267,7 @@ _CONVERTERS = {
     "auth_cache_seconds": _as_count,
     "trust_forwarded_for": _as_bool,
     "min_group_size": _as_int,
+    "report_rounding": _as_int,
     "retention_days": _as_optional_int,
     "dimensions": _as_dimensions,
     "notice_languages": _as_names,

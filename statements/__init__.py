@@ -54,6 +54,15 @@ if typing.TYPE_CHECKING:
         without_2_0_properties,
     )
     from statements.query import StatementQuery, parse_statement_query
+    from statements.report import (
+        ReportFields,
+        bucket_bounds,
+        bucket_of,
+        bucket_start,
+        report_fields,
+        stored_report_fields,
+        week_of_day,
+    )
     from statements.signature import is_signature_attachment, verify_signature
     from statements.statement import validate, validate_statements
     from statements.timestamps import parse_timestamp, stored_timestamp, utc_timestamp
@@ -86,6 +95,7 @@ __all__ = [
     "Position",
     "PositionTuple",
     "QueryError",
+    "ReportFields",
     "StatementError",
     "StatementQuery",
     "activity_position_tuples",
@@ -95,6 +105,9 @@ __all__ = [
     "agent_positions",
     "attachment_hashes",
     "best_language",
+    "bucket_bounds",
+    "bucket_of",
+    "bucket_start",
     "build_multipart",
     "check_media_type",
     "format_canonical",
@@ -112,9 +125,11 @@ __all__ = [
     "parse_statement_parts",
     "parse_statement_query",
     "parse_timestamp",
+    "report_fields",
     "safe_media_type",
     "statement_index_fields",
     "statements_equal",
+    "stored_report_fields",
     "stored_timestamp",
     "utc_timestamp",
     "validate",
@@ -122,6 +137,7 @@ __all__ = [
     "validate_statements",
     "verify_signature",
     "version_family",
+    "week_of_day",
     "without_2_0_properties",
 ]
 
@@ -147,6 +163,13 @@ _LAZY = {
     "without_2_0_properties": "output_formats",
     "StatementQuery": "query",
     "parse_statement_query": "query",
+    "ReportFields": "report",
+    "report_fields": "report",
+    "stored_report_fields": "report",
+    "bucket_bounds": "report",
+    "bucket_of": "report",
+    "bucket_start": "report",
+    "week_of_day": "report",
     "is_signature_attachment": "signature",
     "verify_signature": "signature",
     "validate": "statement",

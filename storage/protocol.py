@@ -53,6 +53,11 @@ from storage.records import (
     Erasure,
     FeedPage,
     Identity,
+    IndicatorCell,
+    IndicatorQuery,
+    ModuleRow,
+    ProgressRow,
+    ReportFilter,
     StatementFilter,
     StatementRecord,
     StoredStatement,
@@ -88,6 +93,11 @@ class Transaction(Protocol):
 
     def set_voided(self, tenant: str, ids: Iterable[str]) -> None:
         """Mark the stored statements among `ids` voided (missing ids are ignored)."""
+
+    def delete_report_facts(self, tenant: str, ids: Sequence[str]) -> None:
+        """Delete the report facts of the stored statements among `ids` and take them out of
+        every summary kept from them, so that no report counts those statements any more.
+        Idempotent; must run before the statements themselves are deleted."""
 
     def reference_targets(self, tenant: str, ids: Sequence[str]) -> dict[str, list[str]]:
         """For each of `ids`, the statements it refers to, directly or through others (its
@@ -294,6 +304,27 @@ class Storage(Protocol):
 
     def count_feed(self, tenant: str, after: str) -> int:
         """How many of the tenant's statements follow position `after` in the feed now."""
+
+    # -- reports (computed by the database from the report facts) -----------------------
+
+    def report_progress(
+        self, tenant: str, query: ReportFilter, *, after: str | None, limit: int
+    ) -> tuple[int, list[ProgressRow]]:
+        """The number of modules of `query.course` (whatever the other conditions), and up
+        to `limit` learners of it in a stable order the backend chooses, those after the
+        learner key `after` when given."""
+
+    def report_modules(self, tenant: str, query: ReportFilter) -> list[ModuleRow]:
+        """The modules of `query.course`, in the order their first fact was stored."""
+
+    def report_indicators(self, tenant: str, query: IndicatorQuery) -> list[IndicatorCell]:
+        """One cell per bucket and group with at least one fact, in no particular order."""
+
+    def rebuild_report_facts(self, tenant: str, dimensions: Sequence[str]) -> int:
+        """Drop the tenant's report facts and summaries and compute them again from its live
+        statements, keeping the values of the `dimensions` extension IRIs (after its policy's
+        dimensions change); how many statements count. Erasure and retention do not need
+        it: they call `Transaction.delete_report_facts` for the statements they delete."""
 
     # -- attachments, activities, documents ----------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from statements import attachment_hashes, statement_index_fields
+from statements import ReportFields, attachment_hashes, report_fields, statement_index_fields
 
 DEFAULT_TENANT = "default"
 
@@ -60,6 +60,9 @@ class StatementRecord:
     Identity vault (pseudonymization on): `sealed` holds the statement's original agents,
     encrypted, returned with the statement; `identities` are stored once per (agent, digest).
     Both are written in the same atomic step as the statement.
+
+    `report` holds what the statement counts for in reports (`statements.report_fields`),
+    None when it counts in none; backends keep it as the statement's report facts.
     """
 
     id: str
@@ -77,6 +80,7 @@ class StatementRecord:
     attachments: frozenset[str] = field(default_factory=frozenset)
     sealed: bytes | None = None
     identities: tuple[Identity, ...] = ()
+    report: ReportFields | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +245,96 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportFilter:
+    """Which report facts a report reads, in storage terms: those of `course` (its
+    modules' statements and its own, `statements.report`), with `since` <= time < `until`
+    (µs since the epoch), one of `verbs`, of `registration` (lowercase), and every (IRI,
+    value) of `dimensions`; None or empty: no condition."""
+
+    course: str | None = None
+    since: int | None = None
+    until: int | None = None
+    verbs: tuple[str, ...] = ()
+    registration: str | None = None
+    dimensions: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressRow:
+    """One learner in a course (`Storage.report_progress`): first and last time (µs), how
+    many statements, distinct modules attempted (any statement), completed and passed, the
+    course completed and passed (a statement about the course itself), the best scaled
+    score and the total duration in seconds (None when no statement had one)."""
+
+    learner: str
+    first: int
+    last: int
+    statements: int
+    attempted: int
+    completed: int
+    passed: int
+    course_completed: bool
+    course_passed: bool
+    best_score: float | None
+    duration: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleRow:
+    """One module of a course (`Storage.report_modules`): distinct learners who attempted,
+    completed and passed it; `scorers` learners with a score and the average scaled score
+    of the scored statements; `timed` learners with a duration and the median of their
+    total durations on the module (seconds)."""
+
+    module: str
+    attempted: int
+    completed: int
+    passed: int
+    scorers: int
+    average_score: float | None
+    timed: int
+    median_duration: float | None
+
+
+INTERVALS = ("day", "week", "month")
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorQuery:
+    """The buckets `first` to `last` (inclusive) of `interval` (numbered as in
+    `statements.ReportFields`), grouped by course when `by_course` and by the values of the
+    `by_dimensions` IRIs, of the facts `filter` selects (its `since`/`until` are not used:
+    buckets are whole)."""
+
+    interval: str
+    first: int
+    last: int
+    by_course: bool = False
+    by_dimensions: tuple[str, ...] = ()
+    filter: ReportFilter = field(default_factory=ReportFilter)
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorCell:
+    """One bucket and group (`Storage.report_indicators`): distinct active learners, new
+    learners (whose first statement, in the course when grouped or filtered by course,
+    falls in this bucket and group), statements, learners who completed a course (a
+    completion of the course itself), learners with a score and the average scaled score.
+    Without grouping by course each statement counts once; `course` is then None. A
+    dimension value is None where it was not recorded."""
+
+    bucket: int
+    course: str | None
+    dimensions: tuple[str | None, ...]
+    active: int
+    new: int
+    statements: int
+    completers: int
+    scorers: int
+    average_score: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class FeedPage:
     """A page of a tenant's statement feed (`Storage.read_feed`): statements in the order
     they became readable, voided ones included, and the position to read on from. Positions
@@ -289,10 +383,12 @@ def build_record(
     writer: str,
     sealed: bytes | None = None,
     identities: tuple[Identity, ...] = (),
+    dimensions: Sequence[str] = (),
 ) -> StatementRecord:
-    """The record of a statement that carries its final `id` and `stored`: serialized once,
-    with the query fields (Communication 2.1.3 filters) computed once. The record id is the
-    lowercase UUID, the form every reference to it is looked up by."""
+    """The record of a statement that carries its final `id`, `stored` and `timestamp`:
+    serialized once, with the query fields (Communication 2.1.3 filters) and the report
+    fields (with the values of the `dimensions` extension IRIs) computed once. The record
+    id is the lowercase UUID, the form every reference to it is looked up by."""
     fields = statement_index_fields(statement)
     serialized = orjson.dumps(statement)
     # The substring test first: most statements carry no attachment, and it costs nothing.
@@ -313,4 +409,5 @@ def build_record(
         attachments=frozenset(hashes),
         sealed=sealed,
         identities=identities,
+        report=report_fields(statement, dimensions),
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 import orjson
 
-from lrs.cli import agreements, audit, credentials, erasure, keys, retention, sync, tenants
+from lrs.cli import agreements, audit, credentials, erasure, keys, reports, retention, sync, tenants
 from lrs.cli.common import config as _config
 from lrs.config import ConfigError
 from lrs.service import load_privacy
@@ -117,3 +117,4 @@ main.add_command(retention.retention)
 main.add_command(agreements.agreements)
 main.add_command(keys.keys)
 main.add_command(sync.sync)
+main.add_command(reports.reports)

@@ -30,6 +30,8 @@ def _policy_options(function: Any) -> Any:
         click.option("--no-dimensions", is_flag=True, help="Remove every dimension."),
         click.option("--k", "k", type=int, default=None,
                      help="Minimum distinct learners behind a published aggregate (>= 2)."),
+        click.option("--rounding", type=int, default=None,
+                     help="Round published report counts to the nearest multiple (1: exact)."),
         click.option("--retention-days", type=int, default=None,
                      help="Delete statements stored longer ago than this."),
         click.option("--no-retention", is_flag=True, help="Keep statements until erased."),
@@ -76,6 +78,8 @@ def _overrides(values: dict[str, Any]) -> dict[str, Any]:
         policy["dimensions"] = dimensions
     if values["k"] is not None:
         policy["k"] = values["k"]
+    if values["rounding"] is not None:
+        policy["rounding"] = values["rounding"]
     if values["no_retention"] and values["retention_days"] is not None:
         raise click.UsageError("--retention-days and --no-retention contradict")
     if values["no_retention"]:

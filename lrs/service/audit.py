@@ -5,9 +5,10 @@ re-identification (`statements.reidentify`, `agents.reidentify`: originals retur
 vault), document reads (`documents.read`), Person lookups (`agents.read`), reading the audit
 log itself (`audit.read`), tenant and credential changes (`tenant.create`,
 `tenant.update`, `credential.create`, `credential.revoke`), erasures (`erasure`: the receipt
-without the learner, `lrs.service.erasure`) and retention runs (`retention`, one entry per
-tenant); reports and exports add theirs. Writes of statements are not audited one by one:
-each statement carries its writer's `authority`.
+without the learner, `lrs.service.erasure`), retention runs (`retention`, one entry per
+tenant) and report requests (`reports.progress`, `reports.modules`, `reports.indicators`,
+`reports.rebuild`: `lrs.service.reports`); exports add theirs. Writes of statements are
+not audited one by one: each statement carries its writer's `authority`.
 
 An entry holds the time, tenant, credential key, action, resource, the filters used (agents
 as their pseudonyms; an agent of a tenant that does not pseudonymize is recorded as

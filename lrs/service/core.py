@@ -27,6 +27,7 @@ from lrs.service.exports import NDJSON, Export, ExportService
 from lrs.service.forwarding import Forwarder
 from lrs.service.principal import Principal
 from lrs.service.privacy import Privacy, load_privacy
+from lrs.service.reports import ReportService
 from lrs.service.statements import StatementPage, StatementService
 from lrs.service.sync import SyncService
 from lrs.service.tenants import TenantPolicy, Tenants
@@ -66,6 +67,7 @@ class LearningRecordStore:
             limit_max=settings.statements_limit_max,
             strip_2_0_properties=settings.strip_2_0_properties,
         )
+        self.reports = ReportService(store, privacy, self.tenants, self.audit)
         self._documents = DocumentService(
             store, privacy, self.tenants, self.audit,
             strict_profile_put=settings.strict_profile_put,

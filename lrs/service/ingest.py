@@ -96,6 +96,7 @@ def store_statements(
     identities: Mapping[str, Sequence[Identity]] | None = None,
     define_activities: bool = False,
     version: str = "1.0.3",
+    dimensions: Sequence[str] = (),
 ) -> list[str]:
     """Store validated statements as one batch and return their ids in request order.
 
@@ -125,6 +126,9 @@ def store_statements(
 
     `version` is the request's xAPI version, which decides the `version` a statement sent
     without one is stored with.
+
+    `dimensions` are the extension IRIs of the tenant's report dimensions: their values are
+    kept in the statements' report facts (`statements.report_fields`).
     """
     stamped = _stamp(
         statements, authority, now or datetime.now(UTC), DEFAULT_VERSIONS[version_family(version)]
@@ -145,6 +149,7 @@ def store_statements(
             writer=writer,
             sealed=sealed.get(key),
             identities=tuple(identities.get(key, ())),
+            dimensions=dimensions,
         )
 
     records = [record(statement) for statement in pending]

@@ -175,6 +175,7 @@ class StatementService:
             identities=prepared.identities,
             define_activities=principal.allows(DEFINE_SCOPES),
             version=version,
+            dimensions=[iri for _, iri in view.policy.dimensions],
         )
         self.privacy.remember(prepared)
         return ids

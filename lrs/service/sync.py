@@ -146,6 +146,7 @@ class SyncService:
                 sealed=prepared.sealed,
                 identities=prepared.identities,
                 define_activities=principal.allows(DEFINE_SCOPES),
+                dimensions=list(view.policy.dimension_iris.values()),
             )
         except StatementError as exc:
             raise StatementError(_prefixed(exc.errors, kept)) from None

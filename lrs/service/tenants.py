@@ -17,6 +17,7 @@ Policy fields (JSON names), each checked here:
     drop_fields         fields dropped before storage (`result.response`)
     dimensions          {short name: extension IRI}: what reports may group by
     k                   minimum distinct learners behind a published aggregate (>= 2)
+    rounding            published report counts rounded to the nearest multiple (1: exact)
     retention_days      statements older than this (by `stored`) are deleted (null: kept)
     notice_languages    the languages of the tenant's privacy notice (language tags)
     erasure_contact     how a learner or guardian asks for erasure (shown on /privacy)
@@ -45,6 +46,7 @@ from storage.commands import create_tenant, update_tenant
 TENANT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 DIMENSION_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 MAX_K = 1_000_000
+MAX_ROUNDING = 1000
 MAX_TEXT = 500
 
 
@@ -57,6 +59,7 @@ class TenantPolicy:
     drop_fields: tuple[str, ...] = ()
     dimensions: tuple[tuple[str, str], ...] = ()
     k: int = 10
+    rounding: int = 1
     retention_days: int | None = None
     notice_languages: tuple[str, ...] = ("en",)
     erasure_contact: str = ""
@@ -72,6 +75,7 @@ class TenantPolicy:
                 drop_fields=config.mask_drop_fields,
                 dimensions=config.dimensions,
                 k=config.min_group_size,
+                rounding=config.report_rounding,
                 retention_days=config.retention_days,
                 notice_languages=config.notice_languages,
                 erasure_contact=config.erasure_contact,
@@ -94,6 +98,7 @@ class TenantPolicy:
             "drop_fields": list(self.drop_fields),
             "dimensions": dict(self.dimensions),
             "k": self.k,
+            "rounding": self.rounding,
             "retention_days": self.retention_days,
             "notice_languages": list(self.notice_languages),
             "erasure_contact": self.erasure_contact,
@@ -137,7 +142,7 @@ def parse_policy(
             ):
                 raise _problem(prefix, name, "must be an object of name: extension IRI")
             value = tuple(value.items())
-        if name in ("k", "retention_days") and value is not None and (
+        if name in ("k", "rounding", "retention_days") and value is not None and (
             isinstance(value, bool) or not isinstance(value, int)
         ):
             raise _problem(prefix, name, "must be an integer")
@@ -180,6 +185,8 @@ def check_policy(policy: TenantPolicy, *, prefix: str = "policy") -> TenantPolic
             )
     if not 2 <= policy.k <= MAX_K:
         raise _problem(prefix, "k", f"must be at least 2 (and at most {MAX_K:,})")
+    if not 1 <= policy.rounding <= MAX_ROUNDING:
+        raise _problem(prefix, "rounding", f"must be from 1 (no rounding) to {MAX_ROUNDING}")
     if policy.retention_days is not None and policy.retention_days < 1:
         raise _problem(prefix, "retention_days", "must be at least 1 day, or null for none")
     if not policy.notice_languages:

@@ -80,7 +80,7 @@ def transparency(
             }
             for agreement in agreements.active(tenant)
         ],
-        "reports": {"minimum_group": policy.k},
+        "reports": {"minimum_group": policy.k, "rounding": policy.rounding},
         "erasure": {
             "contact": policy.erasure_contact,
             "how": "A learner or a guardian can ask for the learner's data to be erased. The "

@@ -181,6 +181,7 @@ def _execute(
     tx.mark_erased(tenant, marks)
     attachments = tx.remove_attachments(tenant, plan.attachments)
     tx.replace_statements(tenant, plan.edits)
+    tx.delete_report_facts(tenant, [*plan.referring, *plan.own])  # before their rows go
     referring = tx.delete_statements(tenant, plan.referring)
     own = tx.delete_statements(tenant, plan.own)
     for document in plan.documents:

@@ -75,6 +75,7 @@ def _delete_batch(
     attachments = tx.remove_attachments(
         tenant, tx.unreferenced_attachments(tenant, hashes, excluding=ids)
     )
+    tx.delete_report_facts(tenant, ids)  # before their rows go: found through them
     return tx.delete_statements(tenant, ids), attachments
 
 

@@ -93,16 +93,19 @@ def _settle_in(tx: Transaction, tenant: str, records: Sequence[StatementRecord])
 
 def apply_voiding(tx: Transaction, tenant: str, records: Sequence[StatementRecord]) -> None:
     """Data 2.3.2: a statement is voided iff it is not itself a voiding statement and a
-    stored voiding statement refers to it, whichever of the two arrived first."""
+    stored voiding statement refers to it, whichever of the two arrived first; its report
+    facts go with it."""
     targets = {record.voids for record in records if record.voids is not None}
     targets |= tx.voided_targets(tenant, [r.id for r in records if r.voids is None])
     if not targets:
         return
     found = tx.get_statements(tenant, sorted(targets))
-    tx.set_voided(
-        tenant,
-        [i for i, stored in found.items() if stored.voids is None and not stored.voided],
-    )
+    voided = [i for i, stored in found.items() if stored.voids is None and not stored.voided]
+    if voided:
+        tx.set_voided(tenant, voided)
+        # A voided statement stops counting in reports (the voiding statement itself never
+        # counts: its object is a StatementRef).
+        tx.delete_report_facts(tenant, voided)
 
 
 def link_references(tx: Transaction, tenant: str, records: Sequence[StatementRecord]) -> None:

@@ -36,6 +36,7 @@ from storage.mongo import (
     credentials,
     documents,
     identities,
+    reports,
     statements,
     sync,
     tenants,
@@ -53,6 +54,11 @@ from storage.records import (
     Erasure,
     FeedPage,
     Identity,
+    IndicatorCell,
+    IndicatorQuery,
+    ModuleRow,
+    ProgressRow,
+    ReportFilter,
     StatementFilter,
     StatementRecord,
     StoredStatement,
@@ -87,6 +93,10 @@ class MongoTransaction:
             self._db, self._write.doing("store statements"), tenant, records,
             pending=pending, inserted=self._write.inserted,
         )
+        reports.insert_facts(
+            self._db, self._write.doing("store report facts"), tenant, records,
+            inserted=self._write.inserted_facts,
+        )
 
     def clear_pending(self, tenant: str, ids: Sequence[str]) -> None:
         statements.clear_pending(self._db, self._write.doing("finish statements"), tenant, ids)
@@ -98,6 +108,9 @@ class MongoTransaction:
 
     def set_voided(self, tenant: str, ids: Iterable[str]) -> None:
         statements.set_voided(self._db, self._write.doing("void statements"), tenant, ids)
+
+    def delete_report_facts(self, tenant: str, ids: Sequence[str]) -> None:
+        reports.delete_facts(self._db, self._write.doing("delete report facts"), tenant, ids)
 
     def reference_targets(self, tenant: str, ids: Sequence[str]) -> dict[str, list[str]]:
         return statements.reference_targets(
@@ -308,6 +321,23 @@ class MongoStorage:
         with self._db.errors("read identities"):
             return identities.get(self._db, tenant, agent)
 
+    def report_progress(
+        self, tenant: str, query: ReportFilter, *, after: str | None, limit: int
+    ) -> tuple[int, list[ProgressRow]]:
+        with self._db.errors("report progress"):
+            return reports.progress(self._db, tenant, query, after, limit)
+
+    def report_modules(self, tenant: str, query: ReportFilter) -> list[ModuleRow]:
+        with self._db.errors("report modules"):
+            return reports.modules(self._db, tenant, query)
+
+    def report_indicators(self, tenant: str, query: IndicatorQuery) -> list[IndicatorCell]:
+        with self._db.errors("report indicators"):
+            return reports.indicators(self._db, tenant, query)
+
+    def rebuild_report_facts(self, tenant: str, dimensions: Sequence[str]) -> int:
+        with self._db.errors("rebuild report facts"):
+            return reports.rebuild(self._db, tenant, dimensions)
     def erased_among(self, tenant: str, marks: Sequence[str]) -> set[str]:
         with self._db.errors("read erased marks"):
             return identities.erased_among(self._db, tenant, marks)

@@ -21,8 +21,8 @@ Collections (the layout of each is in its resource module): `statements`
 `credentials`, `pending` (markers of batches whose deferred step is not done), `tenants`
 (`storage.mongo.tenants`), `audit` (`storage.mongo.audit`), `agreements`
 (`storage.mongo.agreements`), `sync` and `erasures` (`storage.mongo.sync`: added without a
-layout change, their indexes made at startup) and `meta`, whose document
-`{_id: "schema", version}` records the layout:
+layout change, their indexes made at startup), `report_facts` (`storage.mongo.reports`) and
+`meta`, whose document `{_id: "schema", version}` records the layout:
 
     1  (no `meta`) statements, identities, activities, documents, attachments, credentials
     2  + tenants and the audit log: on opening a layout-1 database, a tenant document
@@ -33,6 +33,9 @@ layout change, their indexes made at startup) and `meta`, whose document
     3  + `h` on each statement with attachments (the sha2 of each: which attachment data it
        refers to), set from the stored statements; same idempotent steps, version last.
        `erased` (marks of erased learners a tenant refuses) starts empty.
+    4  + report facts: the facts of every live statement stored before are computed from it
+       (`storage.mongo.reports.backfill`, which replaces a chunk's facts, so a run
+       interrupted and run again gives the same facts); the version is written last.
 
 Agreements, and the `agreement` field of a credential, came later without a new layout: a
 collection is made when first written, and a credential without the field is bound to no
@@ -82,6 +85,9 @@ Indexes (created at startup, idempotently), each with the queries it serves:
 - `erasures_seq` (t, seq) unique: one entry per position of the erasure list; reading it
   in order. `erasures_agent` (t, agent) unique: an agent is listed once; which agents of a
   batch are listed.
+- `report_facts_course` (t, c, l): a course's learners in order (progress), its modules.
+- `report_facts_time` (t, ts): the indicators' window; each learner's first statement.
+- `report_facts_statement` (t, s): deleting a statement's facts (voiding, erasure).
 
 A write (`Database.atomically`) is all or nothing: inside a session transaction run by
 `with_transaction` (which runs it again after a transient write conflict) when the server
@@ -117,6 +123,7 @@ from pymongo.errors import (
 
 from statements import attachment_hashes, stored_timestamp
 from storage.errors import StorageError, UnavailableError
+from storage.mongo import reports
 
 if TYPE_CHECKING:
     from bson import ObjectId
@@ -226,9 +233,16 @@ INDEXES: dict[str, list[IndexModel]] = {
             [("t", ASCENDING), ("agent", ASCENDING)], name="erasures_agent", unique=True
         ),
     ],
+    "report_facts": [
+        IndexModel(
+            [("t", ASCENDING), ("c", ASCENDING), ("l", ASCENDING)], name="report_facts_course"
+        ),
+        IndexModel([("t", ASCENDING), ("ts", ASCENDING)], name="report_facts_time"),
+        IndexModel([("t", ASCENDING), ("s", ASCENDING)], name="report_facts_statement"),
+    ],
 }
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _MIGRATION_BATCH = 1000
 DEFAULT_TENANT = "default"
 
@@ -279,14 +293,16 @@ def only_duplicate_keys(exc: BulkWriteError) -> bool:
 class Write:
     """One run of the work given to `Database.atomically`: its session (None without
     transactions), what it is doing (named in a driver error) and the `_id`s of the
-    statements it inserted (deleted again if it fails without a transaction)."""
+    statements and report facts it inserted (deleted again if it fails without a
+    transaction)."""
 
-    __slots__ = ("action", "inserted", "session")
+    __slots__ = ("action", "inserted", "inserted_facts", "session")
 
     def __init__(self, session: ClientSession | None) -> None:
         self.session = session
         self.action = "write"
         self.inserted: list[ObjectId] = []
+        self.inserted_facts: list[ObjectId] = []
 
     def doing(self, action: str) -> ClientSession | None:
         """Record `action` as what this write is doing now; its session."""
@@ -325,6 +341,7 @@ class Database:
                 self.agreements: Collection[dict[str, Any]] = self.db["agreements"]
                 self.sync: Collection[dict[str, Any]] = self.db["sync"]
                 self.erasures: Collection[dict[str, Any]] = self.db["erasures"]
+                self.report_facts: Collection[dict[str, Any]] = self.db["report_facts"]
                 for name, indexes in INDEXES.items():
                     self.db[name].create_indexes(indexes)
             self._migrate()
@@ -351,8 +368,11 @@ class Database:
             return
         if version < 2:
             self._add_tenants()
-        with self.errors("migrate to layout 3"):
-            self._index_attachments()
+        if version < 3:
+            with self.errors("migrate to layout 3"):
+                self._index_attachments()
+        with self.errors("migrate to layout 4"):
+            reports.backfill(self)
             meta.update_one(
                 {"_id": "schema"}, {"$set": {"version": SCHEMA_VERSION}}, upsert=True
             )
@@ -443,10 +463,14 @@ class Database:
             raise StorageError(f"MongoDB cannot {action}: {self.redact(str(exc))}") from exc
 
     def _undo(self, write: Write) -> None:
-        """Delete the statements a failed write without a transaction inserted."""
+        """Delete the statements (and their report facts) a failed write without a
+        transaction inserted."""
         if write.inserted:
             with self.errors("undo a failed batch"):
                 self.statements.delete_many({"_id": {"$in": write.inserted}})
+        if write.inserted_facts:
+            with self.errors("undo a failed batch"):
+                self.report_facts.delete_many({"_id": {"$in": write.inserted_facts}})
 
     def close(self) -> None:
         self.client.close()

@@ -27,6 +27,11 @@ from storage.records import (
     Erasure,
     FeedPage,
     Identity,
+    IndicatorCell,
+    IndicatorQuery,
+    ModuleRow,
+    ProgressRow,
+    ReportFilter,
     StatementFilter,
     StatementRecord,
     StoredStatement,
@@ -41,6 +46,7 @@ from storage.sqlite import (
     credentials,
     documents,
     identities,
+    reports,
     schema,
     statements,
     sync,
@@ -75,7 +81,15 @@ class SQLiteTransaction:
     ) -> None:
         if pending:
             raise ValueError("SQLite writes a batch in one transaction: nothing is pending")
-        statements.insert(self._conn, tenant, records)
+        counted = [r.report for r in records if r.report is not None]
+        seqs, numbers = statements.insert(
+            self._conn, tenant, records, also=reports.fact_keys(counted)
+        )
+        reports.insert_facts(
+            self._conn, tenant,
+            [(seq, r.report) for seq, r in zip(seqs, records, strict=True) if r.report],
+            numbers,
+        )
 
     def clear_pending(self, tenant: str, ids: Sequence[str]) -> None:
         """Nothing is ever pending here (`defers_shared_writes` is False)."""
@@ -85,6 +99,9 @@ class SQLiteTransaction:
 
     def set_voided(self, tenant: str, ids: Iterable[str]) -> None:
         statements.set_voided(self._conn, tenant, ids)
+
+    def delete_report_facts(self, tenant: str, ids: Sequence[str]) -> None:
+        reports.delete_facts(self._conn, tenant, ids)
 
     def reference_targets(self, tenant: str, ids: Sequence[str]) -> dict[str, list[str]]:
         return statements.reference_targets(self._conn, tenant, ids)
@@ -256,6 +273,23 @@ class SQLiteStorage:
         with _errors("read identities"):
             return identities.get(self._db.conn, tenant, agent)
 
+    def report_progress(
+        self, tenant: str, query: ReportFilter, *, after: str | None, limit: int
+    ) -> tuple[int, list[ProgressRow]]:
+        with _errors("report progress"):
+            return reports.progress(self._db.conn, tenant, query, after, limit)
+
+    def report_modules(self, tenant: str, query: ReportFilter) -> list[ModuleRow]:
+        with _errors("report modules"):
+            return reports.modules(self._db.conn, tenant, query)
+
+    def report_indicators(self, tenant: str, query: IndicatorQuery) -> list[IndicatorCell]:
+        with _errors("report indicators"):
+            return reports.indicators(self._db.conn, tenant, query)
+
+    def rebuild_report_facts(self, tenant: str, dimensions: Sequence[str]) -> int:
+        with _errors("rebuild report facts"), self._db.write() as conn:
+            return reports.rebuild(conn, tenant, dimensions)
     def erased_among(self, tenant: str, marks: Sequence[str]) -> set[str]:
         with _errors("read erased marks"):
             return identities.erased_among(self._db.conn, tenant, marks)

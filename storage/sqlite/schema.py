@@ -18,6 +18,8 @@ unknown (newer) version is refused, never misread.
        the stored statements), and documents indexed by agent and by time: what erasure and
        retention find their rows by; `erased_marks` (empty until a tenant refuses erased
        learners: nothing to migrate)
+    5  + report facts and summaries (`storage.sqlite.reports`): the facts of every statement
+       stored before are computed from it (`reports.backfill`)
 """
 
 from __future__ import annotations
@@ -35,13 +37,14 @@ from storage.sqlite import (
     credentials,
     documents,
     identities,
+    reports,
     statements,
     sync,
     tenants,
 )
 from storage.sqlite.database import Database
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DEFAULT_TENANT = "default"
 
 _DDL = (
@@ -55,6 +58,7 @@ _DDL = (
     *audit.DDL,
     *agreements.DDL,
     *sync.DDL,
+    *reports.DDL,
 )
 
 
@@ -71,6 +75,8 @@ def prepare(db: Database) -> None:
             credentials.add_agreement_column(conn)
         if 0 < version < 4:
             statements.index_attachments(conn)
+        if 0 < version < 5:
+            reports.backfill(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 

@@ -212,17 +212,25 @@ _FEED_SQL = (
 )
 
 
-def insert(conn: sqlite3.Connection, tenant: str, records: Sequence[StatementRecord]) -> None:
-    """Write the statement rows and their own filter keys (`Transaction.insert_statements`)."""
+def insert(
+    conn: sqlite3.Connection,
+    tenant: str,
+    records: Sequence[StatementRecord],
+    *,
+    also: Iterable[str] = (),
+) -> tuple[Sequence[int], dict[str, int]]:
+    """Write the statement rows and their own filter keys (`Transaction.insert_statements`):
+    the rows' seq numbers, in the order of `records`, and the numbers of their keys and of
+    the keys `also` names (numbered in the same lookup: the report facts')."""
     if not records:
-        return
+        return (), {}
     ids = [r.id for r in records]
     existing = _existing_ids(conn, tenant, ids)
     if existing:
         raise DuplicateIdError(existing)
     own_keys = [record_keys(r) for r in records]
-    key_ids = _key_ids(conn, tenant, {k for keys in own_keys for k in keys})
-    own_ids = [[key_ids[k] for k in keys] for keys in own_keys]
+    numbers = key_ids(conn, tenant, {k for keys in own_keys for k in keys}.union(also))
+    own_ids = [[numbers[k] for k in keys] for keys in own_keys]
     (last,) = conn.execute(
         "SELECT MAX(COALESCE((SELECT MAX(seq) FROM statements), 0),"
         " COALESCE((SELECT high FROM statement_seq), 0))"
@@ -262,6 +270,7 @@ def insert(conn: sqlite3.Connection, tenant: str, records: Sequence[StatementRec
     _add_attachments(
         conn, tenant, [(seq, r.attachments) for seq, r in zip(seqs, records, strict=True)]
     )
+    return seqs, numbers
 
 
 def _add_attachments(
@@ -377,7 +386,7 @@ def replace(conn: sqlite3.Connection, tenant: str, records: Sequence[StatementRe
     if not records:
         return
     new_keys = [record_keys(r) for r in records]
-    numbers = _key_ids(conn, tenant, {key for keys in new_keys for key in keys})
+    numbers = key_ids(conn, tenant, {key for keys in new_keys for key in keys})
     waiting = reference_sources(conn, tenant, [r.id for r in records])
     sources = _members(conn, tenant, {s for found in waiting.values() for s in found})
     old: set[int] = set()
@@ -413,10 +422,15 @@ def replace(conn: sqlite3.Connection, tenant: str, records: Sequence[StatementRe
 
 
 def _drop_unused_keys(conn: sqlite3.Connection, key_ids: Iterable[int]) -> None:
-    """Delete the key texts no row uses any more: an agent key's text is its pseudonym."""
+    """Delete the key texts no row uses any more: an agent key's text is its pseudonym.
+    Report facts number a course by its object key ("o|"), which a statement naming the
+    course only in its context does not hold, so a course key a fact still names stays
+    (every other key of a fact is one of its own statement's)."""
     conn.executemany(
         "DELETE FROM filter_keys WHERE key_id = ?1"
-        " AND NOT EXISTS (SELECT 1 FROM statement_keys WHERE key_id = ?1)",
+        " AND NOT EXISTS (SELECT 1 FROM statement_keys WHERE key_id = ?1)"
+        " AND NOT EXISTS (SELECT 1 FROM report_facts WHERE tenant = filter_keys.tenant"
+        " AND course = ?1)",
         [(key,) for key in key_ids],
     )
 
@@ -557,8 +571,10 @@ def _feed_seq(position: str) -> int:
     return int(position)
 
 
-def _key_ids(conn: sqlite3.Connection, tenant: str, keys: set[str]) -> dict[str, int]:
-    """The number of each key, numbering the new ones (few, once the store is warm)."""
+def key_ids(conn: sqlite3.Connection, tenant: str, keys: set[str]) -> dict[str, int]:
+    """The number of each key, numbering the new ones (few, once the store is warm). The
+    report facts (`storage.sqlite.reports`) number their learners, activities, verbs and
+    registrations here too."""
     numbers = dict(
         conn.execute(
             "SELECT key, key_id FROM filter_keys WHERE tenant = ?"

@@ -59,7 +59,7 @@ def test_all_is_sorted_and_exact():
     assert anonymize.__all__ == EXPECTED
     public = {name for name in vars(anonymize) if not name.startswith("_")}
     submodules = {"erasure", "errors", "generalize", "keys", "masking", "minimize",
-                  "pseudonymizer", "rekey", "vault", "annotations"}
+                  "pseudonymizer", "rekey", "suppression", "vault", "annotations"}
     assert public - submodules == set(EXPECTED)
     for name in EXPECTED:
         assert getattr(anonymize, name) is not None

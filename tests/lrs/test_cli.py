@@ -206,11 +206,13 @@ def test_tenants_create_show_update_list(env):
     assert data["policy"]["dimensions"] == {"region": "http://example.org/ext/region"}
     assert (data["policy"]["k"], data["policy"]["retention_days"]) == (5, 30)
     assert data["policy"]["notice_languages"] == ["fr"]
-    updated = run(env, "tenants", "update", "school-a", "--no-retention", "--k", "8", "--json")
+    updated = run(env, "tenants", "update", "school-a", "--no-retention", "--k", "8",
+                  "--rounding", "5", "--json")
     assert updated.exit_code == 0, updated.output
     assert json.loads(updated.output)["policy"]["retention_days"] is None
     shown = json.loads(run(env, "tenants", "show", "school-a", "--json").output)
     assert shown["policy"]["k"] == 8 and shown["revision"] == 2
+    assert shown["policy"]["rounding"] == 5
     listed = json.loads(run(env, "tenants", "list", "--json").output)
     assert [t["name"] for t in listed] == ["default", "school-a"]
     human = run(env, "tenants", "list").output
@@ -263,3 +265,10 @@ def test_a_worker_closes_its_store_when_it_exits(app):
     _close_worker_app(None, SimpleNamespace(wsgi=app))
     assert closed == [True]
     _close_worker_app(None, SimpleNamespace())  # a worker that never loaded the app
+
+
+def test_reports_rebuild(env):
+    result = run(env, "reports", "rebuild")
+    assert result.exit_code == 0, result.output
+    assert "tenant default: 0 statements count in reports" in result.output
+    assert run(env, "reports", "rebuild", "--tenant", "nowhere").exit_code != 0

@@ -75,6 +75,9 @@ def _all():
     [
         ({"k": 1}, "policy.k"),
         ({"k": True}, "policy.k"),
+        ({"rounding": 0}, "policy.rounding"),
+        ({"rounding": 1001}, "policy.rounding"),
+        ({"rounding": 2.5}, "policy.rounding"),
         ({"colour": "red"}, "policy.colour"),
         ({"dimensions": {"region": "not an iri"}}, "policy.dimensions"),
         ({"dimensions": {"Region": REGION}}, "policy.dimensions"),
@@ -97,11 +100,11 @@ def test_bad_policies_are_refused_naming_the_field(overrides, field):
 def test_a_dimension_must_survive_masking_and_a_valid_policy_parses():
     policy = parse_policy(
         {"allowed_extensions": [REGION, AGE], "dimensions": {"region": REGION, "age_band": AGE},
-         "k": 5, "retention_days": 365, "notice_languages": ["en", "fr"]},
+         "k": 5, "rounding": 5, "retention_days": 365, "notice_languages": ["en", "fr"]},
         TenantPolicy(),
     )
     assert policy.dimension_iris == {"region": REGION, "age_band": AGE}
-    assert (policy.k, policy.retention_days) == (5, 365)
+    assert (policy.k, policy.rounding, policy.retention_days) == (5, 5, 365)
 
 
 def test_tenant_names_are_slugs(lrs):

@@ -1,0 +1,714 @@
+"""Report facts and the summaries kept from them in SQLite, and the reports SQL computes
+from them (`Storage.report_*`); nothing is computed in Python but the rows' own fields.
+
+Tables (learners, activities, verbs and registrations are numbered in `filter_keys`, by the
+same key texts the statement filters use: "a|", "o|", "v|", "r|"):
+
+- `report_facts`: one row per statement and course it counts for (`statements.report`),
+  primary key (tenant, course, day, seq): one course's facts are one range (progress and
+  module reports read only it), and new facts land at the end of their course's range (a
+  batch dirties a few pages, not one per learner: the write cost that matters here).
+  `flags`: 1 the statement's first course (tenant-wide figures count each statement once),
+  2 completed, 4 passed. Index `report_facts_seq`: a statement's facts, for deleting them.
+- `report_profiles`, `report_profile_values`: each distinct set of dimension values a
+  tenant's statements carried, numbered once; facts and summaries hold the number.
+- `report_days`: per day, course, profile and learner, the counts the indicators need
+  (statements; of them first-course ones; course completions; scores and their sum, of all
+  and of first-course facts), with the day's week and month. A year of weekly indicators
+  reads one row per learner, course and day (about a quarter of the statements in
+  bench/passport.py's store) instead of one per statement (grouping a million facts took
+  SQLite several seconds).
+- `report_firsts`: per learner and course, the first fact (time, seq, buckets, profile):
+  the new learners of a bucket.
+
+Exactness: the facts and summaries of a batch are written with its statements, in their
+transaction; `delete_facts` takes a statement's facts out of every table (counts
+decremented, rows left at zero removed, a first fact that goes replaced by the next one),
+in the caller's transaction. Voiding calls it (`Transaction.delete_report_facts`), and so
+must every deletion of statements (erasure, retention), before their rows are deleted.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from statements import ReportFields, bucket_bounds, stored_report_fields
+from storage.records import (
+    IndicatorCell,
+    IndicatorQuery,
+    ModuleRow,
+    ProgressRow,
+    ReportFilter,
+)
+from storage.sqlite.statements import key_ids
+
+_LEARNER, _ACTIVITY, _VERB, _REGISTRATION = "a|", "o|", "v|", "r|"
+MICROS_PER_DAY = 86_400_000_000
+_FIRST, _COMPLETED, _PASSED = 1, 2, 4
+
+DDL = (
+    """CREATE TABLE IF NOT EXISTS report_facts (
+        tenant TEXT NOT NULL,
+        course INTEGER NOT NULL,
+        learner INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        object INTEGER NOT NULL,
+        verb INTEGER NOT NULL,
+        registration INTEGER,
+        t INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        week INTEGER NOT NULL,
+        month INTEGER NOT NULL,
+        flags INTEGER NOT NULL,
+        score REAL,
+        duration REAL,
+        profile INTEGER NOT NULL,
+        PRIMARY KEY (tenant, course, day, seq)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS report_facts_seq ON report_facts (seq)",
+    """CREATE TABLE IF NOT EXISTS report_profiles (
+        profile INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        dims TEXT NOT NULL,
+        UNIQUE (tenant, dims)
+    )""",
+    """CREATE TABLE IF NOT EXISTS report_profile_values (
+        tenant TEXT NOT NULL,
+        iri TEXT NOT NULL,
+        profile INTEGER NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (tenant, iri, profile)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS report_days (
+        tenant TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        course INTEGER NOT NULL,
+        profile INTEGER NOT NULL,
+        learner INTEGER NOT NULL,
+        week INTEGER NOT NULL,
+        month INTEGER NOT NULL,
+        statements INTEGER NOT NULL,
+        firsts INTEGER NOT NULL,
+        completions INTEGER NOT NULL,
+        scores INTEGER NOT NULL,
+        score_sum REAL NOT NULL,
+        first_scores INTEGER NOT NULL,
+        first_score_sum REAL NOT NULL,
+        PRIMARY KEY (tenant, day, course, profile, learner)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS report_firsts (
+        tenant TEXT NOT NULL,
+        learner INTEGER NOT NULL,
+        course INTEGER NOT NULL,
+        t INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        week INTEGER NOT NULL,
+        month INTEGER NOT NULL,
+        profile INTEGER NOT NULL,
+        PRIMARY KEY (tenant, learner, course)
+    ) WITHOUT ROWID""",
+)
+
+_FACT_COLUMNS = (
+    "tenant, course, learner, seq, object, verb, registration, t, day, week, month, flags,"
+    " score, duration, profile"
+)
+_UPSERT_DAY = (
+    "INSERT INTO report_days (tenant, day, course, profile, learner, week, month, statements,"
+    " firsts, completions, scores, score_sum, first_scores, first_score_sum)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (tenant, day, course, profile, learner) DO UPDATE SET"
+    " statements = statements + excluded.statements, firsts = firsts + excluded.firsts,"
+    " completions = completions + excluded.completions, scores = scores + excluded.scores,"
+    " score_sum = score_sum + excluded.score_sum,"
+    " first_scores = first_scores + excluded.first_scores,"
+    " first_score_sum = first_score_sum + excluded.first_score_sum"
+)
+# A summary row's counts less the deleted facts' (sums reset when their count reaches 0, so
+# no float remainder outlives the scores it came from); rows left at 0 are deleted next.
+_TAKE_DAY = (
+    "UPDATE report_days SET statements = statements - ?, firsts = firsts - ?,"
+    " completions = completions - ?,"
+    " score_sum = CASE WHEN scores = ? THEN 0 ELSE score_sum - ? END, scores = scores - ?,"
+    " first_score_sum = CASE WHEN first_scores = ? THEN 0 ELSE first_score_sum - ? END,"
+    " first_scores = first_scores - ?"
+    " WHERE tenant = ? AND day = ? AND course = ? AND profile = ? AND learner = ?"
+)
+_UPSERT_FIRST = (
+    "INSERT INTO report_firsts (tenant, learner, course, t, seq, day, week, month, profile)"
+    " VALUES (?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (tenant, learner, course) DO UPDATE SET t = excluded.t,"
+    " seq = excluded.seq, day = excluded.day, week = excluded.week, month = excluded.month,"
+    " profile = excluded.profile WHERE (excluded.t, excluded.seq) < (t, seq)"
+)
+
+def _json(values: Iterable[object]) -> bytes:
+    return orjson.dumps(list(values))
+
+
+# -- writes ---------------------------------------------------------------------------------
+
+
+def fact_keys(counted: Iterable[ReportFields]) -> set[str]:
+    """The `filter_keys` texts the facts of these report fields are numbered by."""
+    keys: set[str] = set()
+    for fields in counted:
+        keys.add(_LEARNER + fields.learner)
+        keys.add(_ACTIVITY + fields.activity)
+        keys.update(_ACTIVITY + course for course in fields.courses)
+        keys.add(_VERB + fields.verb)
+        if fields.registration is not None:
+            keys.add(_REGISTRATION + fields.registration)
+    return keys
+
+
+def insert_facts(
+    conn: sqlite3.Connection,
+    tenant: str,
+    counted: Sequence[tuple[int, ReportFields]],
+    numbered: Mapping[str, int] | None = None,
+) -> None:
+    """Write the report facts of stored statements (by their seq) and add them to the
+    summaries; `numbered` holds the numbers of their `fact_keys` when already looked up."""
+    if not counted:
+        return
+    number = (
+        key_ids(conn, tenant, fact_keys(fields for _, fields in counted))
+        if numbered is None else numbered
+    )
+    profiles = _profile_ids(conn, tenant, {fields.dimensions for _, fields in counted})
+    facts: list[tuple[Any, ...]] = []
+    for seq, fields in counted:
+        learner = number[_LEARNER + fields.learner]
+        activity = number[_ACTIVITY + fields.activity]
+        registration = (
+            None if fields.registration is None else number[_REGISTRATION + fields.registration]
+        )
+        flags = (_COMPLETED if fields.completed else 0) | (_PASSED if fields.passed else 0)
+        for index, course in enumerate(fields.courses):
+            facts.append((
+                tenant, number[_ACTIVITY + course], learner, seq, activity,
+                number[_VERB + fields.verb], registration, fields.time, fields.day,
+                fields.week, fields.month, flags | (_FIRST if index == 0 else 0),
+                fields.score, fields.duration, profiles[fields.dimensions],
+            ))
+    conn.executemany(
+        f"INSERT INTO report_facts ({_FACT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        facts,
+    )
+    _add_to_summaries(conn, tenant, facts)
+
+
+def _add_to_summaries(
+    conn: sqlite3.Connection, tenant: str, facts: list[tuple[Any, ...]]
+) -> None:
+    days: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0, 0.0])
+    firsts: dict[tuple[int, int], tuple[Any, ...]] = {}
+    for fact in facts:
+        _, course, learner, seq, activity, _, _, t, day, week, month, flags, score, _, profile = (
+            fact
+        )
+        _count(days[(day, course, profile, learner, week, month)], activity, course, flags,
+               score, 1)
+        first = firsts.get((learner, course))
+        if first is None or (t, seq) < (first[0], first[1]):
+            firsts[(learner, course)] = (t, seq, day, week, month, profile)
+    conn.executemany(_UPSERT_DAY, [(tenant, *key, *counts) for key, counts in days.items()])
+    conn.executemany(
+        _UPSERT_FIRST,
+        [(tenant, learner, course, *first) for (learner, course), first in firsts.items()],
+    )
+
+
+def _count(
+    counts: list[float], activity: int, course: int, flags: int, score: float | None, sign: int
+) -> None:
+    """Add (`sign` 1) or take away (-1) one fact from a summary row's counts."""
+    first = flags & _FIRST
+    counts[0] += sign
+    counts[1] += sign if first else 0
+    counts[2] += sign if activity == course and flags & _COMPLETED else 0
+    if score is not None:
+        counts[3] += sign
+        counts[4] += sign * score
+        if first:
+            counts[5] += sign
+            counts[6] += sign * score
+
+
+def _profile_ids(
+    conn: sqlite3.Connection, tenant: str, profiles: set[tuple[tuple[str, str], ...]]
+) -> dict[tuple[tuple[str, str], ...], int]:
+    """The number of each set of dimension values, numbering the new ones."""
+    texts = {profile: orjson.dumps(sorted(profile)).decode() for profile in profiles}
+    known = dict(
+        conn.execute(
+            "SELECT dims, profile FROM report_profiles WHERE tenant = ?"
+            " AND dims IN (SELECT value FROM json_each(?))",
+            (tenant, _json(texts.values())),
+        )
+    )
+    numbers = {}
+    for profile, text in texts.items():
+        number = known.get(text)
+        if number is None:
+            (number,) = conn.execute(
+                "INSERT INTO report_profiles (tenant, dims) VALUES (?, ?) RETURNING profile",
+                (tenant, text),
+            ).fetchone()
+            conn.executemany(
+                "INSERT INTO report_profile_values (tenant, iri, profile, value)"
+                " VALUES (?,?,?,?)",
+                [(tenant, iri, number, value) for iri, value in profile],
+            )
+        numbers[profile] = number
+    return numbers
+
+
+def backfill(conn: sqlite3.Connection) -> None:
+    """Layout 2 -> 3: `rebuild` every tenant with the dimensions its stored policy names (a
+    tenant whose dimensions follow the configuration gets none kept until
+    `Storage.rebuild_report_facts` runs for it). Runs inside the migration's transaction."""
+    dimensions = {
+        name: list(orjson.loads(policy).get("dimensions", {}).values())
+        for name, policy in conn.execute("SELECT name, policy FROM tenants")
+    }
+    for (tenant,) in conn.execute("SELECT DISTINCT tenant FROM statements").fetchall():
+        rebuild(conn, tenant, dimensions.get(tenant, ()))
+
+
+def rebuild(
+    conn: sqlite3.Connection, tenant: str, dimensions: Sequence[str], *, chunk: int = 2000
+) -> int:
+    """`Storage.rebuild_report_facts`: drop the tenant's facts and summaries and compute
+    them again from its live statements, in the caller's transaction; how many statements
+    count."""
+    for table in ("report_facts", "report_days", "report_firsts"):
+        conn.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant,))
+    last = 0
+    counted = 0
+    while True:
+        rows = conn.execute(
+            "SELECT seq, statement FROM statements WHERE tenant = ? AND seq > ? AND voided = 0"
+            " ORDER BY seq LIMIT ?",
+            (tenant, last, chunk),
+        ).fetchall()
+        if not rows:
+            return counted
+        last = rows[-1][0]
+        facts = [(seq, stored_report_fields(raw, dimensions)) for seq, raw in rows]
+        found = [(seq, fields) for seq, fields in facts if fields is not None]
+        insert_facts(conn, tenant, found)
+        counted += len(found)
+
+
+def delete_facts(conn: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> None:
+    """Delete the report facts of the stored statements among `ids` and take them out of
+    the summaries (`Transaction.delete_report_facts`). Statement deletions (erasure,
+    retention) must call this before deleting the statement rows: the facts are found
+    through them."""
+    if not ids:
+        return
+    seqs = [
+        row[0]
+        for row in conn.execute(
+            "SELECT seq FROM statements WHERE tenant = ?"
+            " AND id IN (SELECT value FROM json_each(?))",
+            (tenant, _json(ids)),
+        )
+    ]
+    if not seqs:
+        return
+    facts: list[tuple[Any, ...]] = conn.execute(
+        "SELECT course, learner, seq, object, day, week, month, flags, score, profile"
+        " FROM report_facts INDEXED BY report_facts_seq"
+        " WHERE seq IN (SELECT value FROM json_each(?))",
+        (_json(seqs),),
+    ).fetchall()
+    if not facts:
+        return
+    conn.execute(
+        "DELETE FROM report_facts WHERE seq IN (SELECT value FROM json_each(?))", (_json(seqs),)
+    )
+    taken: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0, 0.0])
+    for course, learner, _, activity, day, _, _, flags, score, profile in facts:
+        _count(taken[(day, course, profile, learner)], activity, course, flags, score, -1)
+    rows = []
+    for key, counts in taken.items():
+        statements, firsts, completions, scores, score_sum, first_scores, first_sum = (
+            -c for c in counts
+        )
+        rows.append((
+            statements, firsts, completions, scores, score_sum, scores, first_scores,
+            first_sum, first_scores, tenant, *key,
+        ))
+    conn.executemany(_TAKE_DAY, rows)
+    conn.executemany(
+        "DELETE FROM report_days WHERE tenant = ? AND day = ? AND course = ? AND profile = ?"
+        " AND learner = ? AND statements <= 0",
+        [(tenant, *key) for key in taken],
+    )
+    _replace_firsts(conn, tenant, {(f[1], f[0]) for f in facts}, set(seqs))
+
+
+def _replace_firsts(
+    conn: sqlite3.Connection, tenant: str, pairs: set[tuple[int, int]], gone: set[int]
+) -> None:
+    """For each (learner, course) whose first fact was deleted, the next one (or none)."""
+    for learner, course in pairs:
+        found = conn.execute(
+            "SELECT seq FROM report_firsts WHERE tenant = ? AND learner = ? AND course = ?",
+            (tenant, learner, course),
+        ).fetchone()
+        if found is None or found[0] not in gone:
+            continue
+        # The learner's own statements, through the agent key rows of the statement index
+        # (the learner's number is its "a|" key's): a few, where the course has thousands.
+        following = conn.execute(
+            "SELECT f.t, f.seq, f.day, f.week, f.month, f.profile FROM statement_keys AS k"
+            " CROSS JOIN report_facts AS f INDEXED BY report_facts_seq ON f.seq = k.seq"
+            " WHERE k.key_id = ? AND f.tenant = ? AND f.course = ? AND f.learner = ?"
+            " ORDER BY f.t, f.seq LIMIT 1",
+            (learner, tenant, course, learner),
+        ).fetchone()
+        if following is None:
+            conn.execute(
+                "DELETE FROM report_firsts WHERE tenant = ? AND learner = ? AND course = ?",
+                (tenant, learner, course),
+            )
+        else:
+            conn.execute(
+                "UPDATE report_firsts SET t = ?, seq = ?, day = ?, week = ?, month = ?,"
+                " profile = ? WHERE tenant = ? AND learner = ? AND course = ?",
+                (*following, tenant, learner, course),
+            )
+
+
+# -- queries --------------------------------------------------------------------------------
+
+
+def _number(conn: sqlite3.Connection, tenant: str, key: str) -> int | None:
+    found = conn.execute(
+        "SELECT key_id FROM filter_keys WHERE tenant = ? AND key = ?", (tenant, key)
+    ).fetchone()
+    return None if found is None else int(found[0])
+
+
+class _Conditions:
+    """The WHERE clause of a ReportFilter on a table aliased `alias` (facts, summaries or
+    firsts: only the columns each has are asked for)."""
+
+    def __init__(self, alias: str, tenant: str, *, scoped: bool = True) -> None:
+        """`scoped`: the table has a tenant column (a derived table of one tenant's rows
+        does not)."""
+        self.alias = alias
+        self.tenant = tenant
+        self.sql = [f"{alias}.tenant = ?"] if scoped else []
+        self.params: list[object] = [tenant] if scoped else []
+
+    def add(self, condition: str, *params: object) -> None:
+        self.sql.append(condition.replace("@", self.alias + "."))
+        self.params.extend(params)
+
+    def dimensions(self, values: Sequence[tuple[str, str]]) -> None:
+        for iri, value in values:
+            self.add(
+                "@profile IN (SELECT profile FROM report_profile_values WHERE tenant = ?"
+                " AND iri = ? AND value = ?)",
+                self.tenant, iri, value,
+            )
+
+    def facts(self, query: ReportFilter, *, times: bool = True, dims: bool = True) -> None:
+        """The conditions on a fact row: verbs, registration, time, dimensions."""
+        if query.verbs:
+            self.add(
+                "@verb IN (SELECT key_id FROM filter_keys WHERE tenant = ?"
+                " AND key IN (SELECT value FROM json_each(?)))",
+                self.tenant, _json(_VERB + verb for verb in query.verbs),
+            )
+        if query.registration is not None:
+            self.add(
+                "@registration = (SELECT key_id FROM filter_keys WHERE tenant = ? AND key = ?)",
+                self.tenant, _REGISTRATION + query.registration,
+            )
+        if times and query.since is not None:
+            self.add("@t >= ?", query.since)
+        if times and query.until is not None:
+            self.add("@t < ?", query.until)
+        if dims:
+            self.dimensions(query.dimensions)
+
+    @property
+    def where(self) -> str:
+        return " AND ".join(self.sql)
+
+
+def progress(
+    conn: sqlite3.Connection, tenant: str, query: ReportFilter, after: str | None, limit: int
+) -> tuple[int, list[ProgressRow]]:
+    """`Storage.report_progress`: learners in the order of their numbers in filter_keys."""
+    assert query.course is not None
+    course = _number(conn, tenant, _ACTIVITY + query.course)
+    if course is None or limit <= 0:
+        return 0, []
+    (modules,) = conn.execute(
+        "SELECT COUNT(DISTINCT object) FROM report_facts WHERE tenant = ? AND course = ?"
+        " AND object != course",
+        (tenant, course),
+    ).fetchone()
+    where = _Conditions("f", tenant)
+    where.add("@course = ?", course)
+    if after is not None:
+        # A learner no longer numbered cannot be: numbers are never taken back.
+        where.add(
+            "@learner > COALESCE((SELECT key_id FROM filter_keys WHERE tenant = ? AND key = ?),"
+            " -1)",
+            tenant, _LEARNER + after,
+        )
+    where.facts(query)
+    rows = conn.execute(
+        "SELECT (SELECT key FROM filter_keys WHERE key_id = f.learner), MIN(f.t), MAX(f.t),"
+        " COUNT(*),"
+        " COUNT(DISTINCT CASE WHEN f.object != f.course THEN f.object END),"
+        " COUNT(DISTINCT CASE WHEN f.object != f.course AND (f.flags & 2) THEN f.object END),"
+        " COUNT(DISTINCT CASE WHEN f.object != f.course AND (f.flags & 4) THEN f.object END),"
+        " MAX(f.object = f.course AND (f.flags & 2) != 0),"
+        " MAX(f.object = f.course AND (f.flags & 4) != 0), MAX(f.score), SUM(f.duration)"
+        f" FROM report_facts AS f WHERE {where.where}"
+        " GROUP BY f.learner ORDER BY f.learner LIMIT ?",
+        [*where.params, limit],
+    ).fetchall()
+    return modules, [
+        ProgressRow(
+            learner=key[len(_LEARNER):], first=first, last=last, statements=count,
+            attempted=attempted, completed=completed, passed=passed,
+            course_completed=bool(course_completed), course_passed=bool(course_passed),
+            best_score=best, duration=duration,
+        )
+        for (key, first, last, count, attempted, completed, passed, course_completed,
+             course_passed, best, duration) in rows
+    ]
+
+
+def modules(conn: sqlite3.Connection, tenant: str, query: ReportFilter) -> list[ModuleRow]:
+    """`Storage.report_modules`: the median is the middle one of the learners' total
+    durations on the module (the mean of the middle two for an even number)."""
+    assert query.course is not None
+    course = _number(conn, tenant, _ACTIVITY + query.course)
+    if course is None:
+        return []
+    where = _Conditions("f", tenant)
+    where.add("@course = ?", course)
+    where.add("@object != @course")
+    where.facts(query)
+    rows = conn.execute(
+        "WITH m AS (SELECT f.object, f.learner, f.seq, f.flags, f.score, f.duration"
+        f" FROM report_facts AS f WHERE {where.where}),"
+        " per AS (SELECT object, learner, SUM(duration) AS d FROM m"
+        " WHERE duration IS NOT NULL GROUP BY object, learner),"
+        " ranked AS (SELECT object, d, ROW_NUMBER() OVER (PARTITION BY object ORDER BY d) AS i,"
+        " COUNT(*) OVER (PARTITION BY object) AS n FROM per),"
+        " med AS (SELECT object, MAX(n) AS timed, AVG(d) AS median FROM ranked"
+        " WHERE i IN ((n + 1) / 2, (n + 2) / 2) GROUP BY object),"
+        " agg AS (SELECT object, MIN(seq) AS first, COUNT(DISTINCT learner) AS attempted,"
+        " COUNT(DISTINCT CASE WHEN (flags & 2) THEN learner END) AS completed,"
+        " COUNT(DISTINCT CASE WHEN (flags & 4) THEN learner END) AS passed,"
+        " COUNT(DISTINCT CASE WHEN score IS NOT NULL THEN learner END) AS scorers,"
+        " AVG(score) AS average FROM m GROUP BY object)"
+        " SELECT (SELECT key FROM filter_keys WHERE key_id = agg.object), attempted, completed,"
+        " passed, scorers, average, COALESCE(timed, 0), median"
+        " FROM agg LEFT JOIN med ON med.object = agg.object ORDER BY agg.first",
+        where.params,
+    ).fetchall()
+    return [
+        ModuleRow(
+            module=key[len(_ACTIVITY):], attempted=attempted, completed=completed,
+            passed=passed, scorers=scorers, average_score=average, timed=timed,
+            median_duration=median,
+        )
+        for key, attempted, completed, passed, scorers, average, timed, median in rows
+    ]
+
+
+def indicators(
+    conn: sqlite3.Connection, tenant: str, query: IndicatorQuery
+) -> list[IndicatorCell]:
+    """`Storage.report_indicators`: from `report_days`, or from the facts when a verb or
+    registration condition asks for what the days do not keep."""
+    course = None
+    if query.filter.course is not None:
+        course = _number(conn, tenant, _ACTIVITY + query.filter.course)
+        if course is None:
+            return []
+    from_facts = bool(query.filter.verbs) or query.filter.registration is not None
+    per_course = query.by_course or course is not None
+    active = (_active_from_facts if from_facts else _active_from_days)(
+        conn, tenant, query, course, per_course
+    )
+    new = _new_learners(conn, tenant, query, course, from_facts=from_facts)
+    # Grouped by the course's number (a key looked up per group, not per row).
+    courses = dict(
+        conn.execute(
+            "SELECT key_id, key FROM filter_keys WHERE key_id IN (SELECT value FROM json_each(?))",
+            (_json({key[1] for key in active if key[1] is not None}),),
+        )
+    ) if query.by_course else {}
+    cells = []
+    for key, (learners, statements, completers, scorers, average) in active.items():
+        bucket, course_number, *values = key
+        cells.append(IndicatorCell(
+            bucket=bucket,
+            course=(
+                courses[course_number][len(_ACTIVITY):] if course_number is not None else None
+            ),
+            dimensions=tuple(values), active=learners, new=new.get(key, 0),
+            statements=statements, completers=completers, scorers=scorers,
+            average_score=average,
+        ))
+    return cells
+
+
+def _groups(
+    query: IndicatorQuery, alias: str, tenant: str
+) -> tuple[list[str], str, list[object]]:
+    """The grouping columns (bucket, course key or NULL, one value per dimension) and the
+    joins giving the dimension values of `alias`'s profile (NULL where not recorded)."""
+    columns = [
+        f"{alias}.{query.interval}",
+        f"{alias}.course" if query.by_course else "NULL",
+    ]
+    joins = []
+    params: list[object] = []
+    for index, iri in enumerate(query.by_dimensions):
+        joins.append(
+            f" LEFT JOIN report_profile_values AS v{index} ON v{index}.tenant = ?"
+            f" AND v{index}.iri = ? AND v{index}.profile = {alias}.profile"
+        )
+        params += [tenant, iri]
+        columns.append(f"v{index}.value")
+    return columns, "".join(joins), params
+
+
+def _days(query: IndicatorQuery) -> tuple[int, int]:
+    """The first and last day of the query's buckets."""
+    start, end = bucket_bounds(query.interval, query.first, query.last)
+    return start // MICROS_PER_DAY, end // MICROS_PER_DAY - 1
+
+
+def _cells(
+    conn: sqlite3.Connection, sql: str, params: list[object]
+) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    return {tuple(row[:-5]): tuple(row[-5:]) for row in conn.execute(sql, params)}
+
+
+def _active_from_days(
+    conn: sqlite3.Connection,
+    tenant: str,
+    query: IndicatorQuery,
+    course: int | None,
+    per_course: bool,
+) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    columns, joins, join_params = _groups(query, "s", tenant)
+    where = _Conditions("s", tenant)
+    where.add("@day BETWEEN ? AND ?", *_days(query))
+    if course is not None:
+        where.add("@course = ?", course)
+    where.dimensions(query.filter.dimensions)
+    # Per course every fact counts; tenant-wide only a statement's first course's.
+    statements, scores, score_sum = (
+        ("statements", "scores", "score_sum") if per_course
+        else ("firsts", "first_scores", "first_score_sum")
+    )
+    group = ", ".join(columns)
+    return _cells(
+        conn,
+        f"SELECT {group}, COUNT(DISTINCT s.learner), SUM(s.{statements}),"
+        " COUNT(DISTINCT CASE WHEN s.completions > 0 THEN s.learner END),"
+        f" COUNT(DISTINCT CASE WHEN s.{scores} > 0 THEN s.learner END),"
+        f" SUM(s.{score_sum}) / SUM(s.{scores})"
+        f" FROM report_days AS s{joins} WHERE {where.where}"
+        f" GROUP BY {', '.join(str(i + 1) for i in range(len(columns)))}",
+        [*join_params, *where.params],
+    )
+
+
+def _active_from_facts(
+    conn: sqlite3.Connection,
+    tenant: str,
+    query: IndicatorQuery,
+    course: int | None,
+    per_course: bool,
+) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    columns, joins, join_params = _groups(query, "f", tenant)
+    where = _Conditions("f", tenant)
+    if course is not None:
+        where.add("@course = ?", course)
+    where.add("@day BETWEEN ? AND ?", *_days(query))
+    if not per_course:
+        where.add("(@flags & 1)")
+    where.facts(query.filter, times=False)
+    return _cells(
+        conn,
+        f"SELECT {', '.join(columns)}, COUNT(DISTINCT f.learner), COUNT(*),"
+        " COUNT(DISTINCT CASE WHEN f.object = f.course AND (f.flags & 2) THEN f.learner END),"
+        " COUNT(DISTINCT CASE WHEN f.score IS NOT NULL THEN f.learner END), AVG(f.score)"
+        f" FROM report_facts AS f{joins} WHERE {where.where}"
+        f" GROUP BY {', '.join(str(i + 1) for i in range(len(columns)))}",
+        [*join_params, *where.params],
+    )
+
+
+def _new_learners(
+    conn: sqlite3.Connection,
+    tenant: str,
+    query: IndicatorQuery,
+    course: int | None,
+    *,
+    from_facts: bool,
+) -> dict[tuple[Any, ...], int]:
+    """Per cell, the learners whose first fact (per course when grouped or filtered by
+    course, else tenant-wide) is in it: from `report_firsts`, or, under a verb or
+    registration condition, the first of the facts it selects."""
+    per_course = query.by_course or course is not None
+    inner = _Conditions("x", tenant)
+    if course is not None:
+        inner.add("@course = ?", course)
+    if from_facts:
+        source = "report_facts"
+        inner.facts(query.filter, times=False, dims=False)
+        if not per_course:
+            inner.add("(@flags & 1)")
+    else:
+        source = "report_firsts"
+    if from_facts or not per_course:
+        # Ties in time go to the statement stored first: the same one on every run.
+        # The bare columns come from the row holding the minimum (SQLite's rule for one
+        # min() aggregate).
+        firsts = (
+            f"(SELECT x.learner, {'x.course' if per_course else 'NULL AS course'},"
+            " MIN(printf('%020d%020d', x.t, x.seq)) AS o, x.day, x.week, x.month, x.profile"
+            f" FROM {source} AS x WHERE {inner.where}"
+            f" GROUP BY x.learner{', x.course' if per_course else ''})"
+        )
+    else:
+        firsts = f"(SELECT * FROM report_firsts AS x WHERE {inner.where})"
+    params = inner.params
+    columns, joins, join_params = _groups(query, "n", tenant)
+    outer = _Conditions("n", tenant, scoped=False)
+    outer.add(f"@{query.interval} BETWEEN ? AND ?", query.first, query.last)
+    outer.dimensions(query.filter.dimensions)
+    return {
+        tuple(row[:-1]): row[-1]
+        for row in conn.execute(
+            f"SELECT {', '.join(columns)}, COUNT(*) FROM {firsts} AS n{joins}"
+            f" WHERE {outer.where}"
+            f" GROUP BY {', '.join(str(i + 1) for i in range(len(columns)))}",
+            [*params, *join_params, *outer.params],
+        )
+    }

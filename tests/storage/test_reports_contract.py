@@ -1,0 +1,321 @@
+"""The report queries of `storage.protocol` on every backend: each figure of the seeded store
+(`reports_data`, computed by hand there) from progress, modules and indicators, and the
+same figures after voiding and after deleting statements' facts (erasure, retention)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from reports_data import (
+    ADL,
+    DIMENSIONS,
+    GENDER,
+    M1,
+    M2,
+    M3,
+    N1,
+    Q1,
+    REGION,
+    VOIDED_ID,
+    C,
+    D,
+    Stamper,
+    learner_key,
+    micros,
+    seeded_statements,
+    voiding,
+)
+
+from statements import bucket_of
+from storage import IndicatorQuery, ModuleRow, ProgressRow, ReportFilter
+from storage.commands import delete_before, erase_agent, insert_statements
+
+W1 = bucket_of("week", datetime(2024, 1, 1, tzinfo=UTC))
+W2, W6 = W1 + 1, W1 + 5
+JAN = bucket_of("month", datetime(2024, 1, 1, tzinfo=UTC))
+DAY1 = bucket_of("day", datetime(2024, 1, 1, tzinfo=UTC))
+VERBS = tuple(ADL + v for v in ("attempted", "completed", "passed", "failed", "experienced"))
+
+
+@pytest.fixture
+def seeded(store):
+    stamper = Stamper()
+    statements = seeded_statements()
+    insert_statements(store, "default", stamper.records(statements))
+    insert_statements(store, "default", stamper.records([voiding(VOIDED_ID)]))
+    # Another tenant's statements never count.
+    insert_statements(store, "other", stamper.records(seeded_statements()))
+    store.stamper = stamper
+    store.ids = [s["id"] for s in statements]
+    return store
+
+
+def progress(store, **conditions):
+    modules, rows = store.report_progress(
+        "default", ReportFilter(course=C, **conditions), after=None, limit=100
+    )
+    return modules, {row.learner: row for row in rows}
+
+
+def cells(store, interval="week", first=W1, last=W6, tenant="default", **kwargs):
+    filter_args = kwargs.pop("filter", {})
+    found = store.report_indicators(tenant, IndicatorQuery(
+        interval=interval, first=first, last=last, filter=ReportFilter(**filter_args), **kwargs
+    ))
+    return {
+        (cell.bucket, cell.course, *cell.dimensions): (
+            cell.active, cell.new, cell.statements, cell.completers, cell.scorers,
+            None if cell.average_score is None else round(cell.average_score, 9),
+        )
+        for cell in found
+    }
+
+
+def row(learner, first, last, statements, attempted, completed, passed, cc, cp, best, duration):
+    return ProgressRow(learner_key(learner), micros(first), micros(last), statements,
+                       attempted, completed, passed, cc, cp, best, duration)
+
+
+def test_progress_of_each_learner(seeded):
+    modules, rows = progress(seeded)
+    assert modules == 4  # M1, M2, M3, Q1
+    assert rows == {
+        learner_key("a"): row("a", "2024-01-01T10:00", "2024-01-09T09:30", 4, 2, 1, 1,
+                              True, False, 0.9, 900.0),
+        learner_key("b"): row("b", "2024-01-02T08:00", "2024-02-05T12:00", 3, 2, 0, 0,
+                              False, False, 0.4, 1200.0),
+        learner_key("c"): row("c", "2024-01-03T12:00", "2024-01-10T15:00", 2, 2, 0, 0,
+                              False, False, 0.5, 1800.0),
+    }
+
+
+def test_progress_filters_and_pages(seeded):
+    _, rows = progress(seeded, since=micros("2024-01-09T00:00"), until=micros("2024-02-01T00:00"))
+    assert set(rows) == {learner_key("a"), learner_key("c")}
+    assert rows[learner_key("a")].statements == 2 and rows[learner_key("a")].attempted == 1
+    _, rows = progress(seeded, verbs=(ADL + "attempted",))
+    assert {k: r.statements for k, r in rows.items()} == {
+        learner_key("a"): 1, learner_key("b"): 2, learner_key("c"): 1}
+    _, rows = progress(seeded, dimensions=((REGION, "north"), (GENDER, "m")))
+    assert set(rows) == {learner_key("b")}
+    _, rows = progress(seeded, dimensions=((REGION, "east"),))
+    assert rows == {}
+    # Pages in the backend's order, each learner once.
+    seen, after = [], None
+    while True:
+        _, page = seeded.report_progress("default", ReportFilter(course=C), after=after, limit=2)
+        if not page:
+            break
+        seen += [r.learner for r in page]
+        after = page[-1].learner
+    assert sorted(seen) == [learner_key(n) for n in "abc"] and len(seen) == 3
+    assert seeded.report_progress("default", ReportFilter(course="http://x.org/none"),
+                                  after=None, limit=10) == (0, [])
+
+
+def test_modules_in_the_order_first_seen(seeded):
+    assert seeded.report_modules("default", ReportFilter(course=C)) == [
+        ModuleRow(M1, 2, 1, 0, 2, pytest.approx(0.6), 2, 1050.0),
+        ModuleRow(M2, 2, 0, 1, 1, 0.9, 1, 1800.0),
+        ModuleRow(M3, 1, 0, 0, 0, None, 0, None),
+        ModuleRow(Q1, 1, 0, 0, 1, 0.5, 0, None),
+    ]
+    assert [m.module for m in seeded.report_modules("default", ReportFilter(course=D))] == [
+        N1, Q1]
+    north = seeded.report_modules("default", ReportFilter(course=C,
+                                                          dimensions=((REGION, "north"),)))
+    assert [(m.module, m.attempted) for m in north] == [(M1, 2), (M2, 1), (M3, 1)]
+
+
+def test_weekly_indicators_by_course(seeded):
+    assert cells(seeded, by_course=True) == {
+        (W1, C): (3, 3, 5, 0, 2, 0.6),
+        (W1, D): (1, 1, 2, 1, 0, None),
+        (W2, C): (2, 0, 3, 1, 2, 0.7),
+        (W2, D): (1, 0, 1, 0, 1, 0.5),
+        (W6, C): (1, 0, 1, 0, 0, None),
+    }
+
+
+def test_tenant_wide_indicators_count_each_statement_once(seeded):
+    assert cells(seeded) == {
+        (W1, None): (3, 3, 7, 1, 2, 0.6),
+        (W2, None): (2, 0, 3, 1, 2, 0.7),
+        (W6, None): (1, 0, 1, 0, 0, None),
+    }
+    assert cells(seeded, interval="month", first=JAN, last=JAN + 1) == {
+        (JAN, None): (3, 3, 10, 2, 3, 0.65),
+        (JAN + 1, None): (1, 0, 1, 0, 0, None),
+    }
+
+
+def test_indicators_by_dimensions(seeded):
+    assert cells(seeded, by_dimensions=(REGION,)) == {
+        (W1, None, "north"): (2, 2, 4, 0, 2, 0.6),
+        (W1, None, "south"): (1, 1, 3, 1, 0, None),
+        (W2, None, "north"): (1, 0, 2, 1, 1, 0.9),
+        (W2, None, "south"): (1, 0, 1, 0, 1, 0.5),
+        (W6, None, "north"): (1, 0, 1, 0, 0, None),
+    }
+    assert cells(seeded, by_course=True, by_dimensions=(REGION,)) == {
+        (W1, C, "north"): (2, 2, 4, 0, 2, 0.6),
+        (W1, C, "south"): (1, 1, 1, 0, 0, None),
+        (W1, D, "south"): (1, 1, 2, 1, 0, None),
+        (W2, C, "north"): (1, 0, 2, 1, 1, 0.9),
+        (W2, C, "south"): (1, 0, 1, 0, 1, 0.5),
+        (W2, D, "south"): (1, 0, 1, 0, 1, 0.5),
+        (W6, C, "north"): (1, 0, 1, 0, 0, None),
+    }
+    assert cells(seeded, by_course=True, filter={"dimensions": ((REGION, "south"),)}) == {
+        (W1, C): (1, 1, 1, 0, 0, None),
+        (W1, D): (1, 1, 2, 1, 0, None),
+        (W2, C): (1, 0, 1, 0, 1, 0.5),
+        (W2, D): (1, 0, 1, 0, 1, 0.5),
+    }
+    unrecorded = cells(seeded, by_dimensions=("http://example.org/ext/none",))
+    assert set(unrecorded) == {(W1, None, None), (W2, None, None), (W6, None, None)}
+
+
+def test_daily_indicators_of_one_course(seeded):
+    assert cells(seeded, interval="day", first=DAY1, last=DAY1 + 2, filter={"course": C}) == {
+        (DAY1, None): (1, 1, 2, 0, 1, 0.8),
+        (DAY1 + 1, None): (1, 1, 2, 0, 1, 0.4),
+        (DAY1 + 2, None): (1, 1, 1, 0, 0, None),
+    }
+
+
+def test_a_verb_condition_counts_only_those_statements(seeded):
+    attempted = {"verbs": (ADL + "attempted",)}
+    assert cells(seeded, by_course=True, filter=attempted) == {
+        (W1, C): (3, 3, 3, 0, 0, None),
+        (W1, D): (1, 1, 1, 0, 0, None),
+        (W6, C): (1, 0, 1, 0, 0, None),
+    }
+    assert cells(seeded, filter=attempted) == {
+        (W1, None): (3, 3, 4, 0, 0, None),
+        (W6, None): (1, 0, 1, 0, 0, None),
+    }
+    # Every verb: the facts give what the summaries give.
+    for grouping in ({}, {"by_course": True}, {"by_dimensions": (REGION, GENDER)}):
+        assert cells(seeded, filter={"verbs": VERBS}, **grouping) == cells(seeded, **grouping)
+
+
+def test_voiding_takes_a_statement_out_of_every_report(seeded):
+    insert_statements(seeded, "default", seeded.stamper.records([voiding(seeded.ids[5])]))
+    _, rows = progress(seeded)
+    assert rows[learner_key("b")] == row("b", "2024-01-02T08:00", "2024-02-05T12:00", 2, 2, 0,
+                                         0, False, False, None, 1200.0)
+    m1 = seeded.report_modules("default", ReportFilter(course=C))[0]
+    assert (m1.module, m1.scorers, m1.average_score) == (M1, 1, 0.8)
+    assert cells(seeded)[(W1, None)] == (3, 3, 6, 1, 1, 0.8)
+
+
+def test_deleted_facts_leave_every_summary_exact(seeded):
+    """What erasure and retention do before deleting statements: b's first two statements
+    go, so b is new in week 6; a's all go, so a counts nowhere."""
+    seeded.atomically(lambda tx: tx.delete_report_facts("default", seeded.ids[4:6]))
+    assert cells(seeded, by_course=True)[(W6, C)] == (1, 1, 1, 0, 0, None)
+    seeded.atomically(lambda tx: tx.delete_report_facts("default", seeded.ids[0:4]))
+    seeded.atomically(lambda tx: tx.delete_report_facts("default", seeded.ids[0:4]))  # again
+    _, rows = progress(seeded)
+    assert set(rows) == {learner_key("b"), learner_key("c")}
+    assert cells(seeded) == {
+        (W1, None): (1, 1, 3, 1, 0, None),
+        (W2, None): (1, 0, 1, 0, 1, 0.5),
+        (W6, None): (1, 1, 1, 0, 0, None),
+    }
+    assert cells(seeded, filter={"verbs": VERBS}) == cells(seeded)
+    assert [(m.module, m.attempted) for m in seeded.report_modules(
+        "default", ReportFilter(course=C))] == [(M3, 1), (M2, 1), (Q1, 1)]
+    other = seeded.report_indicators("other", IndicatorQuery("week", W1, W6))
+    assert sum(cell.statements for cell in other) == 12  # the other tenant's, untouched
+
+
+def figures(store, tenant):
+    """Every report of a tenant, learners by key, for comparing two tenants."""
+    _, learners = store.report_progress(tenant, ReportFilter(course=C), after=None, limit=100)
+    return (
+        {row.learner: row for row in learners},
+        store.report_modules(tenant, ReportFilter(course=C)),
+        *(cells(store, tenant=tenant, **grouping)
+          for grouping in ({}, {"by_course": True}, {"by_dimensions": (REGION, GENDER)})),
+    )
+
+
+def test_an_erased_learner_counts_in_no_report(seeded):
+    """After erasure (storage.commands.erase_agent) every figure is what it would be had
+    learner a never been recorded."""
+    statements = seeded_statements()
+    without_a = [s for s in statements if s["actor"]["account"]["name"] != "a"]
+    insert_statements(seeded, "twin", seeded.stamper.records(without_a))
+    erase_agent(seeded, "default", [learner_key("a")], now="2024-07-01T00:00:00.000000Z")
+    assert learner_key("a") not in figures(seeded, "default")[0]
+    assert figures(seeded, "default") == figures(seeded, "twin")
+
+
+def test_expired_statements_count_in_no_report(seeded):
+    """Retention (storage.commands.delete_before) of the first four statements stored: the
+    figures of a store that never had them."""
+    rows = seeded.atomically(lambda tx: tx.statements_before("default", "9999", 5))
+    cut_off = rows[4].stored
+    insert_statements(seeded, "twin", seeded.stamper.records(seeded_statements()[4:]))
+    insert_statements(seeded, "twin", seeded.stamper.records([voiding(VOIDED_ID)]))
+    delete_before(seeded, "default", cut_off)
+    assert figures(seeded, "default") == figures(seeded, "twin")
+
+
+def test_dimensions_not_kept_count_as_not_recorded(store):
+    stamper = Stamper()
+    statements = seeded_statements()[:1]
+    record = stamper.records(statements)[0]
+    from storage import build_record
+    bare = build_record({**statements[0], "stored": record.stored}, writer="key")
+    insert_statements(store, "default", [bare])
+    [cell] = store.report_indicators("default", IndicatorQuery(
+        "week", W1, W1, by_dimensions=(REGION,)))
+    assert cell.dimensions == (None,) and cell.active == 1
+    assert DIMENSIONS  # the seeded store keeps both
+
+
+def test_rebuilding_gives_the_same_figures_and_takes_new_dimensions(seeded):
+    before = (progress(seeded), cells(seeded, by_course=True, by_dimensions=(REGION,)),
+              seeded.report_modules("default", ReportFilter(course=C)))
+    assert seeded.rebuild_report_facts("default", DIMENSIONS) == 11  # the 12 less the voided
+    assert before == (progress(seeded), cells(seeded, by_course=True, by_dimensions=(REGION,)),
+                      seeded.report_modules("default", ReportFilter(course=C)))
+    seeded.rebuild_report_facts("default", (GENDER,))
+    assert set(cells(seeded, by_dimensions=(REGION,))) == {(W1, None, None), (W2, None, None),
+                                                          (W6, None, None)}
+    assert cells(seeded, by_dimensions=(GENDER,))[(W1, None, "m")][0] == 1
+    other = seeded.report_indicators("other", IndicatorQuery("week", W1, W6))
+    assert sum(cell.statements for cell in other) == 12
+
+
+def test_an_sqlite_file_of_the_layout_before_reports_gets_its_facts(tmp_path):
+    """Opening a file written before the report facts (layout 3) computes them from its
+    statements, with the dimensions of each tenant's stored policy."""
+    import sqlite3
+
+    from storage import open_storage
+    from storage.sqlite.schema import SCHEMA_VERSION
+
+    path = tmp_path / "lrs.db"
+    with open_storage(f"sqlite:///{path}") as store:
+        stamper = Stamper()
+        insert_statements(store, "default", stamper.records(seeded_statements()))
+        insert_statements(store, "default", stamper.records([voiding(VOIDED_ID)]))
+        expected = cells(store, by_course=True)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE tenants SET policy = ? WHERE name = 'default'",
+                      (f'{{"dimensions": {{"region": "{REGION}"}}}}',))
+        for table in ("report_facts", "report_days", "report_firsts"):
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    with open_storage(f"sqlite:///{path}") as store:
+        assert cells(store, by_course=True) == expected
+        assert set(cells(store, by_dimensions=(REGION,))) == {
+            (W1, None, "north"), (W1, None, "south"), (W2, None, "north"),
+            (W2, None, "south"), (W6, None, "north")}
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
