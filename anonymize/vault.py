@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -36,11 +38,26 @@ def seal(obj: dict[str, Any] | list[Any], key: DerivedKey, *, aad: bytes) -> byt
     if key.purpose is Purpose.PSEUDONYM:
         raise ValueError("a pseudonym key must not encrypt; derive a vault key")
     header = _VERSION + key.key_id.encode("ascii")
-    payload = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode(
-        "utf-8", "surrogatepass"
-    )
     nonce = os.urandom(_NONCE_LEN)
-    return header + nonce + AESGCM(key.key).encrypt(nonce, payload, header + bytes(aad))
+    return header + nonce + _aead(key.key).encrypt(nonce, _payload(obj), header + bytes(aad))
+
+
+def _payload(obj: dict[str, Any] | list[Any]) -> bytes:
+    """The compact UTF-8 JSON of `obj`: orjson's (a fifth of the json module's CPU, and
+    sealing runs once per stored statement); the json module's for what orjson refuses
+    (lone surrogates, integers past 64 bits), which `unseal` reads alike."""
+    try:
+        return orjson.dumps(obj)
+    except TypeError:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode(
+            "utf-8", "surrogatepass"
+        )
+
+
+@lru_cache(maxsize=64)
+def _aead(key: bytes) -> AESGCM:
+    """The cipher of a key, built once (a tenant's vault key seals every statement)."""
+    return AESGCM(key)
 
 
 def sealed_key_id(blob: bytes) -> str:
@@ -63,7 +80,7 @@ def unseal(
         raise VaultError(f"blob was sealed with key id {key_id!r}, which no given key has")
     nonce = blob[_HEADER_LEN : _HEADER_LEN + _NONCE_LEN]
     try:
-        payload = AESGCM(match.key).decrypt(
+        payload = _aead(match.key).decrypt(
             nonce, blob[_HEADER_LEN + _NONCE_LEN :], blob[:_HEADER_LEN] + bytes(aad)
         )
     except InvalidTag:

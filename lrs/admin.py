@@ -16,7 +16,7 @@ import orjson
 from flask import Blueprint, Response, request
 
 from lrs.errors import bad_request
-from lrs.extension import service
+from lrs.extension import lrs_extension, service
 from lrs.protocol import authorize, query_params
 from lrs.service.agreements import BODY_FIELDS
 from lrs.service.audit import entry_json
@@ -133,10 +133,13 @@ def create_credential() -> Response:
 
 @bp.post("/credentials/<key>/revoke")
 def revoke_credential(key: str) -> Response:
-    """Refuse the credential from the next request on."""
+    """Refuse the credential from the next request on (in this worker; in the others within
+    `auth_cache_seconds`)."""
     principal = authorize(ADMIN_SCOPES)
     query_params(allowed=())
-    return _json(public(service().credentials.revoke(principal, key)))
+    revoked = service().credentials.revoke(principal, key)
+    lrs_extension().authenticator.forget(key)
+    return _json(public(revoked))
 
 
 @bp.post("/erasure")

@@ -48,6 +48,7 @@ def create_app(
     authenticator = Authenticator(
         service.store, failure_limit=settings.auth_failure_limit,
         failure_window=settings.auth_failure_window, run_blocking=run_blocking,
+        cache_seconds=settings.auth_cache_seconds,
     )
     app.extensions[EXTENSION] = LrsExtension(
         config=settings, service=service, authenticator=authenticator

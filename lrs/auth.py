@@ -8,10 +8,18 @@ client's median from 3 to 50-186 ms); scrypt keeps verifying for stores made bef
 
 Each process remembers which (key, stored hash) pairs it has verified together with an
 HMAC of the secret under a random per-process key; a later request with the same secret
-is checked against that HMAC in constant time. The credential itself is re-read on every
-request (one indexed read), so revoking it or replacing its secret takes effect
-immediately. Stored hashes are never rewritten at login: the store can only replace a
-whole credential, which could undo a revocation made meanwhile.
+is checked against that HMAC in constant time. Stored hashes are never rewritten at login:
+the store can only replace a whole credential, which could undo a revocation made
+meanwhile.
+
+With `cache_seconds` (the `auth_cache_seconds` setting), the principal of a verified
+`Authorization` header is also kept that long, keyed by an HMAC of the whole header under
+the per-process key (so the table reveals no secret, and its lookups depend on nothing an
+attacker can compute), and such a request skips the credential read (with its hash
+check and JSON parse, 51-64 µs of CPU in a single-statement POST; 13 µs from the cache).
+A revocation made through this process (`forget`, the admin API) takes effect at once;
+one made elsewhere (`lrs credentials revoke`, another worker) within `cache_seconds`.
+Without it (0) the credential is re-read on every request.
 
 Failed logins are counted per key and per client address (`LoginThrottle`): past the
 limit a wrong secret gets 429 with Retry-After instead of 401. A correct secret is always
@@ -143,8 +151,13 @@ class Authenticator:
         throttle_size: int = _THROTTLE_SIZE,
         clock: Callable[[], float] = time.monotonic,
         run_blocking: Callable[[Callable[[], bool]], bool] | None = None,
+        cache_seconds: float = 0.0,
     ) -> None:
         self._store = store
+        self._clock = clock
+        self._cache_seconds = cache_seconds
+        # HMAC of an Authorization header -> (expiry, principal); see the module docstring.
+        self._sessions: dict[bytes, tuple[float, Principal]] = {}
         self._pepper = secrets.token_bytes(32)
         # What an unknown or revoked key's secret is checked against, so that it costs one
         # scrypt like a wrong secret for an scrypt hash (keys cannot be probed by timing),
@@ -161,9 +174,34 @@ class Authenticator:
     def __repr__(self) -> str:
         return f"<Authenticator cached={len(self._verified)} throttled={len(self.throttle)}>"
 
+    def forget(self, key: str) -> None:
+        """Drop what is remembered of credential `key` (revoked or given a new secret here),
+        so that its next request reads it again."""
+        with self._lock:
+            for tag in [t for t, (_, p) in self._sessions.items() if p.key == key]:
+                del self._sessions[tag]
+
     def authenticate(self, authorization: str | None, client: str | None = None) -> Principal:
         """The principal for an `Authorization` header value sent from address `client`;
         ApiError 401, or 429 after too many failures, otherwise."""
+        if not self._cache_seconds or not authorization:
+            return self._authenticate(authorization, client)
+        session = hmac.new(
+            self._pepper, authorization.encode("utf-8", "surrogateescape"), hashlib.sha256
+        ).digest()
+        now = self._clock()
+        found = self._sessions.get(session)
+        if found is not None and found[0] > now:
+            return found[1]
+        principal = self._authenticate(authorization, client)
+        with self._lock:
+            self._sessions.pop(session, None)
+            self._sessions[session] = (now + self._cache_seconds, principal)
+            while len(self._sessions) > _CACHE_SIZE:
+                del self._sessions[next(iter(self._sessions))]
+        return principal
+
+    def _authenticate(self, authorization: str | None, client: str | None) -> Principal:
         key, secret = _parse_basic(authorization)
         credential = self._store.get_credential(key)
         usable = credential is not None and not credential.revoked

@@ -67,6 +67,9 @@ class Config:
     # `lrs serve`: after a wrong secret, the connection waits this long before its next
     # request is read, so a client that waits for its answers cannot fail fast.
     auth_failure_delay_ms: int = 500
+    # A verified Authorization header is trusted this many seconds without re-reading its
+    # credential; bounds how late a revocation made by another process takes effect.
+    auth_cache_seconds: int = 2
     # Behind a reverse proxy every client has its address: count failures against the
     # last X-Forwarded-For hop instead. Off: a client could name any address there.
     trust_forwarded_for: bool = False
@@ -266,6 +269,7 @@ _CONVERTERS = {
     "auth_failure_limit": _as_int,
     "auth_failure_window": _as_int,
     "auth_failure_delay_ms": _as_count,
+    "auth_cache_seconds": _as_count,
     "trust_forwarded_for": _as_bool,
     "session_hours": _as_int,
     "secure_cookies": _as_bool,

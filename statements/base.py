@@ -30,6 +30,10 @@ NULL = "must not be null"
 # bounds the cache's memory to CACHE_SIZE * _MAX_CACHED_BYTES per field.
 _MAX_CACHED_BYTES = 4096
 CACHE_SIZE = 2048
+# A cache is worth its keys when more than one lookup in _WORTH_IT hits; one that is not
+# is bypassed for _BYPASS times its size.
+_WORTH_IT = 16
+_BYPASS = 8
 
 
 class StrictSchema(Schema):
@@ -69,19 +73,26 @@ class Strict(ModelField):
 class BoundedCache(dict[bytes, None]):
     """Keys of sub-objects already found valid, forgotten all at once when full.
 
-    Emptying is O(1) amortized and needs no bookkeeping on hits: a batch that repeats
-    sub-objects refills the cache at once, a stream of distinct ones costs nothing more.
-    Membership is the plain dict test.
+    Emptying is O(1) amortized: a batch that repeats sub-objects refills the cache at
+    once. Membership is the plain dict test. A cache that filled up with (almost) no hit,
+    a field whose values never repeat (a result with its score, a context with its
+    registration), is not consulted for the next `_BYPASS` times `size` values
+    (`bypass`), since building the keys would cost more than it saves; then it tries again.
     """
 
-    __slots__ = ("size",)
+    __slots__ = ("bypass", "hits", "size")
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         super().__init__()
         self.size = size
+        self.hits = 0
+        self.bypass = 0
 
     def add(self, key: bytes) -> None:
         if len(self) >= self.size:
+            if self.hits * _WORTH_IT < self.size:
+                self.bypass = self.size * _BYPASS
+            self.hits = 0
             self.clear()
         self[key] = None
 
@@ -133,8 +144,15 @@ def check_cached(schema: Schema, cache: BoundedCache, value: Any) -> Any:
     """Validate `value` with `schema` unless its serialization already passed."""
     if type(value) is not dict:
         raise ValidationError(NOT_OBJECT)
+    if cache.bypass:
+        cache.bypass -= 1
+        errors = schema_errors(schema, value)
+        if errors:
+            raise ValidationError(errors)
+        return value
     key = cache_key(value)
     if key is not None and key in cache:
+        cache.hits += 1
         return value
     errors = schema_errors(schema, value)
     if errors:

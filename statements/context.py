@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 
 from statements.activity import check_activity
 from statements.agent import AgentOnly, AgentOrGroup, GroupOnly, equals
-from statements.base import ArrayOf, ModelField, Object, Strict, StrictSchema
+from statements.base import ArrayOf, CachedObject, ModelField, Object, Strict, StrictSchema
 from statements.reference import StatementRefSchema
 from statements.values import (
     IRI_ERROR,
@@ -63,7 +63,8 @@ class ContextSchema(StrictSchema):
     registration = Strict(check_uuid)
     instructor = AgentOrGroup()
     team = GroupOnly()
-    context_activities = Object(ContextActivitiesSchema(), data_key="contextActivities")
+    # Cached on its own: a context differs per registration, its activities per course.
+    context_activities = CachedObject(ContextActivitiesSchema(), data_key="contextActivities")
     revision = Strict(check_string)
     platform = Strict(check_string)
     language = Strict(check_language_tag)

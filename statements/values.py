@@ -95,6 +95,37 @@ OBJECT_ERROR = "must be an object"
 TIMESTAMP_ERROR = "must be an ISO 8601 timestamp"
 
 
+# Strings that matched a memoized pattern, per pattern: the IRIs and language tags of a
+# batch (verbs, activity ids and types, extension keys, language map keys) repeat in
+# statement after statement, and a dict lookup costs less than the regular expression.
+# Emptied when full (as `statements.base.BoundedCache`); longer strings are not kept.
+_MEMO_SIZE = 4096
+_MEMO_MAX_LENGTH = 256
+
+
+def _memoized(pattern: re.Pattern[str]) -> Any:
+    """A `fullmatch(value) -> bool` for strings that remembers the ones that matched."""
+    fullmatch = pattern.fullmatch
+    known: dict[str, None] = {}
+
+    def matches(value: str) -> bool:
+        if value in known:
+            return True
+        if fullmatch(value) is None:
+            return False
+        if len(value) <= _MEMO_MAX_LENGTH:
+            if len(known) >= _MEMO_SIZE:
+                known.clear()
+            known[value] = None
+        return True
+
+    return matches
+
+
+_iri_matches = _memoized(_IRI)
+_language_tag_matches = _memoized(_LANGUAGE_TAG)
+
+
 def _matcher(pattern: re.Pattern[str], message: str) -> Any:
     fullmatch = pattern.fullmatch
 
@@ -106,8 +137,17 @@ def _matcher(pattern: re.Pattern[str], message: str) -> Any:
     return check
 
 
-check_iri = _matcher(_IRI, IRI_ERROR)
-check_irl = _matcher(_IRI, IRL_ERROR)
+def _memo_matcher(matches: Any, message: str) -> Any:
+    def check(value: Any) -> str | None:
+        if type(value) is str and matches(value):
+            return None
+        return message
+
+    return check
+
+
+check_iri = _memo_matcher(_iri_matches, IRI_ERROR)
+check_irl = _memo_matcher(_iri_matches, IRL_ERROR)
 check_uri = _matcher(_URI, URI_ERROR)
 check_mailto = _matcher(_MAILTO, MAILTO_ERROR)
 check_sha1 = _matcher(_SHA1, SHA1_ERROR)
@@ -116,7 +156,7 @@ check_uuid = _matcher(_UUID, UUID_ERROR)
 check_duration = _matcher(_DURATION, DURATION_ERROR)
 check_version = _matcher(_VERSION, VERSION_ERROR)
 check_version_2_0 = _matcher(_VERSION_2_0, VERSION_2_0_ERROR)
-check_language_tag = _matcher(_LANGUAGE_TAG, LANGUAGE_TAG_ERROR)
+check_language_tag = _memo_matcher(_language_tag_matches, LANGUAGE_TAG_ERROR)
 check_media_type = _matcher(_MEDIA_TYPE, MEDIA_TYPE_ERROR)
 OCTET_STREAM = "application/octet-stream"
 
@@ -129,7 +169,7 @@ def safe_media_type(value: str) -> str:
 
 
 def is_iri(value: Any) -> bool:
-    return type(value) is str and _IRI.fullmatch(value) is not None
+    return type(value) is str and _iri_matches(value)
 
 
 def is_uuid(value: Any) -> bool:
@@ -137,7 +177,7 @@ def is_uuid(value: Any) -> bool:
 
 
 def is_language_tag(value: Any) -> bool:
-    return type(value) is str and _LANGUAGE_TAG.fullmatch(value) is not None
+    return type(value) is str and _language_tag_matches(value)
 
 
 def check_timestamp(value: Any) -> str | None:

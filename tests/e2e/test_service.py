@@ -249,10 +249,14 @@ def test_401_and_403(live_lrs, course):
 
 
 def test_revocation_reaches_every_worker(live_lrs):
+    """Within auth_cache_seconds (default 2, README "Authentication"): each worker trusts a
+    verified header that long without re-reading its credential."""
+    from lrs.config import Config
+
     key, secret = live_lrs.credential("all")
     for _ in range(4):  # several requests, so both workers have verified it
         assert request(live_lrs, "GET", "/xapi/statements", auth=(key, secret))[0] == 200
     live_lrs.cli("credentials", "revoke", key, "--yes")
-    time.sleep(0.05)
+    time.sleep(Config().auth_cache_seconds + 0.1)
     for _ in range(4):
         assert request(live_lrs, "GET", "/xapi/statements", auth=(key, secret))[0] == 401

@@ -94,6 +94,62 @@ def test_revocation_and_secret_change_take_effect_immediately():
     assert authenticator.authenticate(_header(credential.key, "new")).key == credential.key
 
 
+class _Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class _CountingStore(_Store):
+    reads = 0
+
+    def get_credential(self, key):
+        self.reads += 1
+        return super().get_credential(key)
+
+
+def test_cached_header_skips_the_credential_read_for_cache_seconds():
+    credential, secret = new_credential(["all"], home_page=HOME_PAGE)
+    store, clock = _CountingStore(credential), _Clock()
+    authenticator = Authenticator(store, clock=clock, cache_seconds=2)
+    header = _header(credential.key, secret)
+    for _ in range(3):
+        assert authenticator.authenticate(header).key == credential.key
+    assert store.reads == 1
+    # Revoked by another process: refused once the cached entry is older than the bound.
+    store.credential = dataclasses.replace(credential, revoked=True)
+    clock.now += 1.9
+    assert authenticator.authenticate(header).key == credential.key
+    clock.now += 0.2
+    with pytest.raises(ApiError) as info:
+        authenticator.authenticate(header)
+    assert info.value.status == 401
+    assert secret not in repr(authenticator)
+
+
+def test_forget_drops_the_cached_header_at_once():
+    credential, secret = new_credential(["all"], home_page=HOME_PAGE)
+    store = _CountingStore(credential)
+    authenticator = Authenticator(store, cache_seconds=60)
+    header = _header(credential.key, secret)
+    authenticator.authenticate(header)
+    store.credential = dataclasses.replace(credential, revoked=True)
+    authenticator.forget(credential.key)
+    with pytest.raises(ApiError):
+        authenticator.authenticate(header)
+
+
+def test_a_wrong_secret_is_never_answered_from_the_header_cache():
+    credential, secret = new_credential(["all"], home_page=HOME_PAGE)
+    authenticator = Authenticator(_Store(credential), cache_seconds=60)
+    authenticator.authenticate(_header(credential.key, secret))
+    with pytest.raises(ApiError) as info:
+        authenticator.authenticate(_header(credential.key, secret + "x"))
+    assert info.value.status == 401
+
+
 @pytest.mark.parametrize(
     "header",
     [None, "", "Bearer abc", "Basic", "Basic !!!notbase64", "Basic " + "bm9jb2xvbg=="],
@@ -123,14 +179,23 @@ def test_wrong_secret_and_unknown_key_401(api, app):
     assert api.get("/xapi/statements", auth=basic("unknown", "nope")).status_code == 401
 
 
-def test_revoked_credential_refused_at_once(app, api):
-    from lrs_testing import add_credential
+def test_revoked_credential_refused_at_once_without_the_header_cache(app_config):
+    """auth_cache_seconds 0: a revocation written by any process (here: directly on the
+    store, as `lrs credentials revoke` does) is refused from the next request on."""
+    from lrs_testing import Api, add_credential
 
-    headers, key = add_credential(app, ["all"])
-    assert api.get("/xapi/statements", auth=headers).status_code == 200
-    store = app.extensions[EXTENSION].store
-    store.put_credential(dataclasses.replace(store.get_credential(key), revoked=True))
-    assert api.get("/xapi/statements", auth=headers).status_code == 401
+    from lrs import create_app
+
+    app = create_app({**app_config, "auth_cache_seconds": 0})
+    try:
+        headers, key = add_credential(app, ["all"])
+        api = Api(app.test_client(), headers)
+        assert api.get("/xapi/statements", auth=headers).status_code == 200
+        store = app.extensions[EXTENSION].store
+        store.put_credential(dataclasses.replace(store.get_credential(key), revoked=True))
+        assert api.get("/xapi/statements", auth=headers).status_code == 401
+    finally:
+        app.extensions[EXTENSION].close()
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from statements import validate
 from statements.activity import ACTIVITY_CACHE, ActivityDefinitionSchema, ActivitySchema
 from statements.agent import AGENT_SCHEMA, GROUP_SCHEMA
 from statements.attachment import AttachmentSchema
-from statements.base import BoundedCache, StrictSchema, cache_key
+from statements.base import BoundedCache, StrictSchema, cache_key, check_cached
 from statements.compiled import schema_errors
 from statements.context import ContextSchema, ContextSchema2
 from statements.result import ResultSchema, ScoreSchema
@@ -82,6 +82,29 @@ def test_cache_is_bounded():
         cache.add(key)
     assert len(cache) <= 2
     assert b"c" in cache
+
+
+def test_cache_that_never_hits_is_bypassed_then_tried_again():
+    cache = BoundedCache(size=4)
+    schema = ResultSchema()
+    for raw in range(5):  # fills with no hit: the next 4 * 8 lookups skip the cache
+        check_cached(schema, cache, {"score": {"raw": raw}})
+    assert cache.bypass == 32 and len(cache) == 1
+    with pytest.raises(ValidationError):  # still validated in full while bypassed
+        check_cached(schema, cache, {"score": {"raw": "1"}})
+    for raw in range(31):
+        check_cached(schema, cache, {"score": {"raw": raw}})
+    assert cache.bypass == 0
+    check_cached(schema, cache, {"score": {"raw": 1}})
+    assert len(cache) == 2
+
+
+def test_cache_that_hits_is_kept():
+    cache = BoundedCache(size=4)
+    schema = ResultSchema()
+    for raw in (1, 1, 1, 2, 3, 4, 5):
+        check_cached(schema, cache, {"score": {"raw": raw}})
+    assert cache.bypass == 0
 
 
 @pytest.mark.parametrize(
