@@ -101,7 +101,6 @@ from statements import (
 from storage import Identity, StatementRecord, Storage, StoredStatement, build_record
 
 _KNOWN_MAX = 100_000
-_NOT_OPENED = "must open with this tenant's vault key for this statement"
 _NOT_SIGNED_ENTRY = (
     'must be a signed statement\'s vault entry {"statement", "signatures"}'
 )
@@ -301,15 +300,16 @@ class Privacy:
             if clear or blob is None or _key_id(blob) not in vault_ids:
                 errors.update(_unsealed_signatures(index, statement))
                 continue
-            if signatures:
-                problems, originals = _verified_signed(
-                    pseudonymizer, statement, blob, vault_keys, tenant, signatures
-                )
+            entry = _opened(blob, vault_keys, tenant, statement_id)
+            if signatures and isinstance(entry, dict) and "signatures" in entry:
+                problems, originals = _verified_signed(pseudonymizer, statement, entry, signatures)
                 if problems:
                     errors[f"sealed.{statement_id}"] = problems
                     continue
             else:
-                originals = _verified_originals(pseudonymizer, statement, blob, vault_keys, tenant)
+                # A signature given by fileUrl only: the edge sealed the originals alone.
+                errors.update(_unsealed_signatures(index, statement))
+                originals = _verified_originals(pseudonymizer, statement, entry)
             if originals is None:
                 errors[f"sealed.{statement_id}"] = [
                     "must open with this tenant's vault key for this statement and hold the "
@@ -669,28 +669,28 @@ def _unsealed_signatures(index: int, statement: Mapping[str, Any]) -> dict[str, 
     return errors
 
 
+def _opened(blob: bytes, keys: tuple[DerivedKey, ...], tenant: str, statement_id: str) -> Any:
+    """The vault entry sealed in `blob` for this statement; None when it does not open for
+    it (altered, another statement's)."""
+    try:
+        return unseal(blob, keys, aad=f"{tenant}|{statement_id}".encode())
+    except AnonymizeError:
+        return None
+
+
 def _verified_signed(
     pseudonymizer: Pseudonymizer,
     statement: Mapping[str, Any],
-    blob: bytes,
-    keys: tuple[DerivedKey, ...],
-    tenant: str,
+    entry: dict[str, Any],
     signatures: Mapping[str, Mapping[str, Any]],
 ) -> tuple[list[str], dict[str, Any] | None]:
-    """A forwarded signed statement's sealed entry checked (module docstring): it opens for
-    this statement and is `{"statement", "signatures"}`; the sealed statement is valid xAPI
-    with this id, each of the forwarded statement's signatures is in it with its JWS, which
-    verifies against the sealed statement as a direct POST's would (`verify_signature`), and
-    pseudonymizing the sealed statement gives exactly the forwarded agents. The problems
-    (empty when none) and the originals behind the pseudonyms."""
-    try:
-        entry = unseal(blob, keys, aad=f"{tenant}|{statement['id'].lower()}".encode())
-    except AnonymizeError:
-        return [_NOT_OPENED], None
-    if (
-        not isinstance(entry, dict) or set(entry) != {"statement", "signatures"}
-        or not isinstance(entry["signatures"], dict)
-    ):
+    """A forwarded signed statement's opened vault entry checked (module docstring): it is
+    `{"statement", "signatures"}`; the sealed statement is valid xAPI with this id, each of
+    the forwarded statement's signatures is in it with its JWS, which verifies against the
+    sealed statement as a direct POST's would (`verify_signature`), and pseudonymizing the
+    sealed statement gives exactly the forwarded agents. The problems (empty when none) and
+    the originals behind the pseudonyms."""
+    if set(entry) != {"statement", "signatures"} or not isinstance(entry["signatures"], dict):
         return [_NOT_SIGNED_ENTRY], None
     version = negotiate_version(statement.get("version")) or "1.0.3"
     try:
@@ -780,19 +780,10 @@ def _foreign_pseudonyms(
 
 
 def _verified_originals(
-    pseudonymizer: Pseudonymizer,
-    statement: Mapping[str, Any],
-    blob: bytes,
-    keys: tuple[DerivedKey, ...],
-    tenant: str,
+    pseudonymizer: Pseudonymizer, statement: Mapping[str, Any], originals: Any
 ) -> dict[str, Any] | None:
-    """The originals sealed in `blob` for this statement when they are exactly those behind
-    its pseudonyms; None when the blob does not open for it (altered, another statement's)
-    or holds anything else."""
-    try:
-        originals = unseal(blob, keys, aad=f"{tenant}|{statement['id'].lower()}".encode())
-    except AnonymizeError:
-        return None
+    """The opened vault entry `originals` when it is exactly the originals behind the
+    statement's pseudonyms; None otherwise (it did not open, or holds anything else)."""
     if not isinstance(originals, dict) or not originals:
         return None
     try:

@@ -731,6 +731,17 @@ def test_a_signed_statement_stored_before_pseudonymization_travels_sealed(
     verify_signature(got, got["attachments"][0], data)
 
 
+def test_a_signature_given_by_file_url_travels_with_the_originals_only(
+    edge, device, transport, reader
+):
+    signed, _ = sign_statement(everywhere(actor=ZOE))
+    signed["attachments"][0]["fileUrl"] = "https://signer.example.org/jws/1"
+    assert device.post_statements(signed).status_code == 200  # no JWS received: none kept
+    assert push(edge, transport).refused == 0
+    [got] = central_statements(reader)
+    assert wire(got) == wire(signed)  # the originals' vault entry, verified as any other
+
+
 def test_a_refusal_is_permanent_a_failure_is_not():
     with pytest.raises(SyncRefusedError):
         _answer("t", 409, b'{"error": {"code": "conflict", "message": "differs"}}')
