@@ -8,6 +8,7 @@ from __future__ import annotations
 import orjson
 from flask import Blueprint, Response, request
 
+from lrs.errors import ApiError
 from lrs.extension import service
 from lrs.protocol import authorize, query_params
 from lrs.service.exports import CSV, NDJSON
@@ -21,7 +22,13 @@ def export(agreement_id: str) -> Response:
     """The body streams: the service reads a page of statements per chunk."""
     principal = authorize(EXPORT_SCOPES)
     params = query_params(allowed=("cursor",))
-    wanted = CSV if request.accept_mimetypes.best_match([NDJSON, CSV]) == CSV else NDJSON
+    best = request.accept_mimetypes.best_match([NDJSON, CSV])
+    if best is None and request.accept_mimetypes:  # an Accept header allowing neither
+        raise ApiError(
+            406, "exports are NDJSON or CSV", code="not_acceptable",
+            fields={"Accept": [f"must accept {NDJSON} or {CSV}"]},
+        )
+    wanted = best or NDJSON
     found = service().export(
         principal, agreement_id, media_type=wanted, cursor=params.get("cursor")
     )

@@ -23,10 +23,13 @@ from urllib.parse import urlencode, urlsplit
 
 import orjson
 
-from lrs.service.errors import SyncFailedError
+from lrs.service.errors import SyncFailedError, SyncRefusedError
 
 SYNC_PATH = "/sync/v1"
 _SHOWN_FIELDS = 5
+# Answers about the content sent (bad input, a conflicting re-send, too large), which the
+# same content would get again; any other (the credential, the server) is a failure to retry.
+_REFUSED = frozenset((400, 409, 413))
 
 
 def sync_endpoint(url: str) -> str:
@@ -177,7 +180,8 @@ class HttpTransport:
 
 
 def _answer(target: str, status: int, data: bytes) -> Mapping[str, Any]:
-    """The JSON object of a 200 answer; SyncFailedError with the service's error otherwise."""
+    """The JSON object of a 200 answer; SyncFailedError with the service's error otherwise
+    (SyncRefusedError when it refuses the content: `_REFUSED`)."""
     try:
         parsed = orjson.loads(data) if data else None
     except orjson.JSONDecodeError:
@@ -194,9 +198,11 @@ def _answer(target: str, status: int, data: bytes) -> Mapping[str, Any]:
         for path, rules in list(fields.items())[:_SHOWN_FIELDS]
     )
     more = f" (+{len(fields) - _SHOWN_FIELDS} more)" if len(fields) > _SHOWN_FIELDS else ""
-    raise SyncFailedError(
+    failure = SyncRefusedError if status in _REFUSED else SyncFailedError
+    raise failure(
         f"the central LRS answered {status} {error.get('code')}: {error.get('message')}"
-        + (f" [{shown}{more}]" if shown else "")
+        + (f" [{shown}{more}]" if shown else ""),
+        code=str(error.get("code")),
     )
 
 

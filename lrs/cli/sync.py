@@ -53,8 +53,9 @@ def sync() -> None:
 def push(url: str | None, credential: str | None, tenant: str | None,
          batch_size: int | None) -> None:
     """Forward everything stored since the last acknowledged position, then exit: 0 when
-    all is forwarded, 1 when the central LRS cannot be reached or refuses (the position
-    stays where the central LRS last acknowledged; run it again)."""
+    all is forwarded, 1 when the central LRS cannot be reached or fails (the position
+    stays where the central LRS last acknowledged; run it again). A statement it refuses
+    for its content is recorded and passed (`status` counts them)."""
     settings = _config()
     transport = _transport(settings, url, credential)
     with lrs_service() as lrs:
@@ -117,6 +118,7 @@ def status(url: str | None, tenant: str | None, as_json: bool) -> None:
                 "backlog": s.backlog, "last_success": s.last_success or None,
                 "last_error": s.last_error or None, "last_error_at": s.last_error_at or None,
                 "erasures_pulled": s.erasures_pulled, "erasures_waiting": s.erasures_waiting,
+                "refused": s.refused, "last_refused": s.last_refused or None,
             }
             for s in found
         ]))
@@ -132,6 +134,9 @@ def status(url: str | None, tenant: str | None, as_json: bool) -> None:
             f"  last error    {(s.last_error_at + '  ' + s.last_error) if s.last_error else 'none'}"
             f"\n  erasures      {s.erasures_pulled} pulled, {s.erasures_waiting} waiting to be "
             "applied here"
+            f"\n  refused       {s.refused}"
+            + (f" (latest {s.last_refused})" if s.refused else "")
+            + ("; `lrs audit --action sync.refused` lists them" if s.refused else "")
         )
 
 
@@ -174,7 +179,8 @@ def _push(
     _log(
         f"forwarded {result.forwarded} statement{'s' if result.forwarded != 1 else ''} in "
         f"{result.batches} batch{'es' if result.batches != 1 else ''} ({seconds:.1f} s{rate}); "
-        f"{result.skipped} not sent (erased); {result.erasures} erasure(s) pulled; "
+        f"{result.skipped} not sent (erased); {result.refused} refused by the central LRS "
+        f"(recorded, passed); {result.erasures} erasure(s) pulled; "
         f"backlog {result.backlog}"
         + ("" if result.originals else
            "; sealed originals stay here: the central LRS does not hold this tenant's vault key")

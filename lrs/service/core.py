@@ -75,7 +75,7 @@ class LearningRecordStore:
         # Central side of edge forwarding (`sync` credentials), and the edge side.
         self.sync = SyncService(store, privacy, self.tenants, self.audit)
         self.forwarding = Forwarder(
-            store, privacy, self.tenants, erase_local=self.erasure.erase_listed
+            store, privacy, self.tenants, self.audit, erase_local=self.erasure.erase_listed
         )
 
     @classmethod

@@ -8,7 +8,9 @@
      +-- RequestConflictError   the request contradicts what is stored (409)
      +-- IdentityVaultError     a sealed vault entry cannot be opened (a server fault, 500)
      +-- SyncFailedError        an edge could not forward to its central LRS (it keeps
-                                everything and tries again; never an HTTP answer)
+          |                     everything and tries again; never an HTTP answer)
+          +-- SyncRefusedError  the central LRS refused what was sent (400, 409, 413):
+                                the same statements sent again would be refused again
 
 Each carries a short `code` and, where a field is to blame, `fields` (JSON path -> rules),
 so that every interface renders the same answer; none knows of HTTP (`lrs.errors` maps
@@ -60,6 +62,10 @@ class IdentityVaultError(ServiceError):
 
 class SyncFailedError(ServiceError):
     default_code = "sync_failed"
+
+
+class SyncRefusedError(SyncFailedError):
+    default_code = "sync_refused"
 
 
 def invalid(

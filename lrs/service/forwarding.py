@@ -12,7 +12,10 @@ read_feed`: every statement, in the order it became readable) after the position
 central LRS last acknowledged, which is kept in the edge's store (`SyncState`) and moved
 only past a batch the central LRS answered for. Interrupted anywhere, the next push sends
 again what was not acknowledged; a batch acknowledged but not yet noted is sent twice, and
-the central LRS stores a statement re-sent with its id once (Communication 2.1.2).
+the central LRS stores a statement re-sent with its id once (Communication 2.1.2). A
+statement the central LRS refuses for its content (it would refuse it again) is found by
+halving the batch, recorded as refused in this store's audit log (`sync.refused`, counted
+by `status`) and passed: it stays here, and never holds back the statements after it.
 
 Erasure reaches edges through the central LRS's erasure list: each push first pulls the
 entries after the last one pulled into the edge's own list, so that nothing naming an
@@ -31,14 +34,17 @@ from typing import Any, Protocol
 
 import orjson
 
-from lrs.service.errors import InvalidRequestError, SyncFailedError
+from lrs.service.audit import Auditor
+from lrs.service.errors import InvalidRequestError, SyncFailedError, SyncRefusedError
 from lrs.service.principal import ADMIN_SCOPES, Principal
 from lrs.service.privacy import Privacy
 from lrs.service.sync import PROTOCOL, encode_sealed
 from lrs.service.tenants import Tenants, TenantView
 from statements import (
+    AttachmentData,
     attachment_hashes,
     build_multipart,
+    is_signature_attachment,
     statement_index_fields,
     stored_timestamp,
 )
@@ -46,6 +52,8 @@ from storage import FeedPage, Storage, StoredStatement, SyncState
 from storage.commands import record_erasure, update_sync_state
 
 ERASURES_PAGE = 1000
+REFUSED_ACTION = "sync.refused"
+_REFUSAL_TEXT = 500
 # A batch body stays below the central LRS's limit (its `max_body_bytes`) by this margin.
 _BODY_MARGIN = 64 * 1024
 
@@ -72,8 +80,8 @@ class Transport(Protocol):
 class PushResult:
     """What one push did: statements the central LRS acknowledged, statements not sent
     because they name an erased pseudonym, batches sent, erasure list entries pulled,
-    whether sealed originals travelled (the central LRS holds the vault key), and what is
-    left (0 unless stopped)."""
+    whether sealed originals travelled (the central LRS holds the vault key), what is
+    left (0 unless stopped), and statements the central LRS refused (recorded, passed)."""
 
     forwarded: int
     skipped: int
@@ -81,13 +89,15 @@ class PushResult:
     erasures: int
     originals: bool
     backlog: int
+    refused: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class SyncStatus:
     """A forwarding state as `lrs sync status` shows it: the acknowledged position, how
     many statements follow it, the last success and error, and erasure list entries
-    pulled and waiting for the local erasure."""
+    pulled and waiting for the local erasure, and the statements the central LRS refused
+    (how many, and the latest: time, id and answer)."""
 
     tenant: str
     target: str
@@ -98,6 +108,8 @@ class SyncStatus:
     last_error_at: str
     erasures_pulled: int
     erasures_waiting: int
+    refused: int = 0
+    last_refused: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,19 +123,22 @@ class _Plan:
 
 class Forwarder:
     """Forwards one store's statements to central LRSs (module docstring). `erase_local`
-    erases a tenant's data of one pseudonym (tenant, agent key) here."""
+    erases a tenant's data of one pseudonym (tenant, agent key) here; refusals are recorded
+    in `audit`."""
 
     def __init__(
         self,
         store: Storage,
         privacy: Privacy,
         tenants: Tenants,
+        audit: Auditor,
         *,
         erase_local: Callable[[str, str], object] | None = None,
     ) -> None:
         self.store = store
         self.privacy = privacy
         self.tenants = tenants
+        self.audit = audit
         self.erase_local = erase_local
 
     def push(
@@ -145,8 +160,8 @@ class Forwarder:
             plan = self._agree(view, transport.hello())
             pulled = self._pull_erasures(tenant, transport)
             self._apply_erasures(tenant, target)
-            forwarded, skipped, batches = self._forward(
-                view, transport, plan, max(1, min(batch_size, plan.max_batch)), stop
+            forwarded, skipped, batches, refused = self._forward(
+                principal, view, transport, plan, max(1, min(batch_size, plan.max_batch)), stop
             )
         except SyncFailedError as exc:
             message = exc.message
@@ -157,7 +172,7 @@ class Forwarder:
             s, last_success=_now(), last_error="", last_error_at=""))
         return PushResult(
             forwarded, skipped, batches, pulled, plan.send_sealed,
-            self.store.count_feed(tenant, state.position),
+            self.store.count_feed(tenant, state.position), refused,
         )
 
     def status(self, principal: Principal, targets: tuple[str, ...] = ()) -> list[SyncStatus]:
@@ -174,9 +189,27 @@ class Forwarder:
                 self.store.count_feed(tenant, state.position),
                 state.last_success, state.last_error, state.last_error_at,
                 state.erasures_pulled, self._waiting(tenant, state.erasures_applied),
+                *self._refusals(tenant, state.target),
             )
             for state in sorted(states.values(), key=lambda s: s.target)
         ]
+
+    def _refusals(self, tenant: str, target: str) -> tuple[int, str]:
+        """How many statements the central LRS at `target` refused, and the latest, from
+        this store's audit log (`REFUSED_ACTION` entries)."""
+        count, latest, after = 0, "", 0
+        while page := self.audit.read(
+            tenant, after=after, action=REFUSED_ACTION, limit=ERASURES_PAGE
+        ):
+            for entry in page:
+                if entry.filters.get("target") == target:
+                    count += 1
+                    latest = (
+                        f"{entry.time}  {entry.filters.get('statement')}: "
+                        f"{entry.filters.get('error')}"
+                    )
+            after = page[-1].seq
+        return count, latest
 
     def _waiting(self, tenant: str, applied: int) -> int:
         """How many entries of this store's erasure list follow entry `applied`."""
@@ -262,17 +295,23 @@ class Forwarder:
 
     def _forward(
         self,
+        principal: Principal,
         view: TenantView,
         transport: Transport,
         plan: _Plan,
         limit: int,
         stop: Callable[[], bool],
-    ) -> tuple[int, int, int]:
+    ) -> tuple[int, int, int, int]:
         """Send batches until the feed is exhausted; each acknowledged batch moves the
         position past it. A batch over the central LRS's body limit is read again at half
-        the size (one statement too large for it goes alone, and the central answers)."""
+        the size (one statement too large for it goes alone, and the central answers). A
+        batch the central LRS refuses (SyncRefusedError: its content, which it would refuse
+        again) is read again at half the size until the statement to blame goes alone;
+        that one is recorded as refused (`_refuse`) and passed, so that it never holds back
+        the statements after it."""
         tenant, target = view.name, transport.target
-        forwarded = skipped = batches = 0
+        forwarded = skipped = batches = refused = 0
+        full = limit
         erasures = bool(self.store.read_erasures(tenant, limit=1))
         while not stop():
             page = self.store.read_feed(tenant, self._state(tenant, target).position, limit)
@@ -284,13 +323,38 @@ class Forwarder:
                 if len(body) > plan.max_bytes and limit > 1:
                     limit = max(1, limit // 2)
                     continue
-                receipt = transport.send(content_type, body)
+                try:
+                    receipt = transport.send(content_type, body)
+                except SyncRefusedError as exc:
+                    if len(page.statements) > 1:
+                        limit = max(1, len(page.statements) // 2)
+                        continue
+                    self._refuse(principal, target, rows[0], exc)
+                    refused += 1
+                    limit = full
+                    self._change(tenant, target, _acknowledged_to(page.position))
+                    continue
                 _check_receipt(receipt, [row.id for row in rows])
                 batches += 1
             forwarded += len(rows)
             skipped += erased
             self._change(tenant, target, _acknowledged_to(page.position))
-        return forwarded, skipped, batches
+        return forwarded, skipped, batches, refused
+
+    def _refuse(
+        self, principal: Principal, target: str, row: StoredStatement, exc: SyncRefusedError
+    ) -> None:
+        """Record that the central LRS at `target` refused statement `row` (an audit entry
+        naming it, the answer's code and message), before the position moves past it: the
+        statement stays in this store, and `status` counts it."""
+        self.audit.record(
+            principal, REFUSED_ACTION, "statements",
+            filters={
+                "target": target, "statement": row.id, "code": exc.code,
+                "error": exc.message[:_REFUSAL_TEXT],
+            },
+            count=1,
+        )
 
     def _not_erased(
         self, tenant: str, page: FeedPage
@@ -311,15 +375,22 @@ class Forwarder:
         raws: list[bytes] = []
         sealed: dict[str, str] = {}
         hashes: dict[str, None] = {}
+        pseudonymizes = self.privacy.pseudonymizes(view)
         for row in rows:
             raw, blob = row.statement, row.sealed
-            if blob is None and self.privacy.pseudonymizes(view):
+            if blob is None and pseudonymizes:
                 raw, blob = self._pseudonymized(view, row)
             raws.append(raw)
             if blob is not None and plan.send_sealed:
                 sealed[row.id] = encode_sealed(blob)
             if b'"attachments"' in raw:
-                hashes.update(dict.fromkeys(attachment_hashes(orjson.loads(raw))))
+                statement = orjson.loads(raw)
+                # A signature's JWS names the learner: with pseudonymization on it travels
+                # only sealed (`lrs.service.sync`), never as a part.
+                unsent = set(_signature_hashes(statement)) if pseudonymizes else set()
+                hashes.update(
+                    dict.fromkeys(h for h in attachment_hashes(statement) if h not in unsent)
+                )
         body = b'{"statements":[' + b",".join(raws) + b'],"sealed":' + orjson.dumps(sealed) + b"}"
         data = self.store.get_attachments(view.name, list(hashes)) if hashes else {}
         if not data:
@@ -328,9 +399,14 @@ class Forwarder:
 
     def _pseudonymized(self, view: TenantView, row: StoredStatement) -> tuple[bytes, bytes | None]:
         """A statement stored before its tenant pseudonymized, as it travels: pseudonymized
-        and sealed now (nothing leaves this LRS in clear)."""
+        and sealed now (nothing leaves this LRS in clear), a signed one with its JWS (stored
+        here as plain attachment data then) sealed in its entry as at the door."""
+        statement = orjson.loads(row.statement)
+        signatures: AttachmentData = {}
+        if b'"attachments"' in row.statement and (hashes := _signature_hashes(statement)):
+            signatures = self.store.get_attachments(view.name, hashes)
         try:
-            prepared = self.privacy.prepare(view, [orjson.loads(row.statement)])
+            prepared = self.privacy.prepare(view, [statement], signatures)
         except InvalidRequestError as exc:
             raise SyncFailedError(
                 f"statement {row.id} was stored before pseudonymization and cannot be "
@@ -370,6 +446,14 @@ def _check_receipt(receipt: Mapping[str, Any], sent: list[str]) -> None:
         map(str, [*ids, *skipped])
     ) != sorted(sent):
         raise SyncFailedError("the central LRS acknowledged other statements than were sent")
+
+
+def _signature_hashes(statement: Mapping[str, Any]) -> list[str]:
+    return [
+        attachment["sha2"].lower()
+        for attachment in statement.get("attachments") or ()
+        if is_signature_attachment(attachment)
+    ]
 
 
 def _agents(row: StoredStatement) -> set[str]:

@@ -18,7 +18,9 @@ not rejected) and stored pseudonymized as any other; its entry is instead
 of the JWS]}}` (no JSON path is "signatures"), and the JWS never goes to the attachment
 store. The whole statement is sealed, not only its agents, so that it comes back exactly
 as signed even where masking dropped parts of the stored copy: the JWS holds those parts
-anyway.
+anyway. Such an entry forwarded by an edge LRS is verified before it is kept
+(`Privacy.accept_forwarded`): its JWS against its statement, its statement against the
+forwarded pseudonyms.
 
 Reads: a query's or a document resource's `agent` is pseudonymized the same way
 (`Privacy.agent_key`), so a client finds its data with the identifiers it wrote with. Only a
@@ -49,6 +51,7 @@ a batch, as sent and as stored, under the current and each retired key (`Privacy
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import threading
@@ -86,14 +89,24 @@ from lrs.service.tenants import TenantView
 from statements import (
     IFI_FIELDS,
     AttachmentData,
+    StatementError,
     agent_key,
     agent_position_tuples,
     is_signature_attachment,
     map_agents,
+    negotiate_version,
+    validate_statements,
+    verify_signature,
 )
 from storage import Identity, StatementRecord, Storage, StoredStatement, build_record
 
 _KNOWN_MAX = 100_000
+_NOT_SIGNED_ENTRY = (
+    'must be a signed statement\'s vault entry {"statement", "signatures"}'
+)
+_OTHER_AGENTS = (
+    "its statement, pseudonymized, must give exactly the forwarded statement's agents"
+)
 # What the LRS assigns when storing (`lrs.service.ingest`): a signed statement's sealed
 # original gets these from the stored statement when it is revealed.
 _ASSIGNED = ("stored", "authority", "version", "timestamp")
@@ -247,14 +260,18 @@ class Privacy:
         this tenant's vault key and its originals are exactly those behind the statement's
         pseudonyms (restored, then pseudonymized again, they give the statement back). A
         blob sealed under a vault key this LRS does not hold is dropped: the statement is
-        stored with pseudonyms only. The vault's per-pseudonym entries are made here, from
-        the verified originals. Paths in errors are `[index]...` and `sealed.<id>`."""
+        stored with pseudonyms only. A signed statement's blob is its `{"statement",
+        "signatures"}` entry, kept only when each JWS in it verifies against the sealed
+        statement (as a direct POST's, `verify_signature`) and that statement pseudonymized
+        gives exactly the forwarded agents (`_verified_signed`); without a blob to open,
+        only its signature objects are checked. The vault's per-pseudonym entries are made
+        here, from the verified originals. Paths in errors are `[index]...` and
+        `sealed.<id>`."""
         masking = view.masking
         if not self.pseudonymizes(view):
             return Prepared([masking.apply(s) for s in statements], {}, {}, {})
         assert self._keyring is not None
         tenant = view.name
-        _refuse_signed(statements)
         self._sync(view)
         pseudonymizer = self.pseudonymizer(tenant)
         known = {k.key_id for k in self._keyring.derive_all(tenant, Purpose.PSEUDONYM)}
@@ -279,9 +296,20 @@ class Privacy:
                     "writes it: identities are forwarded pseudonymized only"
                 ]
             blob = sealed.get(statement_id)
+            signatures = _signature_attachments(statement)
             if clear or blob is None or _key_id(blob) not in vault_ids:
+                errors.update(_unsealed_signatures(index, statement))
                 continue
-            originals = _verified_originals(pseudonymizer, statement, blob, vault_keys, tenant)
+            entry = _opened(blob, vault_keys, tenant, statement_id)
+            if signatures and isinstance(entry, dict) and "signatures" in entry:
+                problems, originals = _verified_signed(pseudonymizer, statement, entry, signatures)
+                if problems:
+                    errors[f"sealed.{statement_id}"] = problems
+                    continue
+            else:
+                # A signature given by fileUrl only: the edge sealed the originals alone.
+                errors.update(_unsealed_signatures(index, statement))
+                originals = _verified_originals(pseudonymizer, statement, entry)
             if originals is None:
                 errors[f"sealed.{statement_id}"] = [
                     "must open with this tenant's vault key for this statement and hold the "
@@ -615,22 +643,98 @@ def _with_tenant_keys(keyring: Keyring, config: Config) -> Keyring:
         ) from None
 
 
-def _refuse_signed(statements: Iterable[Mapping[str, Any]]) -> None:
-    fields = {
-        f"[{i}].attachments[{j}].usageType": [
-            "signed statements are not forwarded while pseudonymization is on: the "
-            "signature carries the learner's identity in clear"
-        ]
-        for i, statement in enumerate(statements)
-        for j, attachment in enumerate(statement.get("attachments") or ())
+def _signature_attachments(statement: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """A statement's signature attachment objects (Data 2.6), by lowercase sha2."""
+    return {
+        attachment["sha2"].lower(): attachment
+        for attachment in statement.get("attachments") or ()
         if is_signature_attachment(attachment)
     }
-    if fields:
-        raise InvalidRequestError(
-            "this LRS pseudonymizes identities and takes no forwarded signed statements",
-            code="signed_statement_refused",
-            fields=fields,
-        )
+
+
+def _unsealed_signatures(index: int, statement: Mapping[str, Any]) -> dict[str, list[str]]:
+    """What can be checked of a forwarded signed statement whose sealed entry this LRS
+    cannot open (none sent, or sealed under a vault key it lacks): its signature objects
+    only (Data 2.6 contentType), as for a signature given by `fileUrl`."""
+    errors: dict[str, list[str]] = {}
+    for position, attachment in enumerate(statement.get("attachments") or ()):
+        if not is_signature_attachment(attachment):
+            continue
+        try:
+            verify_signature(
+                dict(statement), attachment, None, path=f"[{index}].attachments[{position}]"
+            )
+        except StatementError as exc:
+            errors.update(exc.errors)
+    return errors
+
+
+def _opened(blob: bytes, keys: tuple[DerivedKey, ...], tenant: str, statement_id: str) -> Any:
+    """The vault entry sealed in `blob` for this statement; None when it does not open for
+    it (altered, another statement's)."""
+    try:
+        return unseal(blob, keys, aad=f"{tenant}|{statement_id}".encode())
+    except AnonymizeError:
+        return None
+
+
+def _verified_signed(
+    pseudonymizer: Pseudonymizer,
+    statement: Mapping[str, Any],
+    entry: dict[str, Any],
+    signatures: Mapping[str, Mapping[str, Any]],
+) -> tuple[list[str], dict[str, Any] | None]:
+    """A forwarded signed statement's opened vault entry checked (module docstring): it is
+    `{"statement", "signatures"}`; the sealed statement is valid xAPI with this id, each of
+    the forwarded statement's signatures is in it with its JWS, which verifies against the
+    sealed statement as a direct POST's would (`verify_signature`), and pseudonymizing the
+    sealed statement gives exactly the forwarded agents. The problems (empty when none) and
+    the originals behind the pseudonyms."""
+    if set(entry) != {"statement", "signatures"} or not isinstance(entry["signatures"], dict):
+        return [_NOT_SIGNED_ENTRY], None
+    version = negotiate_version(statement.get("version")) or "1.0.3"
+    try:
+        [original] = validate_statements([entry["statement"]], version=version)
+    except StatementError:
+        return [f"{_NOT_SIGNED_ENTRY}: its statement is not a valid statement"], None
+    if original.get("id", "").lower() != statement["id"].lower():
+        return [f"{_NOT_SIGNED_ENTRY}: its statement has another id"], None
+    problems: list[str] = []
+    sealed_objects = _signature_attachments(original)
+    for sha2 in signatures:
+        given = entry["signatures"].get(sha2)
+        token = _token(given, sha2)
+        if sha2 not in sealed_objects or token is None:
+            problems.append(f"must hold the JWS of signature {sha2}, matching its sha2")
+            continue
+        try:
+            verify_signature(original, sealed_objects[sha2], token, version=version)
+        except StatementError as exc:
+            problems += [rule for rules in exc.errors.values() for rule in rules]
+    if set(sealed_objects) != set(signatures):
+        problems.append("its statement must have the forwarded statement's signatures")
+    try:
+        again = pseudonymizer.pseudonymize_statement(original)
+    except PseudonymError:
+        return [*problems, _OTHER_AGENTS], None
+    if _agent_positions(again.statement) != _agent_positions(statement):
+        problems.append(_OTHER_AGENTS)
+    return problems, again.originals
+
+
+def _token(given: Any, sha2: str) -> bytes | None:
+    """The JWS of a sealed `[content type, base64]` pair when its hash is `sha2`."""
+    if not (isinstance(given, list) and len(given) == 2 and isinstance(given[1], str)):
+        return None
+    try:
+        token = base64.b64decode(given[1], validate=True)
+    except binascii.Error:
+        return None
+    return token if hashlib.sha256(token).hexdigest() == sha2 else None
+
+
+def _agent_positions(statement: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(path, node) for path, node, *_ in agent_position_tuples(statement, authority=False)]
 
 
 def _signature_hashes(statement: Mapping[str, Any]) -> list[str]:
@@ -676,19 +780,10 @@ def _foreign_pseudonyms(
 
 
 def _verified_originals(
-    pseudonymizer: Pseudonymizer,
-    statement: Mapping[str, Any],
-    blob: bytes,
-    keys: tuple[DerivedKey, ...],
-    tenant: str,
+    pseudonymizer: Pseudonymizer, statement: Mapping[str, Any], originals: Any
 ) -> dict[str, Any] | None:
-    """The originals sealed in `blob` for this statement when they are exactly those behind
-    its pseudonyms; None when the blob does not open for it (altered, another statement's)
-    or holds anything else."""
-    try:
-        originals = unseal(blob, keys, aad=f"{tenant}|{statement['id'].lower()}".encode())
-    except AnonymizeError:
-        return None
+    """The opened vault entry `originals` when it is exactly the originals behind the
+    statement's pseudonyms; None otherwise (it did not open, or holds anything else)."""
     if not isinstance(originals, dict) or not originals:
         return None
     try:

@@ -18,8 +18,14 @@ forwards what it stored, in batches (`lrs.service.forwarding`). Three operations
   `sync` credential's Agent and the edge's writer (`forwarded_authority`).
 - `erasures`: the tenant's erasure list after a position, which edges pull and apply.
 
+A signed statement of a tenant that pseudonymizes comes with no part for its signature: its
+JWS names the learner, so it travels in the sealed entry, which is verified here
+(`Privacy.accept_forwarded`).
+
 The batch is all or nothing like an xAPI POST; bad input is a 400 naming the field
-(`statements[i]...`, `sealed.<id>`, `parts[i]`).
+(`statements[i]...`, `sealed.<id>`, `parts[i]`). The edge finds the statement to blame
+by sending a refused batch again in halves, and passes it recorded
+(`lrs.service.forwarding`).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from statements import (
     AttachmentData,
     AttachmentPart,
     StatementError,
+    is_signature_attachment,
     match_attachments,
     negotiate_version,
     statement_index_fields,
@@ -105,9 +112,12 @@ class SyncService:
             {k: v for k, v in s.items() if k != "authority"} if isinstance(s, dict) else s
             for s in raw
         ]
+        view = self.tenants.get(principal.tenant)
         try:
             statements = _validated(raw)
-            attachments = _attachments(statements, parts)
+            attachments = _attachments(
+                statements, parts, sealed_signatures=self.privacy.pseudonymizes(view)
+            )
         except StatementError as exc:
             raise StatementError(_prefixed(exc.errors)) from None
         missing = {
@@ -125,7 +135,6 @@ class SyncService:
                 "sealed originals must belong to statements of the batch", code="invalid_sync",
                 fields={f"sealed.{i}": ["names no statement of this batch"] for i in unknown},
             )
-        view = self.tenants.get(principal.tenant)
         try:
             prepared = self.privacy.accept_forwarded(view, statements, sealed)
         except InvalidRequestError as exc:
@@ -263,17 +272,35 @@ def encode_sealed(blob: bytes) -> str:
 
 
 def _attachments(
-    statements: list[dict[str, Any]], parts: Sequence[AttachmentPart]
+    statements: list[dict[str, Any]],
+    parts: Sequence[AttachmentPart],
+    *,
+    sealed_signatures: bool,
 ) -> AttachmentData:
     """The data of the batch's attachments, matched by sha2 (Communication 1.5.2). A part's
     Content-Type is the type the edge stored the data with, which one statement naming
     the same data with another `contentType` must not make a mismatch: types are taken
-    from the parts, not compared with the objects."""
+    from the parts, not compared with the objects. For a tenant that pseudonymizes
+    (`sealed_signatures`), a signature's JWS names the learner in clear: it travels only in
+    the statement's sealed entry, so no part is expected (or taken) for it, and it is
+    checked there (`Privacy.accept_forwarded`)."""
+    if sealed_signatures:
+        statements = [_without_signatures(s) for s in statements]
     data = match_attachments(
         statements, [dataclasses.replace(p, content_type=None) for p in parts], batch=True
     )
     types = {p.sha2: p.content_type for p in parts if p.content_type}
     return {sha2: (types.get(sha2, kind), blob) for sha2, (kind, blob) in data.items()}
+
+
+def _without_signatures(statement: dict[str, Any]) -> dict[str, Any]:
+    attachments = statement.get("attachments")
+    if not attachments or not any(is_signature_attachment(a) for a in attachments):
+        return statement
+    return {
+        **statement,
+        "attachments": [a for a in attachments if not is_signature_attachment(a)],
+    }
 
 
 def _agents(statement: Mapping[str, Any]) -> set[str]:

@@ -140,6 +140,9 @@ def test_an_export_streams_ndjson_or_csv_with_a_receipt(app, admin):
     assert as_csv.mimetype == "text/csv"
     table = list(csv.reader(io.StringIO(as_csv.get_data(as_text=True))))
     assert table[0] == [*agreement["fields"], "withheld", "cursor"] and len(table) == 4
+    refused = client.get(f"/exports/{agreement['id']}",
+                         headers={**auth, "Accept": "application/json"})
+    assert refused.status_code == 406 and "Accept" in refused.json["error"]["fields"]
     resumed = client.get(f"/exports/{agreement['id']}", headers=auth,
                          query_string={"cursor": rows[0]["cursor"]})
     assert [json.loads(line)["actor"] for line in resumed.get_data().splitlines()] == [

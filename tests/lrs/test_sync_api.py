@@ -16,16 +16,17 @@ import orjson
 import pytest
 from flask import Flask
 
-from anonymize import Keyring, Purpose, write_tenant_keys
+from anonymize import Keyring, Purpose, seal, unseal, write_tenant_keys
 from anonymize.keys import SCOPED_PURPOSES, encode_key
 from lrs import create_app
 from lrs.cli.common import operator
 from lrs.extension import EXTENSION
-from lrs.service.errors import SyncFailedError
+from lrs.service.errors import SyncFailedError, SyncRefusedError
 from lrs.service.forwarding import Forwarder
 from lrs.sync_client import _answer
-from statements import build_multipart
+from statements import build_multipart, verify_signature
 from storage.commands import record_erasure
+from tests.jws_testing import SIGNATURE_USAGE
 from tests.lrs.lrs_testing import Api, add_credential
 from tests.privacy.people import (
     IDENTIFIERS,
@@ -35,9 +36,11 @@ from tests.privacy.people import (
     ZOE,
     everywhere,
     everywhere_2_0,
+    multipart_body,
+    sign_statement,
     simple,
 )
-from tests.privacy.scan import find_identifiers, store_bytes
+from tests.privacy.scan import find_identifiers, jws_forms, store_bytes
 
 CENTRAL_KEY = encode_key(secrets.token_bytes(32))
 ESSAY = b"My essay, written offline.\r\n--not a boundary--\r\n\x00\xff"
@@ -583,3 +586,166 @@ def test_a_mixed_batch_is_validated_per_version_with_the_batch_s_indexes():
     assert "[2].context.contextAgents" in paths
     assert not any(p.startswith(("[0]", "[3]")) for p in paths), paths
     assert [s["id"] for s in _validated([simple(ZOE), fine])][1] == fine["id"]
+
+
+# -- signed statements (Data 2.6) of a tenant that pseudonymizes ------------------------
+
+
+def post_signed(device: Api, before: dict, statement: dict, after: dict) -> tuple[dict, bytes]:
+    """A batch posted to the edge: `before`, `statement` signed, `after`; the signed
+    statement as sent and its JWS."""
+    signed, token = sign_statement(statement)
+    raw, content_type = multipart_body([before, signed, after], [token])
+    response = device.post("/xapi/statements", data=raw, content_type=content_type)
+    assert response.status_code == 200, response.data
+    return signed, token
+
+
+def signed_answer(reader: Api, statement_id: str) -> tuple[dict, bytes]:
+    """A `reidentify` reader's statement and the one attachment part that comes with it."""
+    response = reader.get_statements(statementId=statement_id, attachments="true")
+    assert response.status_code == 200, response.data
+    delimiter = b"--" + response.mimetype_params["boundary"].encode()
+    _, first, second, _ = response.data.split(delimiter)
+    return json.loads(first.partition(b"\r\n\r\n")[2]), second.partition(b"\r\n\r\n")[2][:-2]
+
+
+def test_a_signed_statement_is_forwarded_sealed_and_verifies_at_the_centre(
+    edge, device, transport, reader, central, storage_uri
+):
+    signed, token = post_signed(device, simple(SAM), everywhere(actor=ZOE), simple(NOA))
+    assert device.post_statements(simple(TEACHER)).status_code == 200
+
+    result = push(edge, transport, batch_size=2)
+    assert (result.forwarded, result.refused, result.backlog) == (4, 0, 0)
+    assert all(find_identifiers(body, [*IDENTIFIERS, *jws_forms(token)]) == []
+               for body in transport.sent)  # the JWS travelled sealed only
+    assert len(central_statements(reader)) == 4
+
+    got, data = signed_answer(reader, signed["id"])
+    assert wire(got) == wire(signed) and data == token
+    verify_signature(got, got["attachments"][0], data)  # Data 2.6, as a client checks it
+    assert find_identifiers(store_bytes(storage_uri), [*IDENTIFIERS, *jws_forms(token)]) == []
+    plain = Api(central.test_client(), add_credential(central, ["statements/read"])[0])
+    other = plain.get_statements(statementId=signed["id"], attachments="true")
+    assert other.status_code == 200 and token not in other.data
+    person = reader.get("/xapi/agents", query_string={"agent": json.dumps(ZOE)})
+    assert ZOE["mbox"] in person.get_json()["mbox"]  # identities made from the sealed original
+
+
+class TamperingTransport(ClientTransport):
+    """Replaces the sealed entry of statement `target_id` in every batch carrying it."""
+
+    def __init__(self, app: Flask, auth: dict[str, str], target_id: str, blob) -> None:
+        super().__init__(app, auth)
+        self.target_id, self.blob = target_id, blob
+
+    def send(self, content_type, body):
+        batch = json.loads(body)
+        if self.target_id in batch["sealed"]:
+            original = base64.urlsafe_b64decode(batch["sealed"][self.target_id] + "==")
+            batch["sealed"][self.target_id] = base64.urlsafe_b64encode(
+                self.blob(original)).decode().rstrip("=")
+        return super().send(content_type, json.dumps(batch).encode())
+
+
+def _resealed(change):
+    """A tampering: the entry opened with the tenant's vault key, changed, sealed again."""
+    ring = central_keyring()
+
+    def tamper(blob: bytes, statement_id: str) -> bytes:
+        aad = f"default|{statement_id}".encode()
+        entry = unseal(blob, ring.derive_all("default", Purpose.VAULT), aad=aad)
+        change(entry)
+        return seal(entry, ring.derive("default", Purpose.VAULT), aad=aad)
+
+    return tamper
+
+
+def _other_learner(entry):
+    entry["statement"]["actor"] = NOA  # signature and pseudonyms no longer match
+
+
+def _other_verb(entry):
+    entry["statement"]["verb"] = {"id": "http://adlnet.gov/expapi/verbs/failed"}
+
+
+def _flipped(blob: bytes, statement_id: str) -> bytes:
+    return blob[:-1] + bytes([blob[-1] ^ 1])
+
+
+@pytest.mark.parametrize("tamper", [_resealed(_other_learner), _resealed(_other_verb), _flipped])
+def test_a_tampered_sealed_entry_is_refused_recorded_and_blocks_nothing(
+    central, edge, device, reader, tamper
+):
+    auth, _ = add_credential(central, ["sync"])
+    signed, _token = post_signed(device, simple(SAM), simple(ZOE), simple(NOA))
+    later = [simple(TEACHER), simple(ZOE)]
+    assert device.post_statements(later).status_code == 200
+    sending = TamperingTransport(central, auth, signed["id"],
+                                 lambda blob: tamper(blob, signed["id"]))
+
+    result = push(edge, sending, batch_size=5)
+    assert (result.refused, result.backlog) == (1, 0)
+    stored = {s["id"] for s in central_statements(reader)}
+    assert signed["id"] not in stored and len(stored) == 4  # every other one arrived
+    [status] = forwarder(edge).status(operator())
+    assert status.refused == 1 and signed["id"] in status.last_refused
+    assert "sealed." in status.last_refused and status.last_error == ""
+    assert push(edge, sending).forwarded == 0  # passed: never sent again, never blocking
+    [entry] = edge.extensions[EXTENSION].service.audit.read("default", action="sync.refused")
+    assert entry.filters["statement"] == signed["id"]
+
+
+def test_without_the_vault_key_a_signed_statement_is_stored_pseudonymized_only(
+    make_edge, transport, reader
+):
+    edge = make_edge(keys=(Purpose.PSEUDONYM, Purpose.GENERAL))  # its own vault key
+    device = Api(edge.test_client(), add_credential(edge, ["all"])[0])
+    signed, token = post_signed(device, simple(SAM), simple(ZOE), simple(NOA))
+    result = push(edge, transport)
+    assert (result.forwarded, result.refused, result.originals) == (3, 0, False)
+    assert all(token not in body for body in transport.sent)
+    response = reader.get_statements(statementId=signed["id"], attachments="true")
+    assert response.status_code == 200 and token not in response.data
+    got = json.loads(response.data.split(b"\r\n\r\n", 1)[1].split(b"\r\n--")[0]) \
+        if response.mimetype == "multipart/mixed" else response.get_json()
+    assert got["actor"]["account"]["homePage"].startswith("https://lrs.invalid/pseudonym/")
+    assert got["attachments"][0]["usageType"] == SIGNATURE_USAGE  # known to be signed
+
+
+def test_a_signed_statement_stored_before_pseudonymization_travels_sealed(
+    make_edge, transport, reader
+):
+    edge = make_edge(pseudonymize=False)
+    device = Api(edge.test_client(), add_credential(edge, ["all"])[0])
+    signed, token = post_signed(device, simple(SAM), simple(ZOE), simple(NOA))
+    edge.extensions[EXTENSION].service.admin.update_tenant(
+        operator(), "default", policy={"pseudonymize": True})
+    result = push(edge, transport)
+    assert (result.forwarded, result.refused) == (3, 0)
+    assert all(find_identifiers(body, [*IDENTIFIERS, *jws_forms(token)]) == []
+               for body in transport.sent)  # not as an attachment part in clear
+    got, data = signed_answer(reader, signed["id"])
+    assert wire(got) == wire(signed) and data == token
+    verify_signature(got, got["attachments"][0], data)
+
+
+def test_a_signature_given_by_file_url_travels_with_the_originals_only(
+    edge, device, transport, reader
+):
+    signed, _ = sign_statement(everywhere(actor=ZOE))
+    signed["attachments"][0]["fileUrl"] = "https://signer.example.org/jws/1"
+    assert device.post_statements(signed).status_code == 200  # no JWS received: none kept
+    assert push(edge, transport).refused == 0
+    [got] = central_statements(reader)
+    assert wire(got) == wire(signed)  # the originals' vault entry, verified as any other
+
+
+def test_a_refusal_is_permanent_a_failure_is_not():
+    with pytest.raises(SyncRefusedError):
+        _answer("t", 409, b'{"error": {"code": "conflict", "message": "differs"}}')
+    for status in (401, 403, 500, 503):
+        with pytest.raises(SyncFailedError) as caught:
+            _answer("t", status, b'{"error": {"code": "x", "message": "y"}}')
+        assert not isinstance(caught.value, SyncRefusedError)

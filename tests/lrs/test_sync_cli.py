@@ -103,6 +103,7 @@ def test_sync_status_reads_the_local_store_only(edge):
     [status] = json.loads(result.output)
     assert status["target"] == "https://central.example.org/sync/v1"
     assert (status["backlog"], status["last_success"], status["last_error"]) == (0, None, None)
+    assert (status["refused"], status["last_refused"]) == (0, None)
     human = run(edge, "sync", "status", "--to", "https://central.example.org/xapi/")
     assert "backlog       0 statements" in human.output and "last success  never" in human.output
     assert "nothing forwarded yet" in run(edge, "sync", "status").output
