@@ -6,6 +6,8 @@ pseudonymization on (a fresh key file), creates a credential with the `lrs` comm
     keep-alive connection, posting request bodies built before the clock starts
     (Learning-Passport-shaped statements: 2,000 learners with names and e-mail addresses,
     course and module activities, two demographic context extensions);
+  * the gunicorn workers' CPU time per statement stored at each batch size (user + system,
+    from /proc: on a shared machine less moved by other jobs than statements/s);
   * peak RSS (VmHWM) of each gunicorn worker;
   * with --get: GET median and p95 per filter (agent, verb, activity, registration, since,
     until, since+until, related_activities) once the store holds --statements statements
@@ -172,6 +174,23 @@ def _run(target: Any, processes: int, args_of: Any) -> list[tuple[int, float, fl
     return out
 
 
+def workers_cpu(master_pid: int) -> float:
+    """CPU seconds (user + system) the gunicorn workers (children of the master) used."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The fields after the command name, which is in parentheses and may hold spaces.
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == str(master_pid):  # ppid, then utime and stime at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def post_rate(port: int, auth: str, batch: int, args: argparse.Namespace,
               round_: int) -> tuple[float, int]:
     """Statements/s at `batch` from args.processes processes, and how many were stored."""
@@ -294,9 +313,12 @@ def main() -> None:
               f"{args.seconds:.0f} s each)")
         stored = 0
         for round_, batch in enumerate((1, 10, 100)):
+            cpu = workers_cpu(server.pid)
             rate, posted = post_rate(port, auth, batch, args, round_)
+            cpu = workers_cpu(server.pid) - cpu
             stored += posted
-            print(f"  batch {batch:>3}: {rate:>8,.0f} statements/s  (load average {_loadavg()})")
+            print(f"  batch {batch:>3}: {rate:>8,.0f} statements/s, server CPU"
+                  f" {cpu / max(posted, 1) * 1e6:,.0f} us each  (load average {_loadavg()})")
         if args.get:
             if stored < args.statements:
                 started = time.monotonic()

@@ -258,8 +258,8 @@ class SQLiteStorage:
         self._db.run_blocking = run
 
     def atomically(self, work: Callable[[Transaction], T]) -> T:
-        with _errors("write"), self._db.write() as conn:
-            return work(SQLiteTransaction(conn))
+        with _errors("write"):
+            return self._db.write_grouped(lambda conn: work(SQLiteTransaction(conn)))
 
     def get_statements(self, tenant: str, ids: Sequence[str]) -> dict[str, StoredStatement]:
         with _errors("read statements"):

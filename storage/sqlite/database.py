@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from storage.errors import StorageError, UnavailableError
 
@@ -43,8 +44,21 @@ CACHE_KIB = 32 * 1024
 WAL_CHECKPOINT_PAGES = 16000
 
 
+T = TypeVar("T")
+
+
 def _call(blocking: Callable[[], None]) -> None:
     blocking()
+
+
+@dataclass(slots=True)
+class _Queued:
+    """A grouped write (`Database.write_grouped`) waiting for its turn, then its outcome."""
+
+    work: Callable[[sqlite3.Connection], Any]
+    done: bool = False
+    result: Any = None
+    error: BaseException | None = None
 
 
 @dataclass(slots=True)
@@ -71,6 +85,8 @@ class Database:
         self._slots: dict[int, _Slot] = {}  # by threading.get_native_id()
         self._lock = threading.Lock()
         self._writer = threading.Lock()
+        self._queued: list[_Queued] = []
+        self._queue_lock = threading.Lock()
         self._writer_fd = os.open(
             f"{self.path}-writer", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
         )
@@ -137,6 +153,50 @@ class Database:
             finally:
                 slot.owner = None
 
+    def write_grouped(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work` in a write transaction, which it may share with the grouped writes of
+        other threads or greenlets waiting for the writer's turn at the same time (group
+        commit: one commit, and its pages written once, for all of them).
+
+        The works run one after another, each seeing the writes of those before it, as if
+        each had its own transaction. One that raises gets its error alone: the transaction
+        is rolled back and the group runs again without it (`Storage.atomically` allows a
+        work to be run again; a savepoint per work instead cost about 190 µs per
+        single-statement POST, its page copies). Every caller returns only after the
+        commit that made its work durable; a commit that fails fails every work in it, and
+        nothing of them is stored. Inside a transaction already, `work` joins it."""
+        slot = self._slot()
+        if slot.owner == threading.get_ident():
+            return work(slot.conn)
+        entry = _Queued(work)
+        with self._queue_lock:
+            self._queued.append(entry)
+        with self._writer:
+            if not entry.done:  # else a writer before this one ran it in its group
+                self._commit_group(slot)
+        if entry.error is not None:
+            raise entry.error
+        result: T = entry.result
+        return result
+
+    def _commit_group(self, slot: _Slot) -> None:
+        """Run every queued write in one transaction; the writer's turn is held."""
+        self._lock_writer_file()
+        try:
+            with self._queue_lock:  # those that came while this one waited for the file
+                group, self._queued = self._queued, []
+            slot.owner = threading.get_ident()
+            try:
+                _run_group(slot.conn, group)
+            finally:
+                slot.owner = None
+                for entry in group:  # neither committed nor failed: never acknowledged
+                    if not entry.done:
+                        entry.error = entry.error or StorageError("the write transaction failed")
+                        entry.done = True
+        finally:
+            fcntl.flock(self._writer_fd, fcntl.LOCK_UN)
+
     @contextmanager
     def _writer_turn(self) -> Iterator[None]:
         """Queue writers of this file (threads or greenlets, then processes) on locks that
@@ -180,3 +240,43 @@ class Database:
             if self._writer_fd >= 0:
                 os.close(self._writer_fd)
                 self._writer_fd = -1
+
+
+def _run_group(conn: sqlite3.Connection, group: list[_Queued]) -> None:
+    """Run the works of `group` in one transaction and commit it, marking each `done` once
+    committed or failed; a work that raises is dropped with its error and the others run
+    again in a new transaction."""
+    running = group
+    while running:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            _fail(running, StorageError(f"cannot start a write transaction: {exc}"))
+            return
+        failed = None
+        try:
+            for entry in running:
+                failed = entry
+                entry.result = entry.work(conn)
+            failed = None
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if failed is None or not isinstance(exc, Exception):  # the commit, or an interrupt
+                _fail(running, StorageError(f"the write transaction failed: {exc}"))
+                if not isinstance(exc, Exception):
+                    raise
+                return
+            _fail([failed], exc)  # raised in its caller's thread
+            running = [entry for entry in running if entry is not failed]
+        else:
+            for entry in running:
+                entry.done = True
+            return
+
+
+def _fail(entries: list[_Queued], error: BaseException) -> None:
+    for entry in entries:
+        entry.error = error if len(entries) == 1 else StorageError(str(error))
+        entry.done = True

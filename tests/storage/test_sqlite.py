@@ -15,7 +15,7 @@ import pytest
 
 from storage import StatementFilter, StatementRecord, open_storage
 from storage.commands import insert_statements
-from storage.errors import StorageError
+from storage.errors import DuplicateIdError, StorageError
 from storage.sqlite import SQLiteStorage
 from storage.sqlite.schema import SCHEMA_VERSION
 from storage.sqlite.statements import _FEED_SQL, _GET_SQL, _query_sql
@@ -148,6 +148,106 @@ def test_threads_each_use_their_own_connection(sqlite_store):
     assert errors == []
     assert seen == [set(ids)] * 4
     assert len(sqlite_store.query_statements(T, StatementFilter(), 100)) == 6
+
+
+# -- group commit ------------------------------------------------------------------------------
+
+STORED = "2024-01-01T00:00:00.000000Z"
+IDS = [f"00000000-0000-4000-8000-{n:012d}" for n in range(4)]
+
+
+def _grouped(store: SQLiteStorage, works: list) -> tuple[dict, set[int]]:
+    """Run each (name, work) through `atomically` on its own thread, all queued while
+    another writer holds the turn, so that they share one transaction; their outcomes (the
+    result or the exception) and the threads the works ran on."""
+    db = store._db
+    holding, release = threading.Event(), threading.Event()
+    outcomes: dict = {}
+    ran_on: set[int] = set()
+
+    def hold() -> None:
+        with db.write():
+            holding.set()
+            release.wait(10)
+
+    def call(name, work) -> None:
+        def recorded(tx):
+            ran_on.add(threading.get_ident())
+            return work(tx)
+
+        try:
+            outcomes[name] = store.atomically(recorded)
+        except Exception as exc:  # the outcome under test
+            outcomes[name] = exc
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait(10)
+    threads = []
+    for name, work in works:  # queued in this order
+        threads.append(threading.Thread(target=call, args=(name, work)))
+        threads[-1].start()
+        for _ in range(1000):
+            if len(db._queued) == len(threads):
+                break
+            threading.Event().wait(0.005)
+    assert len(db._queued) == len(works)
+    release.set()
+    for thread in [holder, *threads]:
+        thread.join(10)
+    return outcomes, ran_on
+
+
+def test_concurrent_writes_share_one_transaction_and_a_failing_one_fails_alone(sqlite_store):
+    sqlite_store.atomically(lambda tx: tx.insert_statements(T, [_record(IDS[0], STORED)]))
+
+    def good(tx):
+        tx.insert_statements(T, [_record(IDS[1], STORED)])
+        return "stored"
+
+    def half(tx):  # its first statements written, then a duplicate id: none may remain
+        tx.insert_statements(T, [_record(IDS[2], STORED)])
+        tx.insert_statements(T, [_record(IDS[0], STORED)])
+
+    outcomes, ran_on = _grouped(sqlite_store, [("good", good), ("half", half)])
+    assert outcomes["good"] == "stored"
+    assert isinstance(outcomes["half"], DuplicateIdError)
+    assert len(ran_on) == 1  # one thread ran both works: one transaction
+    assert set(sqlite_store.get_statements(T, IDS)) == {IDS[0], IDS[1]}
+
+
+def test_a_write_that_ends_the_shared_transaction_fails_alone(sqlite_store):
+    def good(tx):
+        tx.insert_statements(T, [_record(IDS[1], STORED)])
+        return "stored"
+
+    def ending(tx):  # stands for an error after which SQLite rolled everything back
+        tx.insert_statements(T, [_record(IDS[2], STORED)])
+        tx._conn.execute("ROLLBACK")
+        raise StorageError("disk full")
+
+    outcomes, ran_on = _grouped(sqlite_store, [("good", good), ("ending", ending)])
+    assert outcomes == {"good": "stored", "ending": outcomes["ending"]}
+    assert isinstance(outcomes["ending"], StorageError)
+    assert len(ran_on) == 1
+    assert set(sqlite_store.get_statements(T, IDS)) == {IDS[1]}
+
+
+def test_a_failed_shared_commit_fails_every_write_in_it(sqlite_store):
+    def good(tx):
+        tx.insert_statements(T, [_record(IDS[1], STORED)])
+        return "stored"
+
+    def lost(tx):  # returns with the transaction gone: the commit fails
+        tx.insert_statements(T, [_record(IDS[2], STORED)])
+        tx._conn.execute("ROLLBACK")
+
+    outcomes, _ = _grouped(sqlite_store, [("good", good), ("lost", lost)])
+    assert isinstance(outcomes["good"], StorageError)  # never acknowledged, not stored
+    assert isinstance(outcomes["lost"], StorageError)
+    assert sqlite_store.get_statements(T, IDS) == {}
+    sqlite_store.atomically(lambda tx: tx.insert_statements(T, [_record(IDS[3], STORED)]))
+    assert set(sqlite_store.get_statements(T, IDS)) == {IDS[3]}
 
 
 WRITER = textwrap.dedent(
