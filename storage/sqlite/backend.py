@@ -287,6 +287,8 @@ class SQLiteStorage:
 
     def report_indicators(self, tenant: str, query: IndicatorQuery) -> list[IndicatorCell]:
         with _errors("report indicators"):
+            if reports.unfolded(self._db.conn, tenant):
+                self._db.write_grouped(lambda conn: reports.fold(conn, tenant))
             return reports.indicators(self._db.conn, tenant, query)
 
     def rebuild_report_facts(self, tenant: str, dimensions: Sequence[str]) -> int:

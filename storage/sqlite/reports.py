@@ -20,9 +20,18 @@ same key texts the statement filters use: "a|", "o|", "v|", "r|"):
   SQLite several seconds).
 - `report_firsts`: per learner and course, the first fact (time, seq, buckets, profile):
   the new learners of a bucket.
+- `report_folded`: per tenant, the seq up to which its facts are in the summaries.
 
-Exactness: the facts and summaries of a batch are written with its statements, in their
-transaction; `delete_facts` takes a statement's facts out of every table (counts
+Exactness: the facts of a batch are written with its statements, in their transaction.
+The summaries are folded from the facts later, by `fold`, in one `GROUP BY` over the facts
+after the tenant's `report_folded` seq: before the indicators read them (`Storage.
+report_indicators`), and inside a write once `FOLD_BACKLOG` statements were stored since
+the last fold (so a first report never has a long backlog to fold). Upserting summary rows
+per batch at ingest rewrote most of the day's summary pages at every commit: statements
+arriving the same day for learners in any order touch rows all over the day's range; a
+fold of thousands of facts writes each page once. Measured in bench/profile_ingest.py's
+shape, the summaries cost 28 µs CPU per statement upserted per batch (of 210).
+`delete_facts` takes a statement's facts out of every table (counts of folded facts
 decremented, rows left at zero removed, a first fact that goes replaced by the next one),
 in the caller's transaction. Voiding calls it (`Transaction.delete_report_facts`), and so
 must every deletion of statements (erasure, retention), before their rows are deleted.
@@ -113,22 +122,44 @@ DDL = (
         profile INTEGER NOT NULL,
         PRIMARY KEY (tenant, learner, course)
     ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS report_folded (
+        tenant TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+    ) WITHOUT ROWID""",
 )
+# Statements stored (of every tenant) since a tenant's last fold that make the next write
+# fold it: the most a report's first request may have to fold.
+FOLD_BACKLOG = 20_000
 
 _FACT_COLUMNS = (
     "tenant, course, learner, seq, object, verb, registration, t, day, week, month, flags,"
     " score, duration, profile"
 )
-_UPSERT_DAY = (
+_FOLD_DAYS = (
     "INSERT INTO report_days (tenant, day, course, profile, learner, week, month, statements,"
     " firsts, completions, scores, score_sum, first_scores, first_score_sum)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " SELECT tenant, day, course, profile, learner, week, month, COUNT(*),"
+    " SUM(flags & 1), SUM(object = course AND flags & 2 != 0), COUNT(score), TOTAL(score),"
+    " SUM(flags & 1 AND score IS NOT NULL), TOTAL(CASE WHEN flags & 1 THEN score END)"
+    " FROM report_facts INDEXED BY report_facts_seq"
+    " WHERE seq > ?1 AND seq <= ?2 AND tenant = ?3"
+    " GROUP BY day, course, profile, learner"
     " ON CONFLICT (tenant, day, course, profile, learner) DO UPDATE SET"
     " statements = statements + excluded.statements, firsts = firsts + excluded.firsts,"
     " completions = completions + excluded.completions, scores = scores + excluded.scores,"
     " score_sum = score_sum + excluded.score_sum,"
     " first_scores = first_scores + excluded.first_scores,"
     " first_score_sum = first_score_sum + excluded.first_score_sum"
+)
+_FOLD_FIRSTS = (
+    "INSERT INTO report_firsts (tenant, learner, course, t, seq, day, week, month, profile)"
+    " SELECT tenant, learner, course, t, seq, day, week, month, profile FROM ("
+    " SELECT *, ROW_NUMBER() OVER (PARTITION BY learner, course ORDER BY t, seq) AS n"
+    " FROM report_facts INDEXED BY report_facts_seq"
+    " WHERE seq > ?1 AND seq <= ?2 AND tenant = ?3) WHERE n = 1"
+    " ON CONFLICT (tenant, learner, course) DO UPDATE SET t = excluded.t,"
+    " seq = excluded.seq, day = excluded.day, week = excluded.week, month = excluded.month,"
+    " profile = excluded.profile WHERE (excluded.t, excluded.seq) < (t, seq)"
 )
 # A summary row's counts less the deleted facts' (sums reset when their count reaches 0, so
 # no float remainder outlives the scores it came from); rows left at 0 are deleted next.
@@ -139,13 +170,6 @@ _TAKE_DAY = (
     " first_score_sum = CASE WHEN first_scores = ? THEN 0 ELSE first_score_sum - ? END,"
     " first_scores = first_scores - ?"
     " WHERE tenant = ? AND day = ? AND course = ? AND profile = ? AND learner = ?"
-)
-_UPSERT_FIRST = (
-    "INSERT INTO report_firsts (tenant, learner, course, t, seq, day, week, month, profile)"
-    " VALUES (?,?,?,?,?,?,?,?,?)"
-    " ON CONFLICT (tenant, learner, course) DO UPDATE SET t = excluded.t,"
-    " seq = excluded.seq, day = excluded.day, week = excluded.week, month = excluded.month,"
-    " profile = excluded.profile WHERE (excluded.t, excluded.seq) < (t, seq)"
 )
 
 def _json(values: Iterable[object]) -> bytes:
@@ -158,13 +182,15 @@ def _json(values: Iterable[object]) -> bytes:
 def fact_keys(counted: Iterable[ReportFields]) -> set[str]:
     """The `filter_keys` texts the facts of these report fields are numbered by."""
     keys: set[str] = set()
+    add = keys.add
     for fields in counted:
-        keys.add(_LEARNER + fields.learner)
-        keys.add(_ACTIVITY + fields.activity)
-        keys.update(_ACTIVITY + course for course in fields.courses)
-        keys.add(_VERB + fields.verb)
+        add(_LEARNER + fields.learner)
+        add(_ACTIVITY + fields.activity)
+        add(_VERB + fields.verb)
+        for course in fields.courses:
+            add(_ACTIVITY + course)
         if fields.registration is not None:
-            keys.add(_REGISTRATION + fields.registration)
+            add(_REGISTRATION + fields.registration)
     return keys
 
 
@@ -174,8 +200,9 @@ def insert_facts(
     counted: Sequence[tuple[int, ReportFields]],
     numbered: Mapping[str, int] | None = None,
 ) -> None:
-    """Write the report facts of stored statements (by their seq) and add them to the
-    summaries; `numbered` holds the numbers of their `fact_keys` when already looked up."""
+    """Write the report facts of stored statements (by their seq), folding the tenant's
+    summaries when `FOLD_BACKLOG` statements went by since their last fold; `numbered`
+    holds the numbers of their `fact_keys` when already looked up."""
     if not counted:
         return
     number = (
@@ -187,42 +214,75 @@ def insert_facts(
     for seq, fields in counted:
         learner = number[_LEARNER + fields.learner]
         activity = number[_ACTIVITY + fields.activity]
+        verb = number[_VERB + fields.verb]
         registration = (
             None if fields.registration is None else number[_REGISTRATION + fields.registration]
         )
+        profile = profiles[fields.dimensions]
         flags = (_COMPLETED if fields.completed else 0) | (_PASSED if fields.passed else 0)
         for index, course in enumerate(fields.courses):
             facts.append((
-                tenant, number[_ACTIVITY + course], learner, seq, activity,
-                number[_VERB + fields.verb], registration, fields.time, fields.day,
-                fields.week, fields.month, flags | (_FIRST if index == 0 else 0),
-                fields.score, fields.duration, profiles[fields.dimensions],
+                tenant, number[_ACTIVITY + course], learner, seq, activity, verb,
+                registration, fields.time, fields.day, fields.week, fields.month,
+                flags | _FIRST if index == 0 else flags, fields.score, fields.duration,
+                profile,
             ))
     conn.executemany(
         f"INSERT INTO report_facts ({_FACT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         facts,
     )
-    _add_to_summaries(conn, tenant, facts)
+    if counted[-1][0] - folded(conn, tenant) >= FOLD_BACKLOG:
+        fold(conn, tenant)
 
 
-def _add_to_summaries(
-    conn: sqlite3.Connection, tenant: str, facts: list[tuple[Any, ...]]
-) -> None:
-    days: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0, 0.0])
-    firsts: dict[tuple[int, int], tuple[Any, ...]] = {}
-    for fact in facts:
-        _, course, learner, seq, activity, _, _, t, day, week, month, flags, score, _, profile = (
-            fact
-        )
-        _count(days[(day, course, profile, learner, week, month)], activity, course, flags,
-               score, 1)
-        first = firsts.get((learner, course))
-        if first is None or (t, seq) < (first[0], first[1]):
-            firsts[(learner, course)] = (t, seq, day, week, month, profile)
-    conn.executemany(_UPSERT_DAY, [(tenant, *key, *counts) for key, counts in days.items()])
-    conn.executemany(
-        _UPSERT_FIRST,
-        [(tenant, learner, course, *first) for (learner, course), first in firsts.items()],
+def folded(conn: sqlite3.Connection, tenant: str) -> int:
+    """The seq up to which the tenant's facts are in its summaries."""
+    found = conn.execute(
+        "SELECT seq FROM report_folded WHERE tenant = ?", (tenant,)
+    ).fetchone()
+    return 0 if found is None else int(found[0])
+
+
+def unfolded(conn: sqlite3.Connection, tenant: str) -> bool:
+    """Whether the tenant has facts its summaries do not hold yet (a read: the indicators
+    fold first when so)."""
+    return conn.execute(
+        "SELECT 1 FROM report_facts INDEXED BY report_facts_seq WHERE seq > ? AND tenant = ?"
+        " LIMIT 1",
+        (folded(conn, tenant), tenant),
+    ).fetchone() is not None
+
+
+def fold(conn: sqlite3.Connection, tenant: str) -> None:
+    """Add the tenant's facts after its `report_folded` seq to `report_days` and
+    `report_firsts`, in the caller's write transaction (module docstring)."""
+    since = folded(conn, tenant)
+    (last,) = conn.execute(
+        "SELECT MAX(seq) FROM report_facts INDEXED BY report_facts_seq"
+        " WHERE seq > ? AND tenant = ?",
+        (since, tenant),
+    ).fetchone()
+    if last is None:
+        return
+    conn.execute(_FOLD_DAYS, (since, last, tenant))
+    conn.execute(_FOLD_FIRSTS, (since, last, tenant))
+    _set_folded(conn, tenant, last)
+
+
+def _set_folded(conn: sqlite3.Connection, tenant: str, seq: int) -> None:
+    conn.execute(
+        "INSERT INTO report_folded (tenant, seq) VALUES (?, ?)"
+        " ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq",
+        (tenant, seq),
+    )
+
+
+def mark_folded(conn: sqlite3.Connection) -> None:
+    """Layout 5 -> 6: the summaries of a file of layout 5 were kept at ingest, so every
+    tenant's facts are folded up to their last."""
+    conn.execute(
+        "INSERT INTO report_folded (tenant, seq) SELECT tenant, MAX(seq) FROM report_facts"
+        " GROUP BY tenant ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq"
     )
 
 
@@ -289,7 +349,7 @@ def rebuild(
     """`Storage.rebuild_report_facts`: drop the tenant's facts and summaries and compute
     them again from its live statements, in the caller's transaction; how many statements
     count."""
-    for table in ("report_facts", "report_days", "report_firsts"):
+    for table in ("report_facts", "report_days", "report_firsts", "report_folded"):
         conn.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant,))
     last = 0
     counted = 0
@@ -300,6 +360,7 @@ def rebuild(
             (tenant, last, chunk),
         ).fetchall()
         if not rows:
+            fold(conn, tenant)
             return counted
         last = rows[-1][0]
         facts = [(seq, stored_report_fields(raw, dimensions)) for seq, raw in rows]
@@ -336,9 +397,11 @@ def delete_facts(conn: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> N
     conn.execute(
         "DELETE FROM report_facts WHERE seq IN (SELECT value FROM json_each(?))", (_json(seqs),)
     )
+    summarized = folded(conn, tenant)
     taken: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0, 0.0])
-    for course, learner, _, activity, day, _, _, flags, score, profile in facts:
-        _count(taken[(day, course, profile, learner)], activity, course, flags, score, -1)
+    for course, learner, seq, activity, day, _, _, flags, score, profile in facts:
+        if seq <= summarized:
+            _count(taken[(day, course, profile, learner)], activity, course, flags, score, -1)
     rows = []
     for key, counts in taken.items():
         statements, firsts, completions, scores, score_sum, first_scores, first_sum = (

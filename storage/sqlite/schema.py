@@ -20,6 +20,9 @@ unknown (newer) version is refused, never misread.
        learners: nothing to migrate)
     5  + report facts and summaries (`storage.sqlite.reports`): the facts of every statement
        stored before are computed from it (`reports.backfill`)
+    6  + `report_folded`: summaries folded from the facts after ingest, not upserted with
+       each batch; a file of layout 5 kept them at ingest, so its facts are all folded
+       (`reports.mark_folded`)
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from storage.sqlite import (
 )
 from storage.sqlite.database import Database
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DEFAULT_TENANT = "default"
 
 _DDL = (
@@ -79,6 +82,8 @@ def prepare(db: Database) -> None:
             statements.index_attachments(conn)
         if 0 < version < 5:
             reports.backfill(conn)
+        elif version == 5:
+            reports.mark_folded(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 

@@ -38,14 +38,22 @@ DAY1 = bucket_of("day", datetime(2024, 1, 1, tzinfo=UTC))
 VERBS = tuple(ADL + v for v in ("attempted", "completed", "passed", "failed", "experienced"))
 
 
-@pytest.fixture
-def seeded(store):
+@pytest.fixture(params=["unread", "read", "folded_at_ingest"])
+def seeded(store, request, monkeypatch):
+    """The seeded store; on SQLite, whose summaries are folded from the facts after ingest
+    (storage.sqlite.reports), in each state a later write or deletion can find them: not
+    folded yet, folded by a read of the indicators, folded inside every write."""
+    if request.param == "folded_at_ingest":
+        monkeypatch.setattr("storage.sqlite.reports.FOLD_BACKLOG", 0)
     stamper = Stamper()
     statements = seeded_statements()
     insert_statements(store, "default", stamper.records(statements))
     insert_statements(store, "default", stamper.records([voiding(VOIDED_ID)]))
     # Another tenant's statements never count.
     insert_statements(store, "other", stamper.records(seeded_statements()))
+    if request.param == "read":
+        store.report_indicators("default", IndicatorQuery("week", W1, W6))
+        store.report_indicators("twin", IndicatorQuery("week", W1, W6))
     store.stamper = stamper
     store.ids = [s["id"] for s in statements]
     return store
@@ -309,9 +317,9 @@ def test_an_sqlite_file_of_the_layout_before_reports_gets_its_facts(tmp_path):
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE tenants SET policy = ? WHERE name = 'default'",
                       (f'{{"dimensions": {{"region": "{REGION}"}}}}',))
-        for table in ("report_facts", "report_days", "report_firsts"):
+        for table in ("report_facts", "report_days", "report_firsts", "report_folded"):
             conn.execute(f"DELETE FROM {table}")
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+        conn.execute("PRAGMA user_version = 4")
     with open_storage(f"sqlite:///{path}") as store:
         assert cells(store, by_course=True) == expected
         assert set(cells(store, by_dimensions=(REGION,))) == {
@@ -319,3 +327,39 @@ def test_an_sqlite_file_of_the_layout_before_reports_gets_its_facts(tmp_path):
             (W2, None, "south"), (W6, None, "north")}
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+def test_sqlite_folds_the_summaries_past_the_backlog_or_before_a_read(tmp_path, monkeypatch):
+    """SQLite writes the facts at ingest and folds them into the summaries later: inside a
+    write once FOLD_BACKLOG statements went by since the last fold, else when the
+    indicators are read."""
+    import sqlite3
+
+    from storage import open_storage
+
+    path = tmp_path / "lrs.db"
+
+    def folded_and_summarized():
+        with sqlite3.connect(path) as conn:
+            (seq,) = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM report_folded WHERE tenant = 'default'"
+            ).fetchone()
+            (rows,) = conn.execute("SELECT COUNT(*) FROM report_days").fetchone()
+            return seq, rows
+
+    statements = seeded_statements()
+    with open_storage(f"sqlite:///{path}") as store:
+        stamper = Stamper()
+        monkeypatch.setattr("storage.sqlite.reports.FOLD_BACKLOG", 8)
+        insert_statements(store, "default", stamper.records(statements[:6]))
+        assert folded_and_summarized() == (0, 0)
+        insert_statements(store, "default", stamper.records(statements[6:]))
+        seq, rows = folded_and_summarized()
+        assert seq == len(statements) and rows > 0
+        insert_statements(store, "default", stamper.records([voiding(VOIDED_ID)]))
+        assert folded_and_summarized()[0] == seq
+        expected = cells(store, by_course=True)
+        assert folded_and_summarized()[0] == seq  # a voiding statement has no facts
+        insert_statements(store, "twin", stamper.records(statements))
+        insert_statements(store, "twin", stamper.records([voiding(VOIDED_ID)]))
+        assert cells(store, tenant="twin", by_course=True) == expected
