@@ -9,7 +9,8 @@ same key texts the statement filters use: "a|", "o|", "v|", "r|"):
   module reports read only it), and new facts land at the end of their course's range (a
   batch dirties a few pages, not one per learner: the write cost that matters here).
   `flags`: 1 the statement's first course (tenant-wide figures count each statement once),
-  2 completed, 4 passed. Index `report_facts_seq`: a statement's facts, for deleting them.
+  2 completed, 4 passed. Index `report_facts_tenant_seq`: a statement's facts, for deleting
+  them, and a tenant's facts not folded yet (one range, whatever other tenants store).
 - `report_profiles`, `report_profile_values`: each distinct set of dimension values a
   tenant's statements carried, numbered once; facts and summaries hold the number.
 - `report_days`: per day, course, profile and learner, the counts the indicators need
@@ -79,7 +80,7 @@ DDL = (
         profile INTEGER NOT NULL,
         PRIMARY KEY (tenant, course, day, seq)
     ) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS report_facts_seq ON report_facts (seq)",
+    "CREATE INDEX IF NOT EXISTS report_facts_tenant_seq ON report_facts (tenant, seq)",
     """CREATE TABLE IF NOT EXISTS report_profiles (
         profile INTEGER PRIMARY KEY,
         tenant TEXT NOT NULL,
@@ -141,8 +142,8 @@ _FOLD_DAYS = (
     " SELECT tenant, day, course, profile, learner, week, month, COUNT(*),"
     " SUM(flags & 1), SUM(object = course AND flags & 2 != 0), COUNT(score), TOTAL(score),"
     " SUM(flags & 1 AND score IS NOT NULL), TOTAL(CASE WHEN flags & 1 THEN score END)"
-    " FROM report_facts INDEXED BY report_facts_seq"
-    " WHERE seq > ?1 AND seq <= ?2 AND tenant = ?3"
+    " FROM report_facts INDEXED BY report_facts_tenant_seq"
+    " WHERE tenant = ?3 AND seq > ?1 AND seq <= ?2"
     " GROUP BY day, course, profile, learner"
     " ON CONFLICT (tenant, day, course, profile, learner) DO UPDATE SET"
     " statements = statements + excluded.statements, firsts = firsts + excluded.firsts,"
@@ -155,8 +156,8 @@ _FOLD_FIRSTS = (
     "INSERT INTO report_firsts (tenant, learner, course, t, seq, day, week, month, profile)"
     " SELECT tenant, learner, course, t, seq, day, week, month, profile FROM ("
     " SELECT *, ROW_NUMBER() OVER (PARTITION BY learner, course ORDER BY t, seq) AS n"
-    " FROM report_facts INDEXED BY report_facts_seq"
-    " WHERE seq > ?1 AND seq <= ?2 AND tenant = ?3) WHERE n = 1"
+    " FROM report_facts INDEXED BY report_facts_tenant_seq"
+    " WHERE tenant = ?3 AND seq > ?1 AND seq <= ?2) WHERE n = 1"
     " ON CONFLICT (tenant, learner, course) DO UPDATE SET t = excluded.t,"
     " seq = excluded.seq, day = excluded.day, week = excluded.week, month = excluded.month,"
     " profile = excluded.profile WHERE (excluded.t, excluded.seq) < (t, seq)"
@@ -247,9 +248,9 @@ def unfolded(conn: sqlite3.Connection, tenant: str) -> bool:
     """Whether the tenant has facts its summaries do not hold yet (a read: the indicators
     fold first when so)."""
     return conn.execute(
-        "SELECT 1 FROM report_facts INDEXED BY report_facts_seq WHERE seq > ? AND tenant = ?"
-        " LIMIT 1",
-        (folded(conn, tenant), tenant),
+        "SELECT 1 FROM report_facts INDEXED BY report_facts_tenant_seq"
+        " WHERE tenant = ? AND seq > ? LIMIT 1",
+        (tenant, folded(conn, tenant)),
     ).fetchone() is not None
 
 
@@ -258,9 +259,9 @@ def fold(conn: sqlite3.Connection, tenant: str) -> None:
     `report_firsts`, in the caller's write transaction (module docstring)."""
     since = folded(conn, tenant)
     (last,) = conn.execute(
-        "SELECT MAX(seq) FROM report_facts INDEXED BY report_facts_seq"
-        " WHERE seq > ? AND tenant = ?",
-        (since, tenant),
+        "SELECT MAX(seq) FROM report_facts INDEXED BY report_facts_tenant_seq"
+        " WHERE tenant = ? AND seq > ?",
+        (tenant, since),
     ).fetchone()
     if last is None:
         return
@@ -279,7 +280,9 @@ def _set_folded(conn: sqlite3.Connection, tenant: str, seq: int) -> None:
 
 def mark_folded(conn: sqlite3.Connection) -> None:
     """Layout 5 -> 6: the summaries of a file of layout 5 were kept at ingest, so every
-    tenant's facts are folded up to their last."""
+    tenant's facts are folded up to their last; the facts' index by seq alone gives way to
+    `report_facts_tenant_seq`."""
+    conn.execute("DROP INDEX IF EXISTS report_facts_seq")
     conn.execute(
         "INSERT INTO report_folded (tenant, seq) SELECT tenant, MAX(seq) FROM report_facts"
         " GROUP BY tenant ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq"
@@ -388,14 +391,15 @@ def delete_facts(conn: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> N
         return
     facts: list[tuple[Any, ...]] = conn.execute(
         "SELECT course, learner, seq, object, day, week, month, flags, score, profile"
-        " FROM report_facts INDEXED BY report_facts_seq"
-        " WHERE seq IN (SELECT value FROM json_each(?))",
-        (_json(seqs),),
+        " FROM report_facts INDEXED BY report_facts_tenant_seq"
+        " WHERE tenant = ? AND seq IN (SELECT value FROM json_each(?))",
+        (tenant, _json(seqs)),
     ).fetchall()
     if not facts:
         return
     conn.execute(
-        "DELETE FROM report_facts WHERE seq IN (SELECT value FROM json_each(?))", (_json(seqs),)
+        "DELETE FROM report_facts WHERE tenant = ? AND seq IN (SELECT value FROM json_each(?))",
+        (tenant, _json(seqs)),
     )
     summarized = folded(conn, tenant)
     taken: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0, 0.0])
@@ -435,10 +439,11 @@ def _replace_firsts(
         # (the learner's number is its "a|" key's): a few, where the course has thousands.
         following = conn.execute(
             "SELECT f.t, f.seq, f.day, f.week, f.month, f.profile FROM statement_keys AS k"
-            " CROSS JOIN report_facts AS f INDEXED BY report_facts_seq ON f.seq = k.seq"
-            " WHERE k.key_id = ? AND f.tenant = ? AND f.course = ? AND f.learner = ?"
+            " CROSS JOIN report_facts AS f INDEXED BY report_facts_tenant_seq"
+            " ON f.tenant = ? AND f.seq = k.seq WHERE k.key_id = ? AND f.course = ?"
+            " AND f.learner = ?"
             " ORDER BY f.t, f.seq LIMIT 1",
-            (learner, tenant, course, learner),
+            (tenant, learner, course, learner),
         ).fetchone()
         if following is None:
             conn.execute(

@@ -363,3 +363,30 @@ def test_sqlite_folds_the_summaries_past_the_backlog_or_before_a_read(tmp_path, 
         insert_statements(store, "twin", stamper.records(statements))
         insert_statements(store, "twin", stamper.records([voiding(VOIDED_ID)]))
         assert cells(store, tenant="twin", by_course=True) == expected
+
+
+def test_an_sqlite_file_of_layout_5_keeps_its_summaries_as_folded(tmp_path):
+    """Layout 5 kept the summaries at ingest: opened at layout 6, its facts count as folded
+    (never added twice), and the facts' old index by seq alone is dropped."""
+    import sqlite3
+
+    from storage import open_storage
+    from storage.sqlite.schema import SCHEMA_VERSION
+
+    path = tmp_path / "lrs.db"
+    with open_storage(f"sqlite:///{path}") as store:
+        stamper = Stamper()
+        insert_statements(store, "default", stamper.records(seeded_statements()))
+        expected = cells(store, by_course=True)
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM report_folded")
+        conn.execute("DROP INDEX report_facts_tenant_seq")
+        conn.execute("CREATE INDEX report_facts_seq ON report_facts (seq)")
+        conn.execute("PRAGMA user_version = 5")
+    with open_storage(f"sqlite:///{path}") as store:
+        assert cells(store, by_course=True) == expected
+    with sqlite3.connect(path) as conn:
+        indexes = {row[0] for row in conn.execute(
+            "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'report_facts'")}
+        assert "report_facts_seq" not in indexes and "report_facts_tenant_seq" in indexes
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
