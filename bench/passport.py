@@ -304,17 +304,14 @@ def main() -> None:
         mongo = None
         if args.backend == "mongo":
             mongo = args.mongo_uri or stack.enter_context(secantus_server(Path(directory)))
-            uri = with_database(mongo, "passport")
-            print(f"building {args.count:,} statements (MongoDB at {mongo}):", flush=True)
-            seconds = build_store(uri, args.count)
-            print(f"built in {seconds:.0f} s ({args.count / seconds:,.0f} statements/s)")
+            uri, build = with_database(mongo, "passport"), True
         else:
             path = args.store or f"{directory}/passport.db"
-            uri = f"sqlite:///{path}"
-            if not os.path.exists(path):
-                print(f"building {args.count:,} statements ({uri}):", flush=True)
-                seconds = build_store(uri, args.count)
-                print(f"built in {seconds:.0f} s ({args.count / seconds:,.0f} statements/s)")
+            uri, build = f"sqlite:///{path}", not os.path.exists(path)
+        if build:
+            print(f"building {args.count:,} statements ({uri}):", flush=True)
+            seconds = build_store(uri, args.count)
+            print(f"built in {seconds:.0f} s ({args.count / seconds:,.0f} statements/s)")
         time_reports(uri, master_key, args.repeat)
         time_ingest(directory, master_key, args.ingest_sample, mongo)
 

@@ -38,7 +38,6 @@ COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
 PASSED = "http://adlnet.gov/expapi/verbs/passed"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROS_PER_DAY = 86_400_000_000
 _MICROSECOND = timedelta(microseconds=1)
 # Seconds per duration designator (ISO 8601 4.4.3.2; Y and M have no fixed length).
 _DESIGNATORS = {"Y": 365 * 86400.0, "W": 7 * 86400.0, "D": 86400.0, "H": 3600.0, "S": 1.0}
@@ -108,12 +107,12 @@ def report_fields(
         if (text := result.get("duration")) is not None:
             duration = duration_seconds(text)
     moment = _moment(statement.get("timestamp") or statement["stored"])
-    micros = (moment - _EPOCH) // _MICROSECOND
-    day = micros // MICROS_PER_DAY
+    since_epoch = moment - _EPOCH
+    day = since_epoch.days
     return ReportFields(
-        learner, activity, courses, verb, registration or None, micros, day,
-        (day + 3) // 7, (moment.year - 1970) * 12 + moment.month - 1, completed, passed,
-        score, duration, values,
+        learner, activity, courses, verb, registration or None, since_epoch // _MICROSECOND,
+        day, week_of_day(day), (moment.year - 1970) * 12 + moment.month - 1, completed,
+        passed, score, duration, values,
     )
 
 
@@ -206,8 +205,6 @@ def _dimension_values(extensions: Any, iris: Iterable[str]) -> tuple[tuple[str, 
     values = []
     for iri in iris:
         value = extensions.get(iri)
-        if value is None:
-            continue
         if isinstance(value, str):
             values.append((iri, value))
         elif isinstance(value, bool | int | float):

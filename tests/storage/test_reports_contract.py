@@ -53,7 +53,6 @@ def seeded(store, request, monkeypatch):
     insert_statements(store, "other", stamper.records(seeded_statements()))
     if request.param == "read":
         store.report_indicators("default", IndicatorQuery("week", W1, W6))
-        store.report_indicators("twin", IndicatorQuery("week", W1, W6))
     store.stamper = stamper
     store.ids = [s["id"] for s in statements]
     return store
