@@ -39,8 +39,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 import orjson
@@ -123,12 +125,13 @@ def _loadavg() -> str:
 def _poster(port: int, auth: str, batch: int, count: int, seed: int, seconds: float,
             barrier: Any, results: Any) -> None:
     """One client process: build `count` bodies, wait for the others, post until the time
-    is up or the bodies run out; report (statements, started, finished, error)."""
+    is up or the bodies run out; report (statements, started, finished, error, CPU seconds
+    spent posting)."""
     rng = random.Random(seed)
     bodies = [orjson.dumps([make_statement(rng) for _ in range(batch)]) for _ in range(count)]
     client = Client(port, auth)
     barrier.wait()
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     stop, posted, error = started + seconds, 0, None
     for body in bodies:
         if time.monotonic() >= stop:
@@ -142,7 +145,7 @@ def _poster(port: int, auth: str, batch: int, count: int, seed: int, seconds: fl
             error = f"{status} {data[:200]!r}"
             break
         posted += batch
-    results.put((posted, started, time.monotonic(), error))
+    results.put((posted, started, time.monotonic(), error, time.process_time() - cpu))
 
 
 def _filler(port: int, auth: str, count: int, seed: int, results: Any) -> None:
@@ -157,10 +160,12 @@ def _filler(port: int, auth: str, count: int, seed: int, results: Any) -> None:
             error = f"{status} {data[:200]!r}"
             break
         posted += 100
-    results.put((posted, 0.0, 0.0, error))
+    results.put((posted, 0.0, 0.0, error, 0.0))
 
 
-def _run(target: Any, processes: int, args_of: Any) -> list[tuple[int, float, float, str]]:
+def _run(
+    target: Any, processes: int, args_of: Any
+) -> list[tuple[int, float, float, str | None, float]]:
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     extra = (context.Barrier(processes),) if target is _poster else ()
@@ -192,22 +197,23 @@ def workers_cpu(master_pid: int) -> float:
 
 
 def post_rate(port: int, auth: str, batch: int, args: argparse.Namespace,
-              round_: int) -> tuple[float, int]:
-    """Statements/s at `batch` from args.processes processes, and how many were stored."""
+              round_: int) -> tuple[float, int, float]:
+    """Statements/s at `batch` from args.processes processes, how many were stored, and the
+    clients' CPU seconds spent posting them."""
     per_process = max(args.budget // args.processes // batch, 1)
     out = _run(_poster, args.processes, lambda i: (
         port, auth, batch, per_process, round_ * 1000 + i, args.seconds))
-    for error in {e for *_, e in out if e}:
+    for error in {e for _, _, _, e, _ in out if e}:
         print(f"  a client stopped early: {error}")
     posted = sum(n for n, *_ in out)
-    elapsed = max(end for _, _, end, _ in out) - min(start for _, start, _, _ in out)
-    return posted / elapsed, posted
+    elapsed = max(end for _, _, end, _, _ in out) - min(start for _, start, *_ in out)
+    return posted / elapsed, posted, sum(cpu for *_, cpu in out)
 
 
 def fill(port: int, auth: str, target: int, processes: int) -> int:
     per_process = -(-target // (processes * 100))
     out = _run(_filler, processes, lambda i: (port, auth, per_process, 10_000 + i))
-    errors = {e for *_, e in out if e}
+    errors = {e for _, _, _, e, _ in out if e}
     if errors:
         raise RuntimeError(f"fill failed: {sorted(errors)[:3]}")
     return sum(n for n, *_ in out)
@@ -260,6 +266,74 @@ def get_figures(port: int, auth: str, stored: int, repeat: int) -> None:
         print(f"  {name:<28} median {median:6.1f} ms  p95 {p95:6.1f} ms  ({count} returned)")
 
 
+class PostFigure(NamedTuple):
+    """One batch size's figures: statements/s, statements stored, and CPU microseconds per
+    statement of the gunicorn workers and of the client processes."""
+
+    batch: int
+    rate: float
+    posted: int
+    server_us: float
+    client_us: float
+
+
+@contextmanager
+def serving(workers: int, threads: int | None = None) -> Iterator[tuple[int, str, Any, Path]]:
+    """`lrs serve` (the `LRS` command) on a free loopback port with a fresh SQLite store
+    and pseudonymization on, and a credential of scope `all`: (port, Authorization
+    header, the gunicorn master process, the store's directory)."""
+    directory = Path(tempfile.mkdtemp(prefix="lrs-load-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}
+    env.update({
+        "LRS_STORAGE_URI": f"sqlite:///{directory / 'lrs.db'}",
+        "LRS_MAX_BODY_BYTES": str(50 * 1024 * 1024),
+        "LRS_KEY_FILE": str(directory / "master.key"),
+        "LRS_PSEUDONYMIZE": "true",
+    })
+    lrs_cmd("keys", "init", env=env)
+    created = json.loads(lrs_cmd("credentials", "create", "--scopes", "all", "--json",
+                                 env=env).stdout)
+    auth = "Basic " + base64.b64encode(
+        f"{created['key']}:{created['secret']}".encode()).decode()
+    port = free_port()
+    log = (directory / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [*LRS, "serve", "--host", HOST, "--port", str(port), "--workers", str(workers),
+         *(["--threads", str(threads)] if threads else [])],
+        env=env, cwd=directory, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(300):
+            try:
+                Client(port, auth).request("GET", "/xapi/about")
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield port, auth, server, directory
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        log.close()
+
+
+def post_figures(port: int, auth: str, server: Any, args: argparse.Namespace,
+                 report: bool = True) -> list[PostFigure]:
+    """POST throughput at batch 1, 10 and 100 (`args.processes`, `args.seconds`,
+    `args.budget`), each printed as it is measured when `report`."""
+    figures = []
+    for round_, batch in enumerate((1, 10, 100)):
+        cpu = workers_cpu(server.pid)
+        rate, posted, client_cpu = post_rate(port, auth, batch, args, round_)
+        cpu = workers_cpu(server.pid) - cpu
+        figure = PostFigure(batch, rate, posted, cpu / max(posted, 1) * 1e6,
+                            client_cpu / max(posted, 1) * 1e6)
+        figures.append(figure)
+        if report:
+            print(f"  batch {batch:>3}: {rate:>8,.0f} statements/s, server CPU"
+                  f" {figure.server_us:,.0f} us each, clients {figure.client_us:,.0f} us"
+                  f"  (load average {_loadavg()})")
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--processes", type=int, default=4, help="client processes")
@@ -281,44 +355,12 @@ def main() -> None:
     command = " ".join(["python -m bench.load_client", *sys.argv[1:]])
     print(f"command: {command}")
     print(f"load average before: {_loadavg()} ({os.cpu_count()} CPUs)")
-    directory = Path(tempfile.mkdtemp(prefix="lrs-load-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}
-    env.update({
-        "LRS_STORAGE_URI": f"sqlite:///{directory / 'lrs.db'}",
-        "LRS_MAX_BODY_BYTES": str(50 * 1024 * 1024),
-        "LRS_KEY_FILE": str(directory / "master.key"),
-        "LRS_PSEUDONYMIZE": "true",
-    })
-    lrs_cmd("keys", "init", env=env)
-    created = json.loads(lrs_cmd("credentials", "create", "--scopes", "all", "--json",
-                                 env=env).stdout)
-    auth = "Basic " + base64.b64encode(
-        f"{created['key']}:{created['secret']}".encode()).decode()
-    port = free_port()
-    log = (directory / "serve.log").open("wb")
-    server = subprocess.Popen(
-        [*LRS, "serve", "--host", HOST, "--port", str(port), "--workers", str(args.workers),
-         *(["--threads", str(args.threads)] if args.threads else [])],
-        env=env, cwd=directory, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        for _ in range(300):
-            try:
-                Client(port, auth).request("GET", "/xapi/about")
-                break
-            except OSError:
-                time.sleep(0.1)
+    with serving(args.workers, args.threads) as (port, auth, server, directory):
         print(f"lrs serve: {args.workers} workers, threads {args.threads or 'default'}, "
               f"SQLite at {directory}, pseudonymization on")
         print(f"POST throughput ({args.processes} client processes, keep-alive, "
               f"{args.seconds:.0f} s each)")
-        stored = 0
-        for round_, batch in enumerate((1, 10, 100)):
-            cpu = workers_cpu(server.pid)
-            rate, posted = post_rate(port, auth, batch, args, round_)
-            cpu = workers_cpu(server.pid) - cpu
-            stored += posted
-            print(f"  batch {batch:>3}: {rate:>8,.0f} statements/s, server CPU"
-                  f" {cpu / max(posted, 1) * 1e6:,.0f} us each  (load average {_loadavg()})")
+        stored = sum(figure.posted for figure in post_figures(port, auth, server, args))
         if args.get:
             if stored < args.statements:
                 started = time.monotonic()
@@ -331,10 +373,6 @@ def main() -> None:
         print("Peak RSS per worker")
         for pid, rss in sorted(worker_rss(server.pid).items()):
             print(f"  worker {pid}: {rss:.0f} MiB")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
-        log.close()
     print(f"load average after: {_loadavg()}")
 
 
