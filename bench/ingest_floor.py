@@ -111,6 +111,8 @@ def main() -> None:
     unknown = [step for step in steps if step not in STEPS]
     if unknown:
         parser.error(f"unknown steps {unknown}; known: {', '.join(STEPS)}")
+    if args.rounds < 1 or args.seconds <= 0:
+        parser.error("--rounds must be at least 1 and --seconds more than 0")
 
     print("command: " + " ".join(["python -m bench.ingest_floor", *sys.argv[1:]]))
     cores = os.cpu_count() or 1
