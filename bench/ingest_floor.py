@@ -17,7 +17,8 @@ a rate R statements/s leaves N / R seconds of CPU per statement for server and c
 together (10,000/s on 2 cores: 200 us); a step's server CPU is what the stages still on
 cost, so the differences between steps are each stage's share as served. Switching is by
 replacing functions in the server process (a small `lrs` wrapper per step, written to a
-temporary directory), so nothing of this exists outside the benchmark. Asserts nothing;
+temporary directory), so nothing of this exists outside the benchmark; each step's store
+is deleted after it. Asserts nothing;
 the figures move with the machine's load (printed), so `--rounds` runs the steps
 several times, alternating, and the table gives medians.
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -124,8 +126,9 @@ def main() -> None:
             for step in steps:
                 load_client.LRS[0] = _wrapper(Path(directory), step)
                 print(f"{step}, round {round_} (load average {load_client._loadavg()}):")
-                with serving(args.workers) as (port, auth, server, _):
+                with serving(args.workers) as (port, auth, server, store):
                     results[step].append(post_figures(port, auth, server, args))
+                shutil.rmtree(store, ignore_errors=True)
     print(f"server CPU us per statement, median of {args.rounds} round(s) [min-max], and the"
           " median statements/s, by batch size:")
     print(f"  {'step':<12}" + "".join(f"{'batch ' + str(b):>30}" for b in (1, 10, 100)))
