@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import load_client
-from bench.load_client import PostFigure, post_figures, serving
+from bench.load_client import PostFigure, add_post_arguments, post_figures, serving
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS = ("as served", "reports off", "storage off", "service off")
@@ -99,11 +99,7 @@ def _wrapper(directory: Path, step: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--processes", type=int, default=4, help="client processes")
-    parser.add_argument("--seconds", type=float, default=4.0, help="per batch size")
-    parser.add_argument("--budget", type=int, default=60_000,
-                        help="statements prepared per batch size (all processes)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    add_post_arguments(parser, seconds=4.0)
     parser.add_argument("--rounds", type=int, default=1,
                         help="times to run the steps, alternating (medians are printed)")
     parser.add_argument("--steps", default=",".join(STEPS),

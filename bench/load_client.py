@@ -334,13 +334,19 @@ def post_figures(port: int, auth: str, server: Any, args: argparse.Namespace,
     return figures
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_post_arguments(parser: argparse.ArgumentParser, seconds: float) -> None:
+    """The options `post_figures` reads (`--processes`, `--seconds`, `--budget`) and the
+    workers to pass to `serving`, with `seconds` per batch size by default."""
     parser.add_argument("--processes", type=int, default=4, help="client processes")
-    parser.add_argument("--seconds", type=float, default=5.0, help="per batch size")
+    parser.add_argument("--seconds", type=float, default=seconds, help="per batch size")
     parser.add_argument("--budget", type=int, default=60_000,
                         help="statements prepared per batch size (all processes)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_post_arguments(parser, seconds=5.0)
     parser.add_argument("--threads", type=int, default=None,
                         help="threads per worker (default: as `lrs serve`)")
     parser.add_argument("--get", action="store_true",

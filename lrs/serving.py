@@ -116,7 +116,7 @@ class OneSendResponse(gunicorn.http.wsgi.Response):  # type: ignore[misc]  # no 
         if self.headers_sent or type(arg) is not bytes or len(arg) > ONE_SEND_BYTES:
             super().write(arg)
             return
-        sock: Any = self.sock
+        sock = self.sock
         collected = _Collected()
         self.sock = collected
         try:
