@@ -307,6 +307,8 @@ class Storage(Protocol):
         """How many of the tenant's statements follow position `after` in the feed now."""
 
     # -- reports (computed by the database from the report facts) -----------------------
+    # Each counts every statement stored before it: a backend that makes the facts after
+    # ingest (SQLite, `storage.sqlite.reports`) makes those still waiting first.
 
     def report_progress(
         self, tenant: str, query: ReportFilter, *, after: str | None, limit: int

@@ -83,14 +83,10 @@ class SQLiteTransaction:
     ) -> None:
         if pending:
             raise ValueError("SQLite writes a batch in one transaction: nothing is pending")
-        counted = [r.report for r in records if r.report is not None]
-        seqs, numbers = statements.insert(
-            self._conn, tenant, records, also=reports.fact_keys(counted)
-        )
-        reports.insert_facts(
+        seqs = statements.insert(self._conn, tenant, records)
+        reports.add_pending(
             self._conn, tenant,
             [(seq, r.report) for seq, r in zip(seqs, records, strict=True) if r.report],
-            numbers,
         )
 
     def clear_pending(self, tenant: str, ids: Sequence[str]) -> None:
@@ -236,6 +232,7 @@ class SQLiteStorage:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._db = Database(path)
+        self._quiet_mark = -1  # `fold_when_quiet`: the last statement's number it saw
         try:
             schema.prepare(self._db)
         except sqlite3.Error as exc:
@@ -279,17 +276,38 @@ class SQLiteStorage:
         self, tenant: str, query: ReportFilter, *, after: str | None, limit: int
     ) -> tuple[int, list[ProgressRow]]:
         with _errors("report progress"):
+            self._fold(tenant)
             return reports.progress(self._db.conn, tenant, query, after, limit)
 
     def report_modules(self, tenant: str, query: ReportFilter) -> list[ModuleRow]:
         with _errors("report modules"):
+            self._fold(tenant)
             return reports.modules(self._db.conn, tenant, query)
 
     def report_indicators(self, tenant: str, query: IndicatorQuery) -> list[IndicatorCell]:
         with _errors("report indicators"):
-            if reports.unfolded(self._db.conn, tenant):
-                self._db.write_grouped(lambda conn: reports.fold(conn, tenant))
+            self._fold(tenant)
             return reports.indicators(self._db.conn, tenant, query)
+
+    def _fold(self, tenant: str) -> None:
+        """Fold the statements of the tenant that wait (`storage.sqlite.reports`): a report
+        counts every statement stored before it."""
+        if reports.pending(self._db.conn, tenant):
+            self._db.write_grouped(lambda conn: reports.fold(conn, tenant))
+
+    def fold_when_quiet(self, limit: int) -> int:
+        """Fold up to `limit` waiting statements' report fields (of the tenant waiting
+        longest) if no statement was stored in this file since this method's last call on
+        this object, which then only notes the last statement's number; how many were
+        folded. Called every second or so, it does the folding in the quiet after a burst
+        (`lrs serve` does), not during it."""
+        with _errors("fold report facts"):
+            conn = self._db.conn
+            (mark,) = conn.execute("SELECT COALESCE(MAX(high), 0) FROM statement_seq").fetchone()
+            quiet, self._quiet_mark = mark == self._quiet_mark, mark
+            if not quiet or not conn.execute("SELECT 1 FROM report_pending LIMIT 1").fetchone():
+                return 0
+            return self._db.write_grouped(lambda conn: reports.fold_any(conn, limit))
 
     def rebuild_report_facts(self, tenant: str, dimensions: Sequence[str]) -> int:
         with _errors("rebuild report facts"), self._db.write() as conn:

@@ -10,7 +10,7 @@ same key texts the statement filters use: "a|", "o|", "v|", "r|"):
   batch dirties a few pages, not one per learner: the write cost that matters here).
   `flags`: 1 the statement's first course (tenant-wide figures count each statement once),
   2 completed, 4 passed. Index `report_facts_tenant_seq`: a statement's facts, for deleting
-  them, and a tenant's facts not folded yet (one range, whatever other tenants store).
+  them, and the facts a fold just wrote (one range, whatever other tenants store).
 - `report_profiles`, `report_profile_values`: each distinct set of dimension values a
   tenant's statements carried, numbered once; facts and summaries hold the number.
 - `report_days`: per day, course, profile and learner, the counts the indicators need
@@ -21,28 +21,45 @@ same key texts the statement filters use: "a|", "o|", "v|", "r|"):
   SQLite several seconds).
 - `report_firsts`: per learner and course, the first fact (time, seq, buckets, profile):
   the new learners of a bucket.
-- `report_folded`: per tenant, the seq up to which its facts are in the summaries.
+- `report_folded`: per tenant, the seq up to which its statements are in the facts and
+  summaries.
+- `report_pending`: per batch stored since, its statements' report fields (one JSON
+  array), waiting; numbered by the batch's first seq.
 
-Exactness: the facts of a batch are written with its statements, in their transaction.
-The summaries are folded from the facts later, by `fold`, in one `GROUP BY` over the facts
-after the tenant's `report_folded` seq: before the indicators read them (`Storage.
-report_indicators`), and inside a write once `FOLD_BACKLOG` statements were stored since
-the last fold (so a first report never has a long backlog to fold). Upserting summary rows
-per batch at ingest rewrote most of the day's summary pages at every commit: statements
-arriving the same day for learners in any order touch rows all over the day's range; a
-fold of thousands of facts writes each page once. Measured in bench/profile_ingest.py's
-shape, the summaries cost 28 µs CPU per statement upserted per batch (of 210).
-`delete_facts` takes a statement's facts out of every table (counts of folded facts
-decremented, rows left at zero removed, a first fact that goes replaced by the next one),
-in the caller's transaction. Voiding calls it (`Transaction.delete_report_facts`), and so
-must every deletion of statements (erasure, retention), before their rows are deleted.
+Off the write path: a batch stores its statements' report fields with them, in their
+transaction, as one row appended to `report_pending` (a row per statement cost 14 µs per
+statement); `fold` makes the waiting fields facts (numbered, sorted by the facts' primary
+key, so each course's range gets its new rows together) and adds them to the summaries in
+one `GROUP BY` over the new facts.
+Writing the two facts of a statement with its batch cost about 30 µs CPU per statement and
+folding them another 30 (bench/profile_ingest.py's shape, on a machine where the whole
+write path took 600): each batch dirtied a page at the end of every course's range, and the
+fold inside a write stalled every writer. Folding runs before any report reads (so reports
+are exact), inside a write once `FOLD_BACKLOG` statements were stored since the tenant's
+last fold (a chunk at a time, so no write stalls long and a report never folds much), and
+when the store is quiet (`SQLiteStorage.fold_when_quiet`, which `lrs serve` calls): a burst
+of statements pays only the pending rows, the folding waits for the quiet after it.
+Upserting the summaries per batch instead rewrote most of the day's summary pages at every
+commit (28 µs per statement).
+
+Exactness: a statement counts in the reports once folded, and a report folds everything
+waiting before it reads. The fold makes facts only of the statements still stored and not
+voided (a waiting statement voided, erased or expired meanwhile is skipped: seqs are never
+given twice). `delete_facts` takes the facts of folded statements out of every table
+(counts of folded facts decremented, rows left at zero removed, a first fact that goes
+replaced by the next one), in the caller's transaction. Voiding calls it
+(`Transaction.delete_report_facts`), and so must every deletion of statements (erasure,
+retention), before their rows are deleted. Waiting fields hold key texts, not numbers: a
+key text no row uses is deleted (`statements._drop_unused_keys`), and the fold numbers the
+texts again.
 """
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -127,10 +144,19 @@ DDL = (
         tenant TEXT PRIMARY KEY,
         seq INTEGER NOT NULL
     ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS report_pending (
+        seq INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        statements INTEGER NOT NULL,
+        fields BLOB NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS report_pending_tenant ON report_pending (tenant, seq)",
 )
-# Statements stored (of every tenant) since a tenant's last fold that make the next write
-# fold it: the most a report's first request may have to fold.
+# Statements stored (of every tenant) since a tenant's last fold past which each write of
+# the tenant's statements folds `FOLD_CHUNK` of them: about the most a report's first
+# request has to fold, and the most statements a burst stores before any folding.
 FOLD_BACKLOG = 20_000
+FOLD_CHUNK = 2_000
 
 _FACT_COLUMNS = (
     "tenant, course, learner, seq, object, verb, registration, t, day, week, month, flags,"
@@ -180,101 +206,135 @@ def _json(values: Iterable[object]) -> bytes:
 # -- writes ---------------------------------------------------------------------------------
 
 
-def fact_keys(counted: Iterable[ReportFields]) -> set[str]:
-    """The `filter_keys` texts the facts of these report fields are numbered by."""
+# A statement to make facts of: its seq, then its `ReportFields` in their order (a
+# `report_pending` item as written, with lists for the tuples).
+Counted = Sequence[Any]
+_FACT_ORDER = operator.itemgetter(1, 8, 3)  # course, day, seq: the primary key after tenant
+
+
+def fact_keys(counted: Iterable[Counted]) -> set[str]:
+    """The `filter_keys` texts the facts of these statements are numbered by."""
     keys: set[str] = set()
     add = keys.add
-    for fields in counted:
-        add(_LEARNER + fields.learner)
-        add(_ACTIVITY + fields.activity)
-        add(_VERB + fields.verb)
-        for course in fields.courses:
+    for row in counted:
+        add(_LEARNER + row[1])
+        add(_ACTIVITY + row[2])
+        for course in row[3]:
             add(_ACTIVITY + course)
-        if fields.registration is not None:
-            add(_REGISTRATION + fields.registration)
+        add(_VERB + row[4])
+        if row[5] is not None:
+            add(_REGISTRATION + row[5])
     return keys
 
 
-def insert_facts(
-    conn: sqlite3.Connection,
-    tenant: str,
-    counted: Sequence[tuple[int, ReportFields]],
-    numbered: Mapping[str, int] | None = None,
+def add_pending(
+    conn: sqlite3.Connection, tenant: str, counted: Sequence[tuple[int, ReportFields]]
 ) -> None:
-    """Write the report facts of stored statements (by their seq), folding the tenant's
-    summaries when `FOLD_BACKLOG` statements went by since their last fold; `numbered`
-    holds the numbers of their `fact_keys` when already looked up."""
+    """Keep the report fields of a batch of statements just stored (by their seq) until
+    `fold` makes them facts (module docstring); past `FOLD_BACKLOG` statements since the
+    tenant's last fold, fold the oldest `FOLD_CHUNK` of them now."""
     if not counted:
         return
-    number = (
-        key_ids(conn, tenant, fact_keys(fields for _, fields in counted))
-        if numbered is None else numbered
+    conn.execute(
+        "INSERT INTO report_pending (seq, tenant, statements, fields) VALUES (?, ?, ?, ?)",
+        (counted[0][0], tenant, len(counted),
+         orjson.dumps([(seq, *fields) for seq, fields in counted])),
     )
-    profiles = _profile_ids(conn, tenant, {fields.dimensions for _, fields in counted})
+    if counted[-1][0] - folded(conn, tenant) >= FOLD_BACKLOG:
+        fold(conn, tenant, limit=FOLD_CHUNK)
+
+
+def insert_facts(conn: sqlite3.Connection, tenant: str, counted: Sequence[Counted]) -> None:
+    """Write the report facts of stored statements, in their primary key's order: each
+    course's new facts go to the end of its range together."""
+    if not counted:
+        return
+    number = key_ids(conn, tenant, fact_keys(counted))
+    dimensions = [orjson.dumps(row[14]) for row in counted]
+    profiles = _profile_ids(conn, tenant, set(dimensions))
     facts: list[tuple[Any, ...]] = []
-    for seq, fields in counted:
-        learner = number[_LEARNER + fields.learner]
-        activity = number[_ACTIVITY + fields.activity]
-        verb = number[_VERB + fields.verb]
-        registration = (
-            None if fields.registration is None else number[_REGISTRATION + fields.registration]
-        )
-        profile = profiles[fields.dimensions]
-        flags = (_COMPLETED if fields.completed else 0) | (_PASSED if fields.passed else 0)
-        for index, course in enumerate(fields.courses):
-            facts.append((
+    append = facts.append
+    for row, values in zip(counted, dimensions, strict=True):
+        (seq, learner, activity, courses, verb, registration, time, day, week, month,
+         completed, passed, score, duration, _) = row
+        learner = number[_LEARNER + learner]
+        activity = number[_ACTIVITY + activity]
+        verb = number[_VERB + verb]
+        if registration is not None:
+            registration = number[_REGISTRATION + registration]
+        profile = profiles[values]
+        flags = (_COMPLETED if completed else 0) | (_PASSED if passed else 0)
+        for index, course in enumerate(courses):
+            append((
                 tenant, number[_ACTIVITY + course], learner, seq, activity, verb,
-                registration, fields.time, fields.day, fields.week, fields.month,
-                flags | _FIRST if index == 0 else flags, fields.score, fields.duration,
-                profile,
+                registration, time, day, week, month, flags | _FIRST if index == 0 else flags,
+                score, duration, profile,
             ))
+    facts.sort(key=_FACT_ORDER)
     conn.executemany(
         f"INSERT INTO report_facts ({_FACT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         facts,
     )
-    if counted[-1][0] - folded(conn, tenant) >= FOLD_BACKLOG:
-        fold(conn, tenant)
 
 
 def folded(conn: sqlite3.Connection, tenant: str) -> int:
-    """The seq up to which the tenant's facts are in its summaries."""
+    """The seq up to which the tenant's statements are in its facts and summaries."""
     found = conn.execute(
         "SELECT seq FROM report_folded WHERE tenant = ?", (tenant,)
     ).fetchone()
     return 0 if found is None else int(found[0])
 
 
-def unfolded(conn: sqlite3.Connection, tenant: str) -> bool:
-    """Whether the tenant has facts its summaries do not hold yet (a read: the indicators
-    fold first when so)."""
+def pending(conn: sqlite3.Connection, tenant: str) -> bool:
+    """Whether statements of the tenant wait to be folded (a read: reports fold first when
+    so)."""
     return conn.execute(
-        "SELECT 1 FROM report_facts INDEXED BY report_facts_tenant_seq"
-        " WHERE tenant = ? AND seq > ? LIMIT 1",
-        (tenant, folded(conn, tenant)),
+        "SELECT 1 FROM report_pending WHERE tenant = ? LIMIT 1", (tenant,)
     ).fetchone() is not None
 
 
-def fold(conn: sqlite3.Connection, tenant: str) -> None:
-    """Add the tenant's facts after its `report_folded` seq to `report_days` and
-    `report_firsts`, in the caller's write transaction (module docstring)."""
-    since = folded(conn, tenant)
-    (last,) = conn.execute(
-        "SELECT MAX(seq) FROM report_facts INDEXED BY report_facts_tenant_seq"
-        " WHERE tenant = ? AND seq > ?",
-        (tenant, since),
-    ).fetchone()
-    if last is None:
-        return
+def fold(conn: sqlite3.Connection, tenant: str, *, limit: int | None = None) -> int:
+    """Make the report fields of the tenant's oldest waiting batches (all, or `limit`
+    statements' worth, rounded up to whole batches) facts, and add those to `report_days`
+    and `report_firsts`, in the caller's write transaction (module docstring); how many
+    statements were folded."""
+    cursor = conn.execute(
+        "SELECT seq, statements, fields FROM report_pending WHERE tenant = ? ORDER BY seq",
+        (tenant,),
+    )
+    batches, count = [], 0
+    for batch in cursor:
+        batches.append(batch)
+        count += batch[1]
+        if limit is not None and count >= limit:
+            break
+    cursor.close()
+    if not batches:
+        return 0
+    counted = [item for _, _, text in batches for item in orjson.loads(text)]
+    since, last = folded(conn, tenant), counted[-1][0]
+    insert_facts(conn, tenant, counted)
+    conn.execute(
+        "DELETE FROM report_pending WHERE tenant = ? AND seq <= ?", (tenant, batches[-1][0])
+    )
+    _summarize(conn, tenant, since, last)
+    return count
+
+
+def fold_any(conn: sqlite3.Connection, limit: int) -> int:
+    """`fold` up to `limit` statements of the tenant whose statements waited longest."""
+    found = conn.execute("SELECT tenant FROM report_pending ORDER BY seq LIMIT 1").fetchone()
+    return 0 if found is None else fold(conn, found[0], limit=limit)
+
+
+def _summarize(conn: sqlite3.Connection, tenant: str, since: int, last: int) -> None:
+    """Add the tenant's facts of seq `since` (excluded) to `last` to the summaries."""
     conn.execute(_FOLD_DAYS, (since, last, tenant))
     conn.execute(_FOLD_FIRSTS, (since, last, tenant))
-    _set_folded(conn, tenant, last)
-
-
-def _set_folded(conn: sqlite3.Connection, tenant: str, seq: int) -> None:
     conn.execute(
         "INSERT INTO report_folded (tenant, seq) VALUES (?, ?)"
         " ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq",
-        (tenant, seq),
+        (tenant, last),
     )
 
 
@@ -287,6 +347,21 @@ def mark_folded(conn: sqlite3.Connection) -> None:
         "INSERT INTO report_folded (tenant, seq) SELECT tenant, MAX(seq) FROM report_facts"
         " GROUP BY tenant ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq"
     )
+
+
+def fold_facts(conn: sqlite3.Connection) -> None:
+    """Layout 6 -> 7: a file of layout 6 wrote the facts at ingest and folded them into the
+    summaries later; its facts not folded yet are folded now (nothing waits in
+    `report_pending` in such a file)."""
+    for (tenant,) in conn.execute("SELECT DISTINCT tenant FROM report_facts").fetchall():
+        since = folded(conn, tenant)
+        (last,) = conn.execute(
+            "SELECT MAX(seq) FROM report_facts INDEXED BY report_facts_tenant_seq"
+            " WHERE tenant = ? AND seq > ?",
+            (tenant, since),
+        ).fetchone()
+        if last is not None:
+            _summarize(conn, tenant, since, last)
 
 
 def _count(
@@ -306,10 +381,12 @@ def _count(
 
 
 def _profile_ids(
-    conn: sqlite3.Connection, tenant: str, profiles: set[tuple[tuple[str, str], ...]]
-) -> dict[tuple[tuple[str, str], ...], int]:
-    """The number of each set of dimension values, numbering the new ones."""
-    texts = {profile: orjson.dumps(sorted(profile)).decode() for profile in profiles}
+    conn: sqlite3.Connection, tenant: str, profiles: set[bytes]
+) -> dict[bytes, int]:
+    """The number of each set of dimension values (given as the JSON of its (IRI, value)
+    pairs), numbering the new ones."""
+    pairs = {profile: sorted(map(tuple, orjson.loads(profile))) for profile in profiles}
+    texts = {profile: orjson.dumps(values).decode() for profile, values in pairs.items()}
     known = dict(
         conn.execute(
             "SELECT dims, profile FROM report_profiles WHERE tenant = ?"
@@ -328,7 +405,7 @@ def _profile_ids(
             conn.executemany(
                 "INSERT INTO report_profile_values (tenant, iri, profile, value)"
                 " VALUES (?,?,?,?)",
-                [(tenant, iri, number, value) for iri, value in profile],
+                [(tenant, iri, number, value) for iri, value in pairs[profile]],
             )
         numbers[profile] = number
     return numbers
@@ -352,7 +429,9 @@ def rebuild(
     """`Storage.rebuild_report_facts`: drop the tenant's facts and summaries and compute
     them again from its live statements, in the caller's transaction; how many statements
     count."""
-    for table in ("report_facts", "report_days", "report_firsts", "report_folded"):
+    for table in (
+        "report_facts", "report_days", "report_firsts", "report_folded", "report_pending"
+    ):
         conn.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant,))
     last = 0
     counted = 0
@@ -363,11 +442,12 @@ def rebuild(
             (tenant, last, chunk),
         ).fetchall()
         if not rows:
-            fold(conn, tenant)
+            if last:
+                _summarize(conn, tenant, 0, last)
             return counted
         last = rows[-1][0]
         facts = [(seq, stored_report_fields(raw, dimensions)) for seq, raw in rows]
-        found = [(seq, fields) for seq, fields in facts if fields is not None]
+        found = [(seq, *fields) for seq, fields in facts if fields is not None]
         insert_facts(conn, tenant, found)
         counted += len(found)
 
@@ -389,6 +469,8 @@ def delete_facts(conn: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> N
     ]
     if not seqs:
         return
+    summarized = folded(conn, tenant)
+    _drop_pending(conn, tenant, {seq for seq in seqs if seq > summarized})
     facts: list[tuple[Any, ...]] = conn.execute(
         "SELECT course, learner, seq, object, day, week, month, flags, score, profile"
         " FROM report_facts INDEXED BY report_facts_tenant_seq"
@@ -401,7 +483,6 @@ def delete_facts(conn: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> N
         "DELETE FROM report_facts WHERE tenant = ? AND seq IN (SELECT value FROM json_each(?))",
         (tenant, _json(seqs)),
     )
-    summarized = folded(conn, tenant)
     taken: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0, 0.0])
     for course, learner, seq, activity, day, _, _, flags, score, profile in facts:
         if seq <= summarized:
@@ -422,6 +503,31 @@ def delete_facts(conn: sqlite3.Connection, tenant: str, ids: Sequence[str]) -> N
         [(tenant, *key) for key in taken],
     )
     _replace_firsts(conn, tenant, {(f[1], f[0]) for f in facts}, set(seqs))
+
+
+def _drop_pending(conn: sqlite3.Connection, tenant: str, seqs: set[int]) -> None:
+    """Take these statements' waiting report fields out of their batches' rows."""
+    batches: dict[int, bytes] = {}
+    for seq in seqs:
+        found = conn.execute(
+            "SELECT seq, fields FROM report_pending WHERE tenant = ? AND seq <= ?"
+            " ORDER BY seq DESC LIMIT 1",
+            (tenant, seq),
+        ).fetchone()
+        if found is not None:
+            batches[found[0]] = found[1]
+    for first, text in batches.items():
+        items = orjson.loads(text)
+        kept = [item for item in items if item[0] not in seqs]
+        if len(kept) == len(items):
+            continue
+        if kept:
+            conn.execute(
+                "UPDATE report_pending SET statements = ?, fields = ? WHERE seq = ?",
+                (len(kept), orjson.dumps(kept), first),
+            )
+        else:
+            conn.execute("DELETE FROM report_pending WHERE seq = ?", (first,))
 
 
 def _replace_firsts(

@@ -23,6 +23,9 @@ unknown (newer) version is refused, never misread.
     6  + `report_folded`: summaries folded from the facts after ingest, not upserted with
        each batch; a file of layout 5 kept them at ingest, so its facts are all folded
        (`reports.mark_folded`)
+    7  + `report_pending`: the facts made from statements' report fields off the write path,
+       not written with each batch; a file of layout 6 wrote them at ingest, so its facts
+       not folded yet are folded (`reports.fold_facts`)
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from storage.sqlite import (
 )
 from storage.sqlite.database import Database
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 DEFAULT_TENANT = "default"
 
 _DDL = (
@@ -84,6 +87,8 @@ def prepare(db: Database) -> None:
             reports.backfill(conn)
         elif version == 5:
             reports.mark_folded(conn)
+        elif version == 6:
+            reports.fold_facts(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 

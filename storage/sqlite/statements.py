@@ -216,20 +216,17 @@ def insert(
     conn: sqlite3.Connection,
     tenant: str,
     records: Sequence[StatementRecord],
-    *,
-    also: Iterable[str] = (),
-) -> tuple[Sequence[int], dict[str, int]]:
+) -> Sequence[int]:
     """Write the statement rows and their own filter keys (`Transaction.insert_statements`):
-    the rows' seq numbers, in the order of `records`, and the numbers of their keys and of
-    the keys `also` names (numbered in the same lookup: the report facts')."""
+    the rows' seq numbers, in the order of `records`."""
     if not records:
-        return (), {}
+        return ()
     ids = [r.id for r in records]
     existing = _existing_ids(conn, tenant, ids)
     if existing:
         raise DuplicateIdError(existing)
     own_keys = [record_keys(r) for r in records]
-    numbers = key_ids(conn, tenant, {k for keys in own_keys for k in keys}.union(also))
+    numbers = key_ids(conn, tenant, {k for keys in own_keys for k in keys})
     own_ids = [[numbers[k] for k in keys] for keys in own_keys]
     (last,) = conn.execute(
         "SELECT MAX(COALESCE((SELECT MAX(seq) FROM statements), 0),"
@@ -270,7 +267,7 @@ def insert(
     _add_attachments(
         conn, tenant, [(seq, r.attachments) for seq, r in zip(seqs, records, strict=True)]
     )
-    return seqs, numbers
+    return seqs
 
 
 def _add_attachments(

@@ -40,9 +40,10 @@ VERBS = tuple(ADL + v for v in ("attempted", "completed", "passed", "failed", "e
 
 @pytest.fixture(params=["unread", "read", "folded_at_ingest"])
 def seeded(store, request, monkeypatch):
-    """The seeded store; on SQLite, whose summaries are folded from the facts after ingest
-    (storage.sqlite.reports), in each state a later write or deletion can find them: not
-    folded yet, folded by a read of the indicators, folded inside every write."""
+    """The seeded store; on SQLite, whose facts and summaries are folded from the
+    statements' report fields after ingest (storage.sqlite.reports), in each state a later
+    write or deletion can find them: not folded yet, folded by a read of the indicators,
+    folded inside every write."""
     if request.param == "folded_at_ingest":
         monkeypatch.setattr("storage.sqlite.reports.FOLD_BACKLOG", 0)
     stamper = Stamper()
@@ -328,40 +329,109 @@ def test_an_sqlite_file_of_the_layout_before_reports_gets_its_facts(tmp_path):
         assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
 
 
-def test_sqlite_folds_the_summaries_past_the_backlog_or_before_a_read(tmp_path, monkeypatch):
-    """SQLite writes the facts at ingest and folds them into the summaries later: inside a
-    write once FOLD_BACKLOG statements went by since the last fold, else when the
-    indicators are read."""
+def _fold_state(path):
+    """(the seq folded up to, statements waiting, fact rows, summary rows) of an SQLite file."""
     import sqlite3
 
+    with sqlite3.connect(path) as conn:
+        return conn.execute(
+            "SELECT (SELECT COALESCE(MAX(seq), 0) FROM report_folded WHERE tenant = 'default'),"
+            " (SELECT COALESCE(SUM(statements), 0) FROM report_pending),"
+            " (SELECT COUNT(*) FROM report_facts), (SELECT COUNT(*) FROM report_days)"
+        ).fetchone()
+
+
+def test_sqlite_folds_waiting_statements_past_the_backlog_in_chunks_or_before_a_read(
+    tmp_path, monkeypatch
+):
+    """SQLite keeps a batch's report fields waiting and makes them facts and summaries
+    later: a write folds a chunk (whole batches) once FOLD_BACKLOG statements went by since
+    the last fold, and every report folds all that waits before reading; a waiting
+    statement voided is taken out of its batch."""
     from storage import open_storage
 
     path = tmp_path / "lrs.db"
-
-    def folded_and_summarized():
-        with sqlite3.connect(path) as conn:
-            (seq,) = conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) FROM report_folded WHERE tenant = 'default'"
-            ).fetchone()
-            (rows,) = conn.execute("SELECT COUNT(*) FROM report_days").fetchone()
-            return seq, rows
-
     statements = seeded_statements()
+    monkeypatch.setattr("storage.sqlite.reports.FOLD_BACKLOG", 8)
+    monkeypatch.setattr("storage.sqlite.reports.FOLD_CHUNK", 4)
     with open_storage(f"sqlite:///{path}") as store:
         stamper = Stamper()
-        monkeypatch.setattr("storage.sqlite.reports.FOLD_BACKLOG", 8)
-        insert_statements(store, "default", stamper.records(statements[:6]))
-        assert folded_and_summarized() == (0, 0)
-        insert_statements(store, "default", stamper.records(statements[6:]))
-        seq, rows = folded_and_summarized()
-        assert seq == len(statements) and rows > 0
+        for statement in statements[:7]:
+            insert_statements(store, "default", stamper.records([statement]))
+        assert _fold_state(path) == (0, 7, 0, 0)  # nothing of the reports written at ingest
+        insert_statements(store, "default", stamper.records([statements[7]]))
+        seq, waiting, facts, days = _fold_state(path)
+        assert (seq, waiting) == (4, 4) and facts >= 4 and days > 0
+        insert_statements(store, "default", stamper.records(statements[8:]))  # seq 12
+        assert _fold_state(path)[:2] == (8, 4)
         insert_statements(store, "default", stamper.records([voiding(VOIDED_ID)]))
-        assert folded_and_summarized()[0] == seq
+        assert _fold_state(path)[:2] == (8, 3)  # the voided one (seq 11) left its batch
         expected = cells(store, by_course=True)
-        assert folded_and_summarized()[0] == seq  # a voiding statement has no facts
+        assert _fold_state(path)[:2] == (len(statements), 0)
         insert_statements(store, "twin", stamper.records(statements))
         insert_statements(store, "twin", stamper.records([voiding(VOIDED_ID)]))
         assert cells(store, tenant="twin", by_course=True) == expected
+
+
+@pytest.mark.parametrize("report", ["progress", "modules"])
+def test_sqlite_progress_and_modules_fold_what_waits_first(tmp_path, report):
+    from storage import open_storage
+
+    path = tmp_path / "lrs.db"
+    with open_storage(f"sqlite:///{path}") as store:
+        insert_statements(store, "default", Stamper().records(seeded_statements()))
+        assert _fold_state(path)[1] == len(seeded_statements())
+        if report == "progress":
+            modules, rows = progress(store)
+            assert modules and rows
+        else:
+            assert store.report_modules("default", ReportFilter(course=C))
+        assert _fold_state(path)[1] == 0
+
+
+def test_sqlite_folds_when_quiet_only_after_a_call_that_saw_no_new_statement(tmp_path):
+    """`fold_when_quiet` (what `lrs serve` calls every `report_fold_quiet_ms`) folds only
+    when no statement was stored since its previous call, and `limit` statements rounded
+    up to whole batches."""
+    from storage import open_storage
+
+    path = tmp_path / "lrs.db"
+    statements = seeded_statements()
+    with open_storage(f"sqlite:///{path}") as store:
+        stamper = Stamper()
+        insert_statements(store, "default", stamper.records(statements[:3]))
+        insert_statements(store, "default", stamper.records(statements[3:6]))
+        assert store.fold_when_quiet(2) == 0  # the first call only notes the last statement
+        assert store.fold_when_quiet(2) == 3
+        insert_statements(store, "default", stamper.records(statements[6:]))
+        assert store.fold_when_quiet(100) == 0  # a statement came since: not quiet
+        assert store.fold_when_quiet(100) == len(statements) - 3
+        assert store.fold_when_quiet(100) == 0  # nothing waits
+        assert _fold_state(path)[:2] == (len(statements), 0)
+        assert cells(store, by_course=True)
+
+
+def test_an_sqlite_file_of_layout_6_gets_its_unfolded_facts_folded(tmp_path):
+    """Layout 6 wrote the facts at ingest and folded them later: opened at layout 7, its
+    facts not folded yet are folded (once: the summaries equal those folded before)."""
+    import sqlite3
+
+    from storage import open_storage
+    from storage.sqlite.schema import SCHEMA_VERSION
+
+    path = tmp_path / "lrs.db"
+    with open_storage(f"sqlite:///{path}") as store:
+        insert_statements(store, "default", Stamper().records(seeded_statements()))
+        expected = cells(store, by_course=True)
+    with sqlite3.connect(path) as conn:
+        for table in ("report_days", "report_firsts", "report_folded"):
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute("PRAGMA user_version = 6")
+    with open_storage(f"sqlite:///{path}") as store:
+        assert _fold_state(path)[0] == len(seeded_statements())
+        assert cells(store, by_course=True) == expected
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
 
 
 def test_an_sqlite_file_of_layout_5_keeps_its_summaries_as_folded(tmp_path):
