@@ -83,6 +83,41 @@ def _instrument(app: Any) -> None:
     rows.insert = _timed("    sqlite statement rows", rows.insert)
 
 
+def posting_app(
+    directory: Path, *, pseudonymize: bool
+) -> tuple[Any, Callable[[list[bytes]], None]]:
+    """An app on a fresh SQLite store in `directory` and a function POSTing bodies of
+    statements to it through the Flask test client with an `all` credential."""
+    app = create_app({
+        "storage_uri": f"sqlite:///{directory / 'lrs.db'}",
+        "authority_home_page": HOME_PAGE,
+        "pseudonymize": pseudonymize,
+        "master_key": encode_key(secrets.token_bytes(32)),
+        "max_body_bytes": 50 * 1024 * 1024,
+    })
+    credential, secret = new_credential(["all"], home_page=HOME_PAGE, tenant="default")
+    app.extensions[EXTENSION].store.put_credential(credential)
+    headers = {
+        "Authorization": "Basic "
+        + base64.b64encode(f"{credential.key}:{secret}".encode()).decode(),
+        "X-Experience-API-Version": "1.0.3",
+        "Content-Type": "application/json",
+    }
+    client = app.test_client()
+
+    def post_all(bodies: list[bytes]) -> None:
+        for body in bodies:
+            response = client.post("/xapi/statements", data=body, headers=headers)
+            assert response.status_code == 200, response.data[:300]
+
+    return app, post_all
+
+
+def batch_bodies(rng: random.Random, count: int, batch: int) -> list[bytes]:
+    """`count` request bodies of `batch` bench.load_client statements each."""
+    return [orjson.dumps([make_statement(rng) for _ in range(batch)]) for _ in range(count)]
+
+
 def _loadavg() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -101,34 +136,11 @@ def main() -> None:
     args = parser.parse_args()
 
     directory = Path(tempfile.mkdtemp(prefix="lrs-profile-"))
-    app = create_app({
-        "storage_uri": f"sqlite:///{directory / 'lrs.db'}",
-        "authority_home_page": HOME_PAGE,
-        "pseudonymize": args.pseudonymize == "on",
-        "master_key": encode_key(secrets.token_bytes(32)),
-        "max_body_bytes": 50 * 1024 * 1024,
-    })
-    credential, secret = new_credential(["all"], home_page=HOME_PAGE, tenant="default")
-    app.extensions[EXTENSION].store.put_credential(credential)
-    headers = {
-        "Authorization": "Basic "
-        + base64.b64encode(f"{credential.key}:{secret}".encode()).decode(),
-        "X-Experience-API-Version": "1.0.3",
-        "Content-Type": "application/json",
-    }
-    client = app.test_client()
+    app, post_all = posting_app(directory, pseudonymize=args.pseudonymize == "on")
     rng = random.Random(1)
 
     def bodies(count: int) -> list[bytes]:
-        return [
-            orjson.dumps([make_statement(rng) for _ in range(args.batch)])
-            for _ in range(count)
-        ]
-
-    def post_all(batch_bodies: list[bytes]) -> None:
-        for body in batch_bodies:
-            response = client.post("/xapi/statements", data=body, headers=headers)
-            assert response.status_code == 200, response.data[:300]
+        return batch_bodies(rng, count, args.batch)
 
     post_all(bodies(args.warm // args.batch))
     measured = bodies(args.batches)

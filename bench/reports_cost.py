@@ -1,0 +1,83 @@
+"""The reporting machinery's ingest cost (issue 12), in one process: POSTs of bench.
+load_client statements through the Flask test client (bench/profile_ingest.py's shape) into
+one SQLite store, in blocks that alternate between report fields on and off
+(`storage.records.report_fields` giving None: nothing of the reports written), so the
+machine's drift and the store's growth weigh on both alike.
+
+Prints CPU µs per statement (`time.process_time`) with reporting on and off and the
+difference, twice: the write path alone (what a burst of statements pays: folding put off,
+as `lrs serve` puts it off until the quiet after a burst), and with the folding of every
+statement stored with reporting on added (what sustained ingest pays; measured by folding
+what waits after each "on" block, as a quiet worker or a report would). Asserts nothing.
+
+Run from the repository root:
+    python -m bench.reports_cost [--batch 100] [--blocks 10] [--block-batches 20]
+                                 [--warm 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import storage.records
+import storage.sqlite.reports
+from bench.profile_ingest import batch_bodies, posting_app
+from lrs.extension import EXTENSION
+from storage import ReportFilter
+from storage.sqlite import SQLiteStorage
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--blocks", type=int, default=10, help="blocks of each mode")
+    parser.add_argument("--block-batches", type=int, default=20, help="POSTs per block")
+    parser.add_argument("--warm", type=int, default=20_000)
+    args = parser.parse_args()
+    if min(args.batch, args.blocks, args.block_batches) < 1 or args.warm < 0:
+        parser.error("--batch, --blocks and --block-batches must be at least 1")
+
+    storage.sqlite.reports.FOLD_BACKLOG = 1 << 62  # folding only where this script says
+    report_fields = storage.records.report_fields
+    directory = Path(tempfile.mkdtemp(prefix="lrs-reports-cost-"))
+    try:
+        app, post_all = posting_app(directory, pseudonymize=True)
+        store = app.extensions[EXTENSION].store
+        assert isinstance(store, SQLiteStorage)
+        rng = random.Random(1)
+        post_all(batch_bodies(rng, args.warm // args.batch, args.batch))
+        store.report_modules("default", ReportFilter(course=""))  # folds the warm
+        spent = {"on": 0.0, "off": 0.0, "fold": 0.0}
+        for block in range(2 * args.blocks):
+            mode = "on" if block % 2 == 0 else "off"
+            storage.records.report_fields = (  # type: ignore[assignment]
+                report_fields if mode == "on" else lambda statement, dimensions=(): None
+            )
+            bodies = batch_bodies(rng, args.block_batches, args.batch)
+            started = time.process_time()
+            post_all(bodies)
+            spent[mode] += time.process_time() - started
+            if mode == "on":
+                started = time.process_time()
+                store.report_modules("default", ReportFilter(course=""))
+                spent["fold"] += time.process_time() - started
+        storage.records.report_fields = report_fields  # type: ignore[assignment]
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+    each = args.blocks * args.block_batches * args.batch
+    on, off, fold = (spent[mode] / each * 1e6 for mode in ("on", "off", "fold"))
+    print(f"batch {args.batch}, {each:,} statements per mode in {args.blocks} alternating"
+          f" blocks of {args.block_batches} POSTs, after {args.warm:,} (CPU us per statement):")
+    print(f"  write path: reporting on {on:.0f}, off {off:.0f}: {(on / off - 1) * 100:+.1f} %")
+    print(f"  with folding: on {on + fold:.0f} (folding {fold:.0f}), off {off:.0f}:"
+          f" {((on + fold) / off - 1) * 100:+.1f} %")
+
+
+if __name__ == "__main__":
+    main()
