@@ -6,7 +6,7 @@ machine's drift and the store's growth weigh on both alike.
 
 Prints CPU µs per statement (`time.process_time`) with reporting on and off and the
 difference, twice: the write path alone (what a burst of statements pays: folding put off,
-as `lrs serve` puts it off until the quiet after a burst), and with the folding of every
+put off until a report, or the quiet after a burst), and with the folding of every
 statement stored with reporting on added (what sustained ingest pays; measured by folding
 what waits after each "on" block, as a quiet worker or a report would). Asserts nothing.
 

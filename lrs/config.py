@@ -67,10 +67,10 @@ class Config:
     # `lrs serve`: after a wrong secret, the connection waits this long before its next
     # request is read, so a client that waits for its answers cannot fail fast.
     auth_failure_delay_ms: int = 500
-    # `lrs serve` on SQLite: a worker folds the report facts that wait (storage.sqlite.
-    # reports) once no statement was stored for this long; 0: only before a report reads
-    # them and when a tenant's backlog grows past FOLD_BACKLOG.
-    report_fold_quiet_ms: int = 1000
+    # `lrs serve` on SQLite: when set, a worker folds the report facts that wait (storage.
+    # sqlite.reports) once no statement was stored for this long; 0 (reads stay fast): only
+    # before a report reads them and when a tenant's backlog grows past FOLD_BACKLOG.
+    report_fold_quiet_ms: int = 0
     # A verified Authorization header is trusted this many seconds without re-reading its
     # credential; bounds how late a revocation made by another process takes effect.
     auth_cache_seconds: int = 2

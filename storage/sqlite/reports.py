@@ -37,8 +37,8 @@ write path took 600): each batch dirtied a page at the end of every course's ran
 fold inside a write stalled every writer. Folding runs before any report reads (so reports
 are exact), inside a write once `FOLD_BACKLOG` statements were stored since the tenant's
 last fold (a chunk at a time, so no write stalls long and a report never folds much), and
-when the store is quiet (`SQLiteStorage.fold_when_quiet`, which `lrs serve` calls): a burst
-of statements pays only the pending rows, the folding waits for the quiet after it.
+when the store is quiet (`SQLiteStorage.fold_when_quiet`, which `lrs serve` calls when
+`report_fold_quiet_ms` is set): a burst of statements pays only the pending rows.
 Upserting the summaries per batch instead rewrote most of the day's summary pages at every
 commit (28 µs per statement).
 
