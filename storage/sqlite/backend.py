@@ -303,9 +303,9 @@ class SQLiteStorage:
         (`lrs serve` does), not during it."""
         with _errors("fold report facts"):
             conn = self._db.conn
-            (mark,) = conn.execute("SELECT COALESCE(MAX(high), 0) FROM statement_seq").fetchone()
+            mark = statements.highest_seq(conn)
             quiet, self._quiet_mark = mark == self._quiet_mark, mark
-            if not quiet or not conn.execute("SELECT 1 FROM report_pending LIMIT 1").fetchone():
+            if not quiet or not reports.pending(conn):
                 return 0
             return self._db.write_grouped(lambda conn: reports.fold_any(conn, limit))
 

@@ -43,11 +43,10 @@ Upserting the summaries per batch instead rewrote most of the day's summary page
 commit (28 µs per statement).
 
 Exactness: a statement counts in the reports once folded, and a report folds everything
-waiting before it reads. The fold makes facts only of the statements still stored and not
-voided (a waiting statement voided, erased or expired meanwhile is skipped: seqs are never
-given twice). `delete_facts` takes the facts of folded statements out of every table
-(counts of folded facts decremented, rows left at zero removed, a first fact that goes
-replaced by the next one), in the caller's transaction. Voiding calls it
+waiting before it reads. `delete_facts` takes waiting statements out of their batch's row,
+and the facts of folded ones out of every table (counts of folded facts decremented, rows
+left at zero removed, a first fact that goes replaced by the next one), in the caller's
+transaction. Voiding calls it
 (`Transaction.delete_report_facts`), and so must every deletion of statements (erasure,
 retention), before their rows are deleted. Waiting fields hold key texts, not numbers: a
 key text no row uses is deleted (`statements._drop_unused_keys`), and the fold numbers the
@@ -285,9 +284,11 @@ def folded(conn: sqlite3.Connection, tenant: str) -> int:
     return 0 if found is None else int(found[0])
 
 
-def pending(conn: sqlite3.Connection, tenant: str) -> bool:
-    """Whether statements of the tenant wait to be folded (a read: reports fold first when
-    so)."""
+def pending(conn: sqlite3.Connection, tenant: str | None = None) -> bool:
+    """Whether statements of the tenant (of any tenant: None) wait to be folded (a read:
+    reports fold first when so)."""
+    if tenant is None:
+        return conn.execute("SELECT 1 FROM report_pending LIMIT 1").fetchone() is not None
     return conn.execute(
         "SELECT 1 FROM report_pending WHERE tenant = ? LIMIT 1", (tenant,)
     ).fetchone() is not None

@@ -228,10 +228,7 @@ def insert(
     own_keys = [record_keys(r) for r in records]
     numbers = key_ids(conn, tenant, {k for keys in own_keys for k in keys})
     own_ids = [[numbers[k] for k in keys] for keys in own_keys]
-    (last,) = conn.execute(
-        "SELECT MAX(COALESCE((SELECT MAX(seq) FROM statements), 0),"
-        " COALESCE((SELECT high FROM statement_seq), 0))"
-    ).fetchone()
+    last = highest_seq(conn)
     seqs = range(last + 1, last + 1 + len(records))
     conn.execute(
         "INSERT INTO statement_seq (one, high) VALUES (1, ?)"
@@ -268,6 +265,16 @@ def insert(
         conn, tenant, [(seq, r.attachments) for seq, r in zip(seqs, records, strict=True)]
     )
     return seqs
+
+
+def highest_seq(conn: sqlite3.Connection) -> int:
+    """The highest statement number ever given (0 before the first): unchanged while no
+    statement is stored."""
+    (last,) = conn.execute(
+        "SELECT MAX(COALESCE((SELECT MAX(seq) FROM statements), 0),"
+        " COALESCE((SELECT high FROM statement_seq), 0))"
+    ).fetchone()
+    return int(last)
 
 
 def _add_attachments(
