@@ -753,21 +753,26 @@ def _groups(
     query: IndicatorQuery, alias: str, tenant: str
 ) -> tuple[list[str], str, list[object]]:
     """The grouping columns (bucket, course key or NULL, one value per dimension) and the
-    joins giving the dimension values of `alias`'s profile (NULL where not recorded)."""
+    join giving the dimension values of `alias`'s profile (NULL where not recorded): one
+    row per profile with a column per dimension, so each row of `alias` makes one lookup
+    whatever the number of dimensions (a join per dimension cost a lookup each: 790 ms
+    against 535 for bench/passport.py's monthly indicators by three dimensions)."""
     columns = [
         f"{alias}.{query.interval}",
         f"{alias}.course" if query.by_course else "NULL",
     ]
-    joins = []
-    params: list[object] = []
-    for index, iri in enumerate(query.by_dimensions):
-        joins.append(
-            f" LEFT JOIN report_profile_values AS v{index} ON v{index}.tenant = ?"
-            f" AND v{index}.iri = ? AND v{index}.profile = {alias}.profile"
-        )
-        params += [tenant, iri]
-        columns.append(f"v{index}.value")
-    return columns, "".join(joins), params
+    if not query.by_dimensions:
+        return columns, "", []
+    values = ", ".join(
+        f"MAX(CASE WHEN iri = ? THEN value END) AS d{index}"
+        for index in range(len(query.by_dimensions))
+    )
+    columns += [f"pv.d{index}" for index in range(len(query.by_dimensions))]
+    join = (
+        f" LEFT JOIN (SELECT profile, {values} FROM report_profile_values WHERE tenant = ?"
+        f" GROUP BY profile) AS pv ON pv.profile = {alias}.profile"
+    )
+    return columns, join, [*query.by_dimensions, tenant]
 
 
 def _days(query: IndicatorQuery) -> tuple[int, int]:

@@ -286,6 +286,25 @@ def test_dimensions_not_kept_count_as_not_recorded(store):
     assert DIMENSIONS  # the seeded store keeps both
 
 
+def test_grouping_by_two_dimensions_gives_each_its_own_value_or_none(store):
+    """A statement carrying one of two grouped dimensions counts in the cell of its value
+    and of no value for the other (not in a cell of the other's values, not dropped)."""
+    stamper = Stamper()
+    first, second = seeded_statements()[:2]
+    del first["context"]["extensions"][GENDER]
+    second["actor"] = {**second["actor"], "account": {**second["actor"]["account"], "name": "c"}}
+    second["context"]["extensions"][REGION] = "south"
+    insert_statements(store, "default", stamper.records([first, second]))
+    assert cells(store, first=W1, last=W1, by_dimensions=(REGION, GENDER)) == {
+        (W1, None, "north", None): (1, 1, 1, 0, 0, None),
+        (W1, None, "south", "f"): (1, 1, 1, 0, 1, 0.8),
+    }
+    assert cells(store, first=W1, last=W1, by_dimensions=(GENDER, REGION)) == {
+        (W1, None, None, "north"): (1, 1, 1, 0, 0, None),
+        (W1, None, "f", "south"): (1, 1, 1, 0, 1, 0.8),
+    }
+
+
 def test_rebuilding_gives_the_same_figures_and_takes_new_dimensions(seeded):
     before = (progress(seeded), cells(seeded, by_course=True, by_dimensions=(REGION,)),
               seeded.report_modules("default", ReportFilter(course=C)))
