@@ -25,6 +25,7 @@ several times, alternating, and the table gives medians.
 Run from the repository root:
     python -m bench.ingest_floor [--seconds 4] [--processes 4] [--workers 2]
                                  [--rounds 1] [--steps "as served,reports off,..."]
+                                 [--shape load|passport]
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def main() -> None:
             for step in steps:
                 load_client.LRS[0] = _wrapper(Path(directory), step)
                 print(f"{step}, round {round_} (load average {load_client._loadavg()}):")
-                with serving(args.workers) as (port, auth, server, store):
+                with serving(args.workers, shape=args.shape) as (port, auth, server, store):
                     results[step].append(post_figures(port, auth, server, args))
                 shutil.rmtree(store, ignore_errors=True)
     print(f"server CPU us per statement, median of {args.rounds} round(s) [min-max], and the"

@@ -5,7 +5,9 @@ pseudonymization on (a fresh key file), creates a credential with the `lrs` comm
   * statements/s at batch 1, 10 and 100 from `--processes` client processes (4), each on one
     keep-alive connection, posting request bodies built before the clock starts
     (Learning-Passport-shaped statements: 2,000 learners with names and e-mail addresses,
-    course and module activities, two demographic context extensions);
+    course and module activities, two demographic context extensions; or, with
+    `--shape passport`, bench/passport.py's: learners in sessions over a year, one course
+    each, its three dimensions, which the server is then configured to keep);
   * the gunicorn workers' CPU time per statement stored at each batch size (user + system,
     from /proc: on a shared machine less moved by other jobs than statements/s);
   * peak RSS (VmHWM) of each gunicorn worker;
@@ -20,8 +22,8 @@ runs), so the figures are a floor and move with the load. Asserts nothing.
 
 Run from the repository root (only the repository's dependencies are needed):
     python -m bench.load_client [--processes 4] [--seconds 5] [--budget 60000]
-                                [--workers 2] [--threads N] [--get] [--statements 1000000]
-                                [--repeat 100] [--lrs PATH]
+                                [--workers 2] [--shape load|passport] [--threads N] [--get]
+                                [--statements 1000000] [--repeat 100] [--lrs PATH]
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -47,6 +49,7 @@ from urllib.parse import urlencode
 
 import orjson
 
+from bench import passport
 from bench.ingest import LRS, Client, free_port, lrs_cmd, worker_rss
 
 HOST = "127.0.0.1"
@@ -122,13 +125,22 @@ def _loadavg() -> str:
         return "unknown"
 
 
+def statement_source(shape: str, seed: int) -> Callable[[], dict[str, Any]]:
+    """The next statement of a client process, of the shape `--shape` names."""
+    if shape == "passport":
+        generated = passport.statements(count=1 << 62, seed=seed)
+        return lambda: next(generated)
+    rng = random.Random(seed)
+    return lambda: make_statement(rng)
+
+
 def _poster(port: int, auth: str, batch: int, count: int, seed: int, seconds: float,
-            barrier: Any, results: Any) -> None:
+            shape: str, barrier: Any, results: Any) -> None:
     """One client process: build `count` bodies, wait for the others, post until the time
     is up or the bodies run out; report (statements, started, finished, error, CPU seconds
     spent posting)."""
-    rng = random.Random(seed)
-    bodies = [orjson.dumps([make_statement(rng) for _ in range(batch)]) for _ in range(count)]
+    statement = statement_source(shape, seed)
+    bodies = [orjson.dumps([statement() for _ in range(batch)]) for _ in range(count)]
     client = Client(port, auth)
     barrier.wait()
     started, cpu = time.monotonic(), time.process_time()
@@ -202,7 +214,7 @@ def post_rate(port: int, auth: str, batch: int, args: argparse.Namespace,
     clients' CPU seconds spent posting them."""
     per_process = max(args.budget // args.processes // batch, 1)
     out = _run(_poster, args.processes, lambda i: (
-        port, auth, batch, per_process, round_ * 1000 + i, args.seconds))
+        port, auth, batch, per_process, round_ * 1000 + i, args.seconds, args.shape))
     for error in {e for _, _, _, e, _ in out if e}:
         print(f"  a client stopped early: {error}")
     posted = sum(n for n, *_ in out)
@@ -278,10 +290,13 @@ class PostFigure(NamedTuple):
 
 
 @contextmanager
-def serving(workers: int, threads: int | None = None) -> Iterator[tuple[int, str, Any, Path]]:
+def serving(
+    workers: int, threads: int | None = None, shape: str = "load"
+) -> Iterator[tuple[int, str, Any, Path]]:
     """`lrs serve` (the `LRS` command) on a free loopback port with a fresh SQLite store
-    and pseudonymization on, and a credential of scope `all`: (port, Authorization
-    header, the gunicorn master process, the store's directory)."""
+    and pseudonymization on (keeping bench/passport.py's dimensions for its `shape`), and a
+    credential of scope `all`: (port, Authorization header, the gunicorn master process,
+    the store's directory)."""
     directory = Path(tempfile.mkdtemp(prefix="lrs-load-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}
     env.update({
@@ -290,6 +305,10 @@ def serving(workers: int, threads: int | None = None) -> Iterator[tuple[int, str
         "LRS_KEY_FILE": str(directory / "master.key"),
         "LRS_PSEUDONYMIZE": "true",
     })
+    if shape == "passport":
+        env["LRS_DIMENSIONS"] = ",".join(
+            f"{name}={iri}" for name, iri in passport.DIMENSIONS.items()
+        )
     lrs_cmd("keys", "init", env=env)
     created = json.loads(lrs_cmd("credentials", "create", "--scopes", "all", "--json",
                                  env=env).stdout)
@@ -342,6 +361,8 @@ def add_post_arguments(parser: argparse.ArgumentParser, seconds: float) -> None:
     parser.add_argument("--budget", type=int, default=60_000,
                         help="statements prepared per batch size (all processes)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--shape", choices=("load", "passport"), default="load",
+                        help="the statements posted (module docstring)")
 
 
 def main() -> None:
@@ -361,7 +382,7 @@ def main() -> None:
     command = " ".join(["python -m bench.load_client", *sys.argv[1:]])
     print(f"command: {command}")
     print(f"load average before: {_loadavg()} ({os.cpu_count()} CPUs)")
-    with serving(args.workers, args.threads) as (port, auth, server, directory):
+    with serving(args.workers, args.threads, args.shape) as (port, auth, server, directory):
         print(f"lrs serve: {args.workers} workers, threads {args.threads or 'default'}, "
               f"SQLite at {directory}, pseudonymization on")
         print(f"POST throughput ({args.processes} client processes, keep-alive, "

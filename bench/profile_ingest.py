@@ -84,16 +84,18 @@ def _instrument(app: Any) -> None:
 
 
 def posting_app(
-    directory: Path, *, pseudonymize: bool
+    directory: Path, *, pseudonymize: bool, dimensions: dict[str, str] | None = None
 ) -> tuple[Any, Callable[[list[bytes]], None]]:
-    """An app on a fresh SQLite store in `directory` and a function POSTing bodies of
-    statements to it through the Flask test client with an `all` credential."""
+    """An app on a fresh SQLite store in `directory` (with these report dimensions, name
+    to extension IRI) and a function POSTing bodies of statements to it through the Flask
+    test client with an `all` credential."""
     app = create_app({
         "storage_uri": f"sqlite:///{directory / 'lrs.db'}",
         "authority_home_page": HOME_PAGE,
         "pseudonymize": pseudonymize,
         "master_key": encode_key(secrets.token_bytes(32)),
         "max_body_bytes": 50 * 1024 * 1024,
+        "dimensions": dimensions or {},
     })
     credential, secret = new_credential(["all"], home_page=HOME_PAGE, tenant="default")
     app.extensions[EXTENSION].store.put_credential(credential)

@@ -1,6 +1,6 @@
-"""The reporting machinery's ingest cost (issue 12), in one process: POSTs of bench.
-load_client statements through the Flask test client (bench/profile_ingest.py's shape) into
-one SQLite store, in blocks that alternate between report fields on and off
+"""The reporting machinery's ingest cost (issue 12), in one process: POSTs of statements
+through the Flask test client into one SQLite store, in blocks that alternate between
+report fields on and off
 (`storage.records.report_fields` giving None: nothing of the reports written), so the
 machine's drift and the store's growth weigh on both alike.
 
@@ -12,24 +12,40 @@ what waits after each "on" block, as a quiet worker or a report would). Asserts 
 
 Run from the repository root:
     python -m bench.reports_cost [--batch 100] [--blocks 10] [--block-batches 20]
-                                 [--warm 20000]
+                                 [--warm 20000] [--shape load|passport]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import orjson
 
 import storage.records
 import storage.sqlite.reports
+from bench import passport
 from bench.profile_ingest import batch_bodies, posting_app
 from lrs.extension import EXTENSION
 from storage import ReportFilter
 from storage.sqlite import SQLiteStorage
+
+
+def _bodies(shape: str, batch: int) -> Callable[[int], list[bytes]]:
+    """A function giving the next `count` request bodies of `batch` statements each."""
+    if shape == "load":
+        rng = random.Random(1)
+        return lambda count: batch_bodies(rng, count, batch)
+    generated = passport.statements(count=1 << 62, seed=99)
+    return lambda count: [
+        orjson.dumps(list(itertools.islice(generated, batch))) for _ in range(count)
+    ]
 
 
 def main() -> None:
@@ -38,6 +54,7 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=10, help="blocks of each mode")
     parser.add_argument("--block-batches", type=int, default=20, help="POSTs per block")
     parser.add_argument("--warm", type=int, default=20_000)
+    parser.add_argument("--shape", choices=("load", "passport"), default="load")
     args = parser.parse_args()
     if min(args.batch, args.blocks, args.block_batches) < 1 or args.warm < 0:
         parser.error("--batch, --blocks and --block-batches must be at least 1")
@@ -46,11 +63,14 @@ def main() -> None:
     report_fields = storage.records.report_fields
     directory = Path(tempfile.mkdtemp(prefix="lrs-reports-cost-"))
     try:
-        app, post_all = posting_app(directory, pseudonymize=True)
+        app, post_all = posting_app(
+            directory, pseudonymize=True,
+            dimensions=passport.DIMENSIONS if args.shape == "passport" else None,
+        )
         store = app.extensions[EXTENSION].store
         assert isinstance(store, SQLiteStorage)
-        rng = random.Random(1)
-        post_all(batch_bodies(rng, args.warm // args.batch, args.batch))
+        bodies_of = _bodies(args.shape, args.batch)
+        post_all(bodies_of(args.warm // args.batch))
         store.report_modules("default", ReportFilter(course=""))  # folds the warm
         spent = {"on": 0.0, "off": 0.0, "fold": 0.0}
         for block in range(2 * args.blocks):
@@ -58,7 +78,7 @@ def main() -> None:
             storage.records.report_fields = (  # type: ignore[assignment]
                 report_fields if mode == "on" else lambda statement, dimensions=(): None
             )
-            bodies = batch_bodies(rng, args.block_batches, args.batch)
+            bodies = bodies_of(args.block_batches)
             started = time.process_time()
             post_all(bodies)
             spent[mode] += time.process_time() - started
@@ -72,8 +92,9 @@ def main() -> None:
 
     each = args.blocks * args.block_batches * args.batch
     on, off, fold = (spent[mode] / each * 1e6 for mode in ("on", "off", "fold"))
-    print(f"batch {args.batch}, {each:,} statements per mode in {args.blocks} alternating"
-          f" blocks of {args.block_batches} POSTs, after {args.warm:,} (CPU us per statement):")
+    print(f"{args.shape} shape, batch {args.batch}, {each:,} statements per mode in"
+          f" {args.blocks} alternating blocks of {args.block_batches} POSTs, after"
+          f" {args.warm:,} (CPU us per statement):")
     print(f"  write path: reporting on {on:.0f}, off {off:.0f}: {(on / off - 1) * 100:+.1f} %")
     print(f"  with folding: on {on + fold:.0f} (folding {fold:.0f}), off {off:.0f}:"
           f" {((on + fold) / off - 1) * 100:+.1f} %")
