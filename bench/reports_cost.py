@@ -18,8 +18,6 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import itertools
-import random
 import shutil
 import tempfile
 import time
@@ -31,20 +29,19 @@ import orjson
 import storage.records
 import storage.sqlite.reports
 from bench import passport
-from bench.profile_ingest import batch_bodies, posting_app
+from bench.load_client import statement_source
+from bench.profile_ingest import posting_app
 from lrs.extension import EXTENSION
 from storage import ReportFilter
 from storage.sqlite import SQLiteStorage
 
 
 def _bodies(shape: str, batch: int) -> Callable[[int], list[bytes]]:
-    """A function giving the next `count` request bodies of `batch` statements each."""
-    if shape == "load":
-        rng = random.Random(1)
-        return lambda count: batch_bodies(rng, count, batch)
-    generated = passport.statements(count=1 << 62, seed=99)
+    """A function giving the next `count` request bodies of `batch` statements each (seed 1
+    for bench.load_client's shape, 99 for bench.passport's, as before)."""
+    statement = statement_source(shape, seed=1 if shape == "load" else 99)
     return lambda count: [
-        orjson.dumps(list(itertools.islice(generated, batch))) for _ in range(count)
+        orjson.dumps([statement() for _ in range(batch)]) for _ in range(count)
     ]
 
 
