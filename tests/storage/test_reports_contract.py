@@ -273,6 +273,24 @@ def test_expired_statements_count_in_no_report(seeded):
     assert figures(seeded, "default") == figures(seeded, "twin")
 
 
+def test_a_learners_first_moves_only_to_an_earlier_statement_stored_later(store):
+    """A learner is new in the bucket of their earliest statement in the course, whatever
+    the order of storing: a statement stored after the first was read (folded, on SQLite)
+    moves it when dated earlier and leaves it when dated later."""
+    from reports_data import report_statement
+
+    stamper = Stamper()
+
+    def store_and_read(when):
+        insert_statements(store, "default", stamper.records(
+            [report_statement("a", "attempted", M1, when, parent=C)]))
+        return {key: figures[1] for key, figures in cells(store, by_course=True).items()}
+
+    assert store_and_read("01-09T09:00") == {(W2, C): 1}
+    assert store_and_read("01-01T10:00") == {(W1, C): 1, (W2, C): 0}
+    assert store_and_read("02-05T12:00") == {(W1, C): 1, (W2, C): 0, (W6, C): 0}
+
+
 def test_dimensions_not_kept_count_as_not_recorded(store):
     stamper = Stamper()
     statements = seeded_statements()[:1]
