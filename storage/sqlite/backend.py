@@ -83,10 +83,11 @@ class SQLiteTransaction:
     ) -> None:
         if pending:
             raise ValueError("SQLite writes a batch in one transaction: nothing is pending")
-        seqs = statements.insert(self._conn, tenant, records)
+        seqs, numbers = statements.insert(self._conn, tenant, records)
         reports.add_pending(
             self._conn, tenant,
             [(seq, r.report) for seq, r in zip(seqs, records, strict=True) if r.report],
+            numbers,
         )
 
     def clear_pending(self, tenant: str, ids: Sequence[str]) -> None:

@@ -26,6 +26,8 @@ unknown (newer) version is refused, never misread.
     7  + `report_pending`: the facts made from statements' report fields off the write path,
        not written with each batch; a file of layout 6 wrote them at ingest, so its facts
        not folded yet are folded (`reports.fold_facts`)
+    8  `report_pending` items hold key and profile numbers, not texts: a file of layout 7
+       has its waiting items numbered (`reports.number_pending`)
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from storage.sqlite import (
 )
 from storage.sqlite.database import Database
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 DEFAULT_TENANT = "default"
 
 _DDL = (
@@ -89,6 +91,8 @@ def prepare(db: Database) -> None:
             reports.mark_folded(conn)
         elif version == 6:
             reports.fold_facts(conn)
+        elif version == 7:
+            reports.number_pending(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 

@@ -216,11 +216,12 @@ def insert(
     conn: sqlite3.Connection,
     tenant: str,
     records: Sequence[StatementRecord],
-) -> Sequence[int]:
+) -> tuple[Sequence[int], dict[str, int]]:
     """Write the statement rows and their own filter keys (`Transaction.insert_statements`):
-    the rows' seq numbers, in the order of `records`."""
+    the rows' seq numbers, in the order of `records`, and the keys' numbers (which the
+    report fields waiting with them hold: `reports.add_pending`)."""
     if not records:
-        return ()
+        return (), {}
     ids = [r.id for r in records]
     existing = _existing_ids(conn, tenant, ids)
     if existing:
@@ -264,7 +265,7 @@ def insert(
     _add_attachments(
         conn, tenant, [(seq, r.attachments) for seq, r in zip(seqs, records, strict=True)]
     )
-    return seqs
+    return seqs, numbers
 
 
 def highest_seq(conn: sqlite3.Connection) -> int:

@@ -291,6 +291,30 @@ def test_a_learners_first_moves_only_to_an_earlier_statement_stored_later(store)
     assert store_and_read("02-05T12:00") == {(W1, C): 1, (W2, C): 0, (W6, C): 0}
 
 
+def test_report_fields_given_with_a_record_count_as_given(store):
+    """A library caller may build a record's report fields apart from its statement: they
+    count as given, even naming a learner, object or verb that is none of the statement's
+    own keys (SQLite numbers those as the batch waits, not only the statement's)."""
+    import dataclasses
+
+    from reports_data import report_statement
+
+    stamper = Stamper()
+    record, other = stamper.records([
+        report_statement("a", "attempted", M1, "01-01T10:00", parent=C),
+        report_statement("b", "attempted", M2, "01-02T10:00", parent=C),
+    ])
+    given = record.report._replace(
+        learner=learner_key("z"), activity=M3, verb=ADL + "passed", passed=True)
+    insert_statements(store, "default", [dataclasses.replace(record, report=given), other])
+    _, rows = progress(store)
+    assert set(rows) == {learner_key("z"), learner_key("b")}
+    assert rows[learner_key("z")].passed == 1
+    assert set(progress(store, verbs=(ADL + "passed",))[1]) == {learner_key("z")}
+    assert [module.module for module in store.report_modules(
+        "default", ReportFilter(course=C))] == [M3, M2]
+
+
 def test_dimensions_not_kept_count_as_not_recorded(store):
     stamper = Stamper()
     statements = seeded_statements()[:1]
@@ -448,8 +472,55 @@ def test_sqlite_folds_when_quiet_only_after_a_call_that_saw_no_new_statement(tmp
         assert cells(store, by_course=True)
 
 
+def test_an_sqlite_file_of_layout_7_gets_its_waiting_fields_numbered(tmp_path):
+    """Layout 7 kept the waiting report fields as texts: opened at layout 8, they are
+    numbered in place, and folding them gives the reports of the same statements stored
+    at layout 8 (a waiting voided statement still leaves its batch)."""
+    import sqlite3
+
+    import orjson
+
+    from statements import stored_report_fields
+    from storage import open_storage
+    from storage.sqlite.schema import SCHEMA_VERSION
+
+    statements = seeded_statements()
+    expected_path, path = tmp_path / "expected.db", tmp_path / "lrs.db"
+    for target in (expected_path, path):
+        with open_storage(f"sqlite:///{target}") as store:
+            stamper = Stamper()
+            insert_statements(store, "default", stamper.records(statements[:5]))
+            insert_statements(store, "default", stamper.records(statements[5:]))
+    with sqlite3.connect(path) as conn:
+        texts = {
+            seq: orjson.dumps([seq, *stored_report_fields(raw, DIMENSIONS)])
+            for seq, raw in conn.execute("SELECT seq, statement FROM statements")
+        }
+        for first, fields in conn.execute("SELECT seq, fields FROM report_pending").fetchall():
+            items = b",".join(texts[item[0]] for item in orjson.loads(fields))
+            conn.execute("UPDATE report_pending SET fields = ? WHERE seq = ?",
+                         (b"[" + items + b"]", first))
+        conn.execute("PRAGMA user_version = 7")
+    for target in (expected_path, path):
+        with open_storage(f"sqlite:///{target}") as store:
+            insert_statements(store, "default", Stamper().records([voiding(VOIDED_ID)]))
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        items = [item for (fields,) in conn.execute("SELECT fields FROM report_pending")
+                 for item in orjson.loads(fields)]
+        assert len(items) == len(statements) - 1  # the voided one left its batch
+        assert all(isinstance(item[1], int) for item in items)
+    with open_storage(f"sqlite:///{expected_path}") as expected, \
+            open_storage(f"sqlite:///{path}") as store:
+        for by in ({"by_course": True}, {"by_dimensions": (REGION,)}):
+            assert cells(store, **by) == cells(expected, **by)
+        assert progress(store) == progress(expected)
+        assert (store.report_modules("default", ReportFilter(course=C))
+                == expected.report_modules("default", ReportFilter(course=C)))
+
+
 def test_an_sqlite_file_of_layout_6_gets_its_unfolded_facts_folded(tmp_path):
-    """Layout 6 wrote the facts at ingest and folded them later: opened at layout 7, its
+    """Layout 6 wrote the facts at ingest and folded them later: opened at layout 8, its
     facts not folded yet are folded (once: the summaries equal those folded before)."""
     import sqlite3
 
