@@ -27,7 +27,9 @@ unknown (newer) version is refused, never misread.
        not written with each batch; a file of layout 6 wrote them at ingest, so its facts
        not folded yet are folded (`reports.fold_facts`)
     8  `report_pending` items hold key and profile numbers, not texts: a file of layout 7
-       has its waiting items numbered (`reports.number_pending`)
+       has its waiting items numbered (`reports.number_pending`); the report facts are
+       keyed (tenant, course, seq), without the day: a file of layout 5-7 has them copied
+       into a table so keyed (`reports.key_facts_by_seq`)
 """
 
 from __future__ import annotations
@@ -91,7 +93,9 @@ def prepare(db: Database) -> None:
             reports.mark_folded(conn)
         elif version == 6:
             reports.fold_facts(conn)
-        elif version == 7:
+        if 5 <= version < 8:
+            reports.key_facts_by_seq(conn)
+        if version == 7:
             reports.number_pending(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

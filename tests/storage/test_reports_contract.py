@@ -473,9 +473,10 @@ def test_sqlite_folds_when_quiet_only_after_a_call_that_saw_no_new_statement(tmp
 
 
 def test_an_sqlite_file_of_layout_7_gets_its_waiting_fields_numbered(tmp_path):
-    """Layout 7 kept the waiting report fields as texts: opened at layout 8, they are
-    numbered in place, and folding them gives the reports of the same statements stored
-    at layout 8 (a waiting voided statement still leaves its batch)."""
+    """Layout 7 kept the waiting report fields as texts and the facts keyed by day: opened
+    at layout 8, the fields are numbered in place and the facts keyed by seq, and the
+    reports equal those of the same statements stored at layout 8 (a waiting voided
+    statement still leaves its batch)."""
     import sqlite3
 
     import orjson
@@ -490,8 +491,17 @@ def test_an_sqlite_file_of_layout_7_gets_its_waiting_fields_numbered(tmp_path):
         with open_storage(f"sqlite:///{target}") as store:
             stamper = Stamper()
             insert_statements(store, "default", stamper.records(statements[:5]))
-            insert_statements(store, "default", stamper.records(statements[5:]))
+            cells(store, by_course=True)  # folds these five
+            insert_statements(store, "default", stamper.records(statements[5:7]))
+            insert_statements(store, "default", stamper.records(statements[7:]))
     with sqlite3.connect(path) as conn:
+        (table,) = conn.execute(
+            "SELECT sql FROM sqlite_schema WHERE name = 'report_facts'").fetchone()
+        conn.execute("ALTER TABLE report_facts RENAME TO keyed_by_seq")
+        conn.execute(table.replace("(tenant, course, seq)", "(tenant, course, day, seq)"))
+        conn.execute("INSERT INTO report_facts SELECT * FROM keyed_by_seq")
+        conn.execute("DROP TABLE keyed_by_seq")
+        conn.execute("CREATE INDEX report_facts_tenant_seq ON report_facts (tenant, seq)")
         texts = {
             seq: orjson.dumps([seq, *stored_report_fields(raw, DIMENSIONS)])
             for seq, raw in conn.execute("SELECT seq, statement FROM statements")
@@ -506,9 +516,15 @@ def test_an_sqlite_file_of_layout_7_gets_its_waiting_fields_numbered(tmp_path):
             insert_statements(store, "default", Stamper().records([voiding(VOIDED_ID)]))
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        (table,) = conn.execute(
+            "SELECT sql FROM sqlite_schema WHERE name = 'report_facts'").fetchone()
+        assert "PRIMARY KEY (tenant, course, seq)" in table
+        assert conn.execute("SELECT COUNT(*) FROM report_facts").fetchone()[0] >= 5
+        assert conn.execute("SELECT 1 FROM sqlite_schema WHERE name ="
+                            " 'report_facts_tenant_seq'").fetchone()
         items = [item for (fields,) in conn.execute("SELECT fields FROM report_pending")
                  for item in orjson.loads(fields)]
-        assert len(items) == len(statements) - 1  # the voided one left its batch
+        assert len(items) == len(statements) - 5 - 1  # the voided one left its batch
         assert all(isinstance(item[1], int) for item in items)
     with open_storage(f"sqlite:///{expected_path}") as expected, \
             open_storage(f"sqlite:///{path}") as store:
