@@ -229,7 +229,7 @@ Waiting = Sequence[Any]
 _FACT_ORDER = operator.itemgetter(1, 3)  # course, seq: the primary key after tenant
 
 
-def own_keys(counted: Iterable[tuple[int, ReportFields]]) -> set[str]:
+def _own_keys(counted: Iterable[tuple[int, ReportFields]]) -> set[str]:
     """The `filter_keys` texts of what a waiting item numbers: its statement's own keys
     (`statements.record_keys`)."""
     keys: set[str] = set()
@@ -261,6 +261,13 @@ def waiting_items(
     ]
 
 
+def _numbered_items(
+    conn: sqlite3.Connection, tenant: str, counted: Sequence[tuple[int, ReportFields]]
+) -> list[tuple[Any, ...]]:
+    """`waiting_items` with the keys looked up in `filter_keys` (numbering new ones)."""
+    return waiting_items(conn, tenant, counted, key_ids(conn, tenant, _own_keys(counted)))
+
+
 def add_pending(
     conn: sqlite3.Connection, tenant: str, counted: Sequence[tuple[int, ReportFields]],
     numbers: dict[str, int],
@@ -274,7 +281,7 @@ def add_pending(
     try:
         items = waiting_items(conn, tenant, counted, numbers)
     except KeyError:  # report fields not made with the record (`build_record`) name others
-        items = waiting_items(conn, tenant, counted, key_ids(conn, tenant, own_keys(counted)))
+        items = _numbered_items(conn, tenant, counted)
     conn.execute(
         "INSERT INTO report_pending (seq, tenant, statements, fields) VALUES (?, ?, ?, ?)",
         (counted[0][0], tenant, len(counted), orjson.dumps(items)),
@@ -419,10 +426,9 @@ def number_pending(conn: sqlite3.Connection) -> None:
             fields = ReportFields(*item[1:])
             pairs = tuple((iri, value) for iri, value in fields.dimensions)
             counted.append((item[0], fields._replace(dimensions=pairs)))
-        numbers = key_ids(conn, tenant, own_keys(counted))
         conn.execute(
             "UPDATE report_pending SET fields = ? WHERE seq = ?",
-            (orjson.dumps(waiting_items(conn, tenant, counted, numbers)), seq),
+            (orjson.dumps(_numbered_items(conn, tenant, counted)), seq),
         )
 
 
@@ -510,8 +516,7 @@ def rebuild(
         last = rows[-1][0]
         facts = [(seq, stored_report_fields(raw, dimensions)) for seq, raw in rows]
         found = [(seq, fields) for seq, fields in facts if fields is not None]
-        numbers = key_ids(conn, tenant, own_keys(found))
-        insert_facts(conn, tenant, waiting_items(conn, tenant, found, numbers))
+        insert_facts(conn, tenant, _numbered_items(conn, tenant, found))
         counted += len(found)
 
 
