@@ -48,14 +48,18 @@ HOME_PAGE = "http://lrs.example.com"
 _spent: dict[str, float] = defaultdict(float)
 
 
-def _timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+def timed(
+    name: str, function: Callable[..., Any], spent: dict[str, float] = _spent
+) -> Callable[..., Any]:
+    """`function`, adding the calling thread's CPU time in it to `spent[name]`."""
+
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         started = time.thread_time()
         try:
             return function(*args, **kwargs)
         finally:
-            _spent[name] += time.thread_time() - started
+            spent[name] += time.thread_time() - started
 
     return wrapper
 
@@ -63,24 +67,24 @@ def _timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
 def _instrument(app: Any) -> None:
     """Stage timers around the functions the write path calls by module attribute."""
     authenticator = app.extensions[EXTENSION].authenticator
-    authenticator.authenticate = _timed("authenticate", authenticator.authenticate)
-    lrs.statements.json_body = _timed("body parse (JSON)", lrs.statements.json_body)
+    authenticator.authenticate = timed("authenticate", authenticator.authenticate)
+    lrs.statements.json_body = timed("body parse (JSON)", lrs.statements.json_body)
     service = lrs.service.statements
-    service.validate_statements = _timed("validate", service.validate_statements)
-    service.store_statements = _timed("store_statements", service.store_statements)
+    service.validate_statements = timed("validate", service.validate_statements)
+    service.store_statements = timed("store_statements", service.store_statements)
     privacy = lrs.service.privacy.Privacy
-    privacy.prepare = _timed("privacy.prepare", privacy.prepare)  # type: ignore[method-assign]
+    privacy.prepare = timed("privacy.prepare", privacy.prepare)  # type: ignore[method-assign]
     ingest = lrs.service.ingest
-    ingest.build_record = _timed("  build_record", ingest.build_record)
+    ingest.build_record = timed("  build_record", ingest.build_record)
     sqlite = storage.sqlite.backend.SQLiteStorage
-    sqlite.get_statements = _timed(  # type: ignore[method-assign]
+    sqlite.get_statements = timed(  # type: ignore[method-assign]
         "  sqlite get (known ids)", sqlite.get_statements
     )
-    sqlite.atomically = _timed(  # type: ignore[method-assign]
+    sqlite.atomically = timed(  # type: ignore[method-assign]
         "  sqlite write transaction (commit)", sqlite.atomically
     )
     rows = storage.sqlite.statements
-    rows.insert = _timed("    sqlite statement rows", rows.insert)
+    rows.insert = timed("    sqlite statement rows", rows.insert)
 
 
 def posting_app(
