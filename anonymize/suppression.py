@@ -94,23 +94,32 @@ class _Table(Generic[Cell]):
     def fill_lines(self) -> None:
         """Hide the smallest published cell of each line holding one hidden cell, until
         none does (a line of one cell is its own total: nothing to subtract)."""
+        # Hidden cells per line (0 rows, 1 columns), kept as cells are hidden: only a line
+        # holding one is looked into.
+        inside: list[dict[Hashable, int]] = [defaultdict(int), defaultdict(int)]
+        for cell in self.hidden:
+            inside[0][cell[0]] += 1
+            inside[1][cell[1]] += 1
         changed = True
         while changed:
             changed = False
-            for lines in (self.rows, self.columns):
-                for line in lines.values():
-                    if len(line) < 2:
+            for side, lines in enumerate((self.rows, self.columns)):
+                for name, line in lines.items():
+                    if len(line) < 2 or inside[side][name] != 1:
                         continue
-                    inside = [cell for cell in line if cell in self.hidden]
-                    if len(inside) == 1:
-                        self.hidden.add(min(
-                            (cell for cell in line if cell not in self.hidden),
-                            key=self._order,
-                        ))
-                        changed = True
+                    chosen = self._smallest([cell for cell in line if cell not in self.hidden])
+                    self.hidden.add(chosen)
+                    inside[0][chosen[0]] += 1
+                    inside[1][chosen[1]] += 1
+                    changed = True
 
-    def _order(self, cell: Cell) -> tuple[float, str]:
-        return (self.values[cell], repr(cell))
+    def _smallest(self, cells: list[Cell]) -> Cell:
+        """The cell of least value, ties broken by its repr (the same cell on every run);
+        the repr only for ties, which the values of a large table rarely have."""
+        values = self.values
+        low = min(values[cell] for cell in cells)
+        tied = [cell for cell in cells if values[cell] == low]
+        return tied[0] if len(tied) == 1 else min(tied, key=repr)
 
     # -- the graph ----------------------------------------------------------------------
 
