@@ -30,6 +30,9 @@ unknown (newer) version is refused, never misread.
        has its waiting items numbered (`reports.number_pending`); the report facts are
        keyed (tenant, course, seq), without the day: a file of layout 5-7 has them copied
        into a table so keyed (`reports.key_facts_by_seq`)
+    9  + `report_days.starts`, kept by triggers on `report_firsts`: a file of layout 5-8
+       has the column added before any folding (`reports.add_starts`) and set from its
+       first facts after (`reports.mark_starts`)
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ from storage.sqlite import (
 )
 from storage.sqlite.database import Database
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 DEFAULT_TENANT = "default"
 
 _DDL = (
@@ -87,6 +90,8 @@ def prepare(db: Database) -> None:
             credentials.add_agreement_column(conn)
         if 0 < version < 4:
             statements.index_attachments(conn)
+        if 5 <= version < 9:
+            reports.add_starts(conn)
         if 0 < version < 5:
             reports.backfill(conn)
         elif version == 5:
@@ -97,6 +102,8 @@ def prepare(db: Database) -> None:
             reports.key_facts_by_seq(conn)
         if version == 7:
             reports.number_pending(conn)
+        if 5 <= version < 9:
+            reports.mark_starts(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 

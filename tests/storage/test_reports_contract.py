@@ -583,3 +583,49 @@ def test_an_sqlite_file_of_layout_5_keeps_its_summaries_as_folded(tmp_path):
             "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'report_facts'")}
         assert "report_facts_seq" not in indexes and "report_facts_tenant_seq" in indexes
         assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+def test_an_sqlite_file_of_layout_8_gets_the_starts_of_its_first_facts(tmp_path):
+    """Layout 8 counted a course's new learners from `report_firsts` alone: opened at
+    layout 9, `report_days` gains `starts`, set on the row of every first fact and kept
+    from then on (a statement dated before a learner's first, and the voiding of a first,
+    move it), so the figures equal those of the same statements stored at layout 9."""
+    import sqlite3
+
+    from reports_data import report_statement
+
+    from storage import open_storage
+    from storage.sqlite.schema import SCHEMA_VERSION
+
+    expected_path, path = tmp_path / "expected.db", tmp_path / "lrs.db"
+    stampers = {}
+    for target in (expected_path, path):
+        with open_storage(f"sqlite:///{target}") as store:
+            stampers[target] = Stamper()
+            insert_statements(store, "default", stampers[target].records(seeded_statements()))
+            cells(store, by_course=True)  # folds them
+    with sqlite3.connect(path) as conn:
+        for name in ("in", "moved", "out"):
+            conn.execute(f"DROP TRIGGER report_firsts_{name}")
+        conn.execute("ALTER TABLE report_days DROP COLUMN starts")
+        conn.execute("PRAGMA user_version = 8")
+
+    def figures_by_course(store):
+        return [cells(store, **by) for by in (
+            {"by_course": True}, {"by_course": True, "by_dimensions": (REGION,)},
+            {"filter": {"course": C}}, {"interval": "day", "first": 19723, "last": 19760,
+                                         "by_course": True},
+        )]
+
+    earlier = report_statement("c", "attempted", M1, "01-01T07:00", parent=C)
+    for step in (None, [earlier], [voiding(seeded_statements()[0]["id"])]):
+        with open_storage(f"sqlite:///{expected_path}") as expected, \
+                open_storage(f"sqlite:///{path}") as store:
+            if step is not None:
+                for target, each in ((expected_path, expected), (path, store)):
+                    insert_statements(each, "default", stampers[target].records(step))
+            assert figures_by_course(store) == figures_by_course(expected)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        assert conn.execute("SELECT SUM(starts) FROM report_days").fetchone() == \
+            conn.execute("SELECT COUNT(*) FROM report_firsts").fetchone()
