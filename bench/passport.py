@@ -140,7 +140,7 @@ def _statement(
 # -- the benchmark ----------------------------------------------------------------------------
 
 USAGE = """
-    python -m bench.passport [--count 1000000] [--ingest-sample 20000] [--repeat 5]
+    python -m bench.passport [--count 1000000] [--ingest-sample 20000 (0: none)] [--repeat 5]
                              [--store PATH]   (a SQLite file: built when missing, else
                                                reused; default: a temporary file)
                              [--backend mongo [--mongo-uri URI]]  (MongoDB: a SecantusDB
@@ -325,7 +325,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=USAGE,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1_000_000)
-    parser.add_argument("--ingest-sample", type=int, default=20_000)
+    parser.add_argument("--ingest-sample", type=int, default=20_000,
+                        help="statements per mode for the ingest figure (0: none)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--store", default=None,
                         help="a SQLite file: built when missing, else reused as it is")
@@ -347,7 +348,8 @@ def main() -> None:
             seconds = build_store(uri, args.count)
             print(f"built in {seconds:.0f} s ({args.count / seconds:,.0f} statements/s)")
         time_reports(uri, master_key, args.repeat)
-        time_ingest(directory, master_key, args.ingest_sample, mongo)
+        if args.ingest_sample > 0:
+            time_ingest(directory, master_key, args.ingest_sample, mongo)
 
 
 if __name__ == "__main__":
