@@ -114,8 +114,8 @@ class _Table(Generic[Cell]):
                     changed = True
 
     def _smallest(self, cells: list[Cell]) -> Cell:
-        """The cell of least value, ties broken by its repr (the same cell on every run);
-        the repr only for ties, which the values of a large table rarely have."""
+        """The cell of least value, ties broken by its repr (the same cell on every run),
+        which only the tied cells have worked out."""
         values = self.values
         low = min(values[cell] for cell in cells)
         tied = [cell for cell in cells if values[cell] == low]

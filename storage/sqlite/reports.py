@@ -25,10 +25,9 @@ same key texts the statement filters use: "a|", "o|", "v|", "r|"):
   bench/passport.py's store) instead of one per statement (grouping a million facts took
   SQLite several seconds). `starts` is 1 on the row holding a learner's first fact in the
   course (its `report_firsts` row), kept by triggers on `report_firsts`: the new learners
-  per course are counted in the same grouping as the active ones (a grouping of
-  `report_firsts` of its own cost 189 ms of bench/passport.py's weekly indicators by
-  course and region, 1,245 ms in all, on a machine where a 10M-step Python loop takes
-  2.4 s).
+  per course are counted in the same grouping as the active ones (for bench/passport.py's
+  weekly indicators by course and region, a grouping of `report_firsts` of its own took
+  178 ms and the sum takes 85, on a machine where a 10M-step Python loop takes 2.4 s).
 - `report_firsts`: per learner and course, the first fact (time, seq, buckets, profile):
   the `starts`, and the tenant-wide new learners of a bucket (each learner's earliest).
 - `report_folded`: per tenant, the seq up to which its statements are in the facts and
