@@ -278,7 +278,8 @@ class SQLiteStorage:
     ) -> tuple[int, list[ProgressRow]]:
         with _errors("report progress"):
             self._fold(tenant)
-            return reports.progress(self._db.conn, tenant, query, after, limit)
+            with self._db.read() as conn:
+                return reports.progress(conn, tenant, query, after, limit)
 
     def report_modules(self, tenant: str, query: ReportFilter) -> list[ModuleRow]:
         with _errors("report modules"):
@@ -288,7 +289,8 @@ class SQLiteStorage:
     def report_indicators(self, tenant: str, query: IndicatorQuery) -> list[IndicatorCell]:
         with _errors("report indicators"):
             self._fold(tenant)
-            return reports.indicators(self._db.conn, tenant, query)
+            with self._db.read() as conn:
+                return reports.indicators(conn, tenant, query)
 
     def _fold(self, tenant: str) -> None:
         """Fold the statements of the tenant that wait (`storage.sqlite.reports`): a report

@@ -153,6 +153,21 @@ class Database:
             finally:
                 slot.owner = None
 
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: the queries inside all see the same state of the file (one
+        WAL snapshot), whatever commits meanwhile. Inside this thread's transaction, that
+        one."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")  # it wrote nothing: ends the snapshot
+
     def write_grouped(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work` in a write transaction, which it may share with the grouped writes of
         other threads or greenlets waiting for the writer's turn at the same time (group

@@ -150,6 +150,33 @@ def test_threads_each_use_their_own_connection(sqlite_store):
     assert len(sqlite_store.query_statements(T, StatementFilter(), 100)) == 6
 
 
+def test_a_read_sees_one_state_whatever_commits_meanwhile(sqlite_store):
+    """`Database.read`, which the reports with several queries read in: a write committed
+    by another thread between two of its queries shows in neither; inside a write, the
+    write's own state."""
+    db = sqlite_store._db
+    _ingest(sqlite_store, 1)
+
+    def count(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("SELECT COUNT(*) FROM statements").fetchone()[0])
+
+    with db.read() as conn:
+        before = count(conn)
+        writer = threading.Thread(target=_ingest, args=(sqlite_store, 2))
+        writer.start()
+        writer.join(10)
+        assert count(conn) == before == 1
+    with db.read() as conn:
+        assert count(conn) == 3
+    with db.write() as conn:
+        conn.execute("DELETE FROM statement_keys")
+        conn.execute("DELETE FROM statements")
+        with db.read() as inner:
+            assert inner is conn and count(inner) == 0
+    with db.read() as conn:
+        assert count(conn) == 0
+
+
 # -- group commit ------------------------------------------------------------------------------
 
 STORED = "2024-01-01T00:00:00.000000Z"
