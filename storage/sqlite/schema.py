@@ -32,7 +32,8 @@ unknown (newer) version is refused, never misread.
        into a table so keyed (`reports.key_facts_by_seq`)
     9  + `report_days.starts`, kept by triggers on `report_firsts`: a file of layout 5-8
        has the column added before any folding (`reports.add_starts`) and set from its
-       first facts after (`reports.mark_starts`)
+       first facts after (`reports.mark_starts`); + `report_days_completions`, a partial
+       index of the rows with a course completion (made by its DDL)
 """
 
 from __future__ import annotations
