@@ -896,6 +896,11 @@ def _groups(
     return columns, join, [*query.by_dimensions, tenant]
 
 
+def _by_position(columns: Sequence[str]) -> str:
+    """A GROUP BY list naming the result's first columns by position ("1, 2, 3")."""
+    return ", ".join(str(i + 1) for i in range(len(columns)))
+
+
 def _days(query: IndicatorQuery) -> tuple[int, int]:
     """The first and last day of the query's buckets."""
     start, end = bucket_bounds(query.interval, query.first, query.last)
@@ -929,7 +934,7 @@ def _active_from_days(
         else ("firsts", "first_scores", "first_score_sum", "0")
     )
     group = ", ".join(columns)
-    numbers = ", ".join(str(i + 1) for i in range(len(columns)))
+    numbers = _by_position(columns)
     params = [*join_params, *where.params]
     cells = _cells(
         conn,
@@ -974,7 +979,7 @@ def _active_from_facts(
         " COUNT(DISTINCT CASE WHEN f.object = f.course AND (f.flags & 2) THEN f.learner END),"
         " COUNT(DISTINCT CASE WHEN f.score IS NOT NULL THEN f.learner END), AVG(f.score), 0"
         f" FROM report_facts AS f{joins} WHERE {where.where}"
-        f" GROUP BY {', '.join(str(i + 1) for i in range(len(columns)))}",
+        f" GROUP BY {_by_position(columns)}",
         [*join_params, *where.params],
     )
 
@@ -1020,7 +1025,7 @@ def _new_learners(
         for row in conn.execute(
             f"SELECT {', '.join(columns)}, COUNT(*) FROM {firsts} AS n{joins}"
             f" WHERE {outer.where}"
-            f" GROUP BY {', '.join(str(i + 1) for i in range(len(columns)))}",
+            f" GROUP BY {_by_position(columns)}",
             [*params, *join_params, *outer.params],
         )
     }
